@@ -1,0 +1,191 @@
+//! The command tree. Raw arguments are parsed here and turned into a [`Ctx`] (paths, UI,
+//! environment snapshot, config on demand); each subcommand lives in its own file.
+#![allow(clippy::print_stderr)]
+
+mod completions;
+mod man;
+
+use std::io;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand};
+
+use crate::config::{Env, Paths};
+use crate::exit::{Exit, ExitStatus};
+use crate::ui::{ColorChoice, Ui, UiOptions, Verbosity};
+
+/// samocoder: plans, writes, tests and fixes a project from a description, with your own keys.
+#[derive(Debug, Parser)]
+#[command(name = "samocoder", version, about, propagate_version = true)]
+#[command(
+    after_help = "Exit codes: 0 ok, 1 the work failed, 2 bad usage/config/input, \
+3 budget exhausted, 4 no provider could serve, 130 interrupted."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command takes.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Machine-readable output: JSON on stdout (one object per line for streams of events).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Never ask: answer yes to confirmations and take safe defaults.
+    #[arg(short = 'y', long, global = true)]
+    pub yes: bool,
+    /// Say more (-v debug logs on stderr, -vv everything).
+    #[arg(short = 'v', long, action = ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Say only warnings and errors.
+    #[arg(short = 'q', long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// When to use colour (NO_COLOR in the environment means never, unless --color always).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true, value_name = "WHEN")]
+    pub color: ColorChoice,
+    /// Override a config value for this run: a dotted path and a TOML value (repeatable).
+    #[arg(short = 'c', long = "config", value_name = "KEY=VALUE", global = true)]
+    pub overrides: Vec<String>,
+    /// Keep config, database and logs under this one directory.
+    #[arg(long, env = "SAMOCODER_HOME", global = true, value_name = "DIR")]
+    pub home: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (roff) for samocoder.
+    Man(man::ManArgs),
+}
+
+/// What every command gets: the resolved context of this invocation.
+pub struct Ctx {
+    pub ui: Ui,
+    pub paths: Paths,
+    pub env: Env,
+    pub global: GlobalArgs,
+}
+
+/// A usage error found after argument parsing (bad combination, bad value).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+impl ExitStatus for UsageError {
+    fn exit(&self) -> Exit {
+        Exit::Usage
+    }
+}
+
+/// Parses the process arguments, runs the command, prints an error once, and exits.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                Exit::Usage
+            } else {
+                Exit::Ok
+            };
+            // Help and version go to stdout; a closed pipe there is fine.
+            let _ = e.print();
+            return code.into();
+        }
+    };
+    let env = Env::from_process();
+    let verbosity = if cli.global.quiet {
+        Verbosity::Quiet
+    } else if cli.global.verbose > 0 {
+        Verbosity::Verbose
+    } else {
+        Verbosity::Normal
+    };
+    let ui = Ui::new(UiOptions {
+        json: cli.global.json,
+        yes: cli.global.yes,
+        color: cli.global.color,
+        verbosity,
+        no_color_env: env.get("NO_COLOR").is_some(),
+        force_color_env: env.non_empty("CLICOLOR_FORCE").is_some_and(|v| v != "0"),
+    });
+    let paths = match &cli.global.home {
+        Some(home) => Ok(Paths::under(home)),
+        None => Paths::platform(),
+    };
+    let paths = match paths {
+        Ok(p) => p,
+        Err(e) => {
+            ui.error(e.to_string());
+            return Exit::Usage.into();
+        }
+    };
+    let (_log_guard, log_problem) = crate::logging::init(&paths.log_dir, cli.global.verbose, &env);
+    if let Some(p) = log_problem {
+        if verbosity == Verbosity::Verbose {
+            ui.warn(p);
+        }
+    }
+    tracing::debug!(command = ?std::env::args().nth(1), "start");
+    let ctx = Ctx {
+        ui,
+        paths,
+        env,
+        global: cli.global.clone(),
+    };
+    match run(cli.command, &ctx) {
+        Ok(exit) => exit.into(),
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return Exit::Ok.into();
+            }
+            let exit = exit_for(&err);
+            tracing::error!(error = %format!("{err:#}"), code = exit.code(), "command failed");
+            ctx.ui.error(one_line(&err));
+            exit.into()
+        }
+    }
+}
+
+fn run(command: Command, ctx: &Ctx) -> anyhow::Result<Exit> {
+    match command {
+        Command::Completions(args) => completions::run(args, ctx),
+        Command::Man(args) => man::run(args, ctx),
+    }
+}
+
+/// The clap command, for completions and the man page.
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+/// The user-facing text of an error chain on one line.
+fn one_line(err: &anyhow::Error) -> String {
+    format!("{err:#}").replace('\n', " ")
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// The exit code for an error: the first error in the chain that knows its exit code.
+fn exit_for(err: &anyhow::Error) -> Exit {
+    for e in err.chain() {
+        macro_rules! known {
+            ($($t:ty),* $(,)?) => {$(
+                if let Some(x) = e.downcast_ref::<$t>() {
+                    return x.exit();
+                }
+            )*};
+        }
+        known!(UsageError, crate::ui::PromptError);
+    }
+    Exit::Failure
+}

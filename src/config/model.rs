@@ -1,0 +1,194 @@
+//! The resolved configuration: what the rest of samocoder reads. Built from defaults, the
+//! config file, environment overrides and `-c key=value` flags by [`super::load`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// The wire format a provider speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WireKind {
+    /// OpenAI Chat Completions (`POST {base}/chat/completions`), also spoken by OpenRouter,
+    /// Groq, Ollama, llama.cpp, vLLM and LM Studio.
+    Openai,
+    /// Anthropic Messages (`POST {base}/messages`).
+    Anthropic,
+}
+
+impl fmt::Display for WireKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            WireKind::Openai => "openai",
+            WireKind::Anthropic => "anthropic",
+        })
+    }
+}
+
+/// One provider endpoint, declared as data.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProviderConfig {
+    /// The provider's name as used in `PROVIDER:MODEL` (e.g. `openai`, `mylocal`).
+    pub name: String,
+    pub kind: WireKind,
+    /// Base URL without a trailing slash, e.g. `https://api.openai.com/v1`.
+    pub base_url: String,
+    /// Environment variable that holds the API key; `None` when the provider needs no key.
+    pub key_env: Option<String>,
+}
+
+/// A model on a provider, written `PROVIDER:MODEL` (the model part may contain `/` and `:`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ModelRef {
+    pub provider: String,
+    pub model: String,
+}
+
+impl fmt::Display for ModelRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.provider, self.model)
+    }
+}
+
+/// Why a `PROVIDER:MODEL` string could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a model name: write it as PROVIDER:MODEL, e.g. `openai:gpt-4.1`")]
+pub struct BadModelRef(pub String);
+
+impl FromStr for ModelRef {
+    type Err = BadModelRef;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (provider, model) = s
+            .split_once(':')
+            .ok_or_else(|| BadModelRef(s.to_string()))?;
+        if !is_valid_name(provider) || model.is_empty() || model.trim() != model {
+            return Err(BadModelRef(s.to_string()));
+        }
+        Ok(ModelRef {
+            provider: provider.to_string(),
+            model: model.to_string(),
+        })
+    }
+}
+
+impl Serialize for ModelRef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Provider and route names: lowercase ASCII letters, digits, `-` and `_`, starting with a letter.
+pub fn is_valid_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+/// Dollar caps. `None` means no cap.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BudgetConfig {
+    /// Cap for one `new`/`resume` run, in US dollars.
+    pub per_run_usd: Option<f64>,
+    /// Cap for everything spent on one project, in US dollars.
+    pub per_project_usd: Option<f64>,
+    /// Fraction of a cap at which a warning is shown (0 < warn_at <= 1).
+    pub warn_at: f64,
+}
+
+/// Limits that keep the agent from looping, hanging or flooding.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LimitsConfig {
+    /// Fix attempts per task before it is stopped as failed.
+    pub max_fix_attempts: u32,
+    /// Invalid tool calls tolerated per task.
+    pub max_tool_errors: u32,
+    /// Model turns per task.
+    pub max_turns_per_task: u32,
+    /// Default timeout of a command the agent runs, in seconds.
+    pub command_timeout_s: u64,
+    /// Bytes of a command's output kept for the model (head and tail).
+    pub command_output_bytes: u64,
+    /// Largest file the agent may write or read, in bytes.
+    pub max_file_bytes: u64,
+    /// Largest number of output tokens requested per model call.
+    pub max_output_tokens: u32,
+}
+
+/// Timeouts, retries and circuit breaking for model calls.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NetworkConfig {
+    pub connect_timeout_s: f64,
+    /// Time allowed from sending the request to the first byte of the response.
+    pub first_byte_timeout_s: f64,
+    /// Time allowed between two stream events; keep-alive comments and pings do not reset it.
+    pub idle_timeout_s: f64,
+    /// Retries per route entry after the first attempt.
+    pub max_retries: u32,
+    /// Longest wait honoured from a `retry-after` header, in seconds.
+    pub max_retry_wait_s: f64,
+    /// Consecutive failures after which a provider is skipped for `breaker_cooldown_s`.
+    pub breaker_failures: u32,
+    pub breaker_cooldown_s: f64,
+}
+
+/// A user's price for a model, overriding the shipped table. Dollars per million tokens.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PriceOverride {
+    pub input_per_mtok: f64,
+    pub output_per_mtok: f64,
+    pub cached_input_per_mtok: Option<f64>,
+    pub cache_write_per_mtok: Option<f64>,
+    pub context_window: Option<u64>,
+}
+
+/// The whole resolved configuration.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Config {
+    pub providers: BTreeMap<String, ProviderConfig>,
+    /// Ordered fallback lists per role; `default` always exists.
+    pub routes: BTreeMap<String, Vec<ModelRef>>,
+    pub budget: BudgetConfig,
+    pub limits: LimitsConfig,
+    pub network: NetworkConfig,
+    /// Keyed by `PROVIDER:MODEL`.
+    pub prices: BTreeMap<String, PriceOverride>,
+}
+
+impl Config {
+    /// The route for a role (`planner`, `coder`, ...), falling back to `default`.
+    pub fn route(&self, role: &str) -> &[ModelRef] {
+        self.routes
+            .get(role)
+            .or_else(|| self.routes.get("default"))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    pub fn provider(&self, name: &str) -> Option<&ProviderConfig> {
+        self.providers.get(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_ref_keeps_slashes_and_colons_in_the_model() {
+        let m: ModelRef = "openrouter:anthropic/claude-sonnet-4.5".parse().unwrap();
+        assert_eq!(m.provider, "openrouter");
+        assert_eq!(m.model, "anthropic/claude-sonnet-4.5");
+        let m: ModelRef = "ollama:llama3.1:8b".parse().unwrap();
+        assert_eq!(m.model, "llama3.1:8b");
+        assert_eq!(m.to_string(), "ollama:llama3.1:8b");
+    }
+
+    #[test]
+    fn model_ref_rejects_malformed() {
+        for bad in ["gpt-4", ":gpt", "openai:", "Open AI:x", "openai: x"] {
+            assert!(bad.parse::<ModelRef>().is_err(), "{bad}");
+        }
+    }
+}

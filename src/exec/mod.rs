@@ -1,0 +1,1 @@
+//! (module under construction: see docs/ and the open issues)

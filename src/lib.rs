@@ -1,0 +1,25 @@
+//! samocoder: a local, bring-your-own-key coding agent for the terminal.
+//!
+//! Module map (each module has one job; see DEVELOPERS.md and docs/):
+//! - [`cli`]: clap command tree, one file per subcommand; builds the resolved context.
+//! - [`config`]: TOML config, XDG paths, env and `-c` overrides, providers as data.
+//! - [`store`]: SQLite database: migrations, projects, runs, steps, llm_calls, files.
+//! - [`keys`]: the `SecretStore` trait and its keychain, environment and in-memory stores.
+//! - [`llm`]: the `Provider` trait, wire adapters, SSE, the router, pricing and usage.
+//! - [`agent`]: the orchestrator state machine and its roles; emits events, never prints.
+//! - [`workspace`]: the only code that touches project files.
+//! - [`exec`]: running commands under an approval policy with timeouts and output caps.
+//! - [`ui`]: renders events and messages for humans and as JSON lines. The only printer.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod agent;
+pub mod cli;
+pub mod config;
+pub mod exec;
+pub mod exit;
+pub mod keys;
+pub mod llm;
+pub mod logging;
+pub mod store;
+pub mod ui;
+pub mod workspace;

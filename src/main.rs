@@ -1,0 +1,5 @@
+//! The `samocoder` binary: parse, run, exit. Everything else lives in the library.
+
+fn main() -> std::process::ExitCode {
+    samocoder::cli::main()
+}
