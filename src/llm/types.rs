@@ -120,6 +120,11 @@ pub enum StreamEvent {
     Finish {
         reason: FinishReason,
     },
+    /// Rate-limit state read from the response headers (`x-ratelimit-*`, `anthropic-ratelimit-*`),
+    /// emitted by adapters before any content. The router consumes it to pace later requests.
+    RateLimit {
+        info: RateLimitInfo,
+    },
     /// Emitted by the router only: what was streamed so far is discarded (the attempt failed
     /// mid-stream and is being re-issued). Consumers that show text live must drop it; the
     /// collected [`Response`] never contains text from a discarded attempt.
@@ -145,7 +150,9 @@ impl Response {
             StreamEvent::ToolCallEnd { call, .. } => self.tool_calls.push(call),
             StreamEvent::Usage { usage } => self.usage = usage,
             StreamEvent::Finish { reason } => self.finish = Some(reason),
-            StreamEvent::ToolCallStart { .. } | StreamEvent::ToolCallDelta { .. } => {}
+            StreamEvent::ToolCallStart { .. }
+            | StreamEvent::ToolCallDelta { .. }
+            | StreamEvent::RateLimit { .. } => {}
             StreamEvent::Reset { .. } => *self = Response::default(),
         }
     }
@@ -154,4 +161,15 @@ impl Response {
     pub fn is_truncated(&self) -> bool {
         self.finish == Some(FinishReason::Truncated)
     }
+}
+
+/// What a provider's rate-limit headers said.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RateLimitInfo {
+    pub remaining_requests: Option<u64>,
+    pub remaining_tokens: Option<u64>,
+    /// Time until the request allowance resets.
+    pub reset_requests_ms: Option<u64>,
+    /// Time until the token allowance resets.
+    pub reset_tokens_ms: Option<u64>,
 }
