@@ -16,7 +16,9 @@ pub enum Event {
         command: String,
     },
     /// A pipeline phase begins: `spec`, `architecture`, `plan`, `tasks`, `finish`.
-    PhaseStarted { phase: String },
+    PhaseStarted {
+        phase: String,
+    },
     /// The spec was written to the project (`SPEC.md`).
     SpecWritten {
         path: String,
@@ -29,18 +31,26 @@ pub enum Event {
         install_command: Option<String>,
         test_command: String,
     },
-    PlanCreated { tasks: Vec<PlannedTask> },
+    PlanCreated {
+        tasks: Vec<PlannedTask>,
+    },
     TaskStarted {
         index: u32,
         total: u32,
         title: String,
     },
     /// A model call begins for a role (`spec`, `architect`, `planner`, `coder`, `troubleshooter`).
-    ModelCallStarted { role: String },
+    ModelCallStarted {
+        role: String,
+    },
     /// Streamed model text (only for terminals; JSON renderers may skip it).
-    ModelText { text: String },
+    ModelText {
+        text: String,
+    },
     /// The router discarded a partly streamed answer and is trying again.
-    ModelReset { reason: String },
+    ModelReset {
+        reason: String,
+    },
     ModelCallFinished {
         role: String,
         provider: String,
@@ -53,7 +63,9 @@ pub enum Event {
         replayed: bool,
     },
     /// A retry, wait, fallback or circuit-breaker notice from the router.
-    Routing { message: String },
+    Routing {
+        message: String,
+    },
     ToolCall {
         name: String,
         /// A short description: the path, or the command.
@@ -112,7 +124,9 @@ pub enum Event {
         spent_usd: f64,
         cap_usd: f64,
     },
-    Warning { message: String },
+    Warning {
+        message: String,
+    },
     /// Always the last event of a run.
     RunFinished {
         /// `done`, `failed`, `budget_exhausted`, `interrupted`, `no_provider`, `error`.

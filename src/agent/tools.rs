@@ -17,11 +17,25 @@ const MAX_TEXT: usize = 64 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DevTool {
     ListFiles,
-    ReadFile { path: String },
-    WriteFile { path: String, content: String },
-    EditFile { path: String, old: String, new: String },
-    RunCommand { command: String, timeout_s: Option<u64> },
-    TaskDone { summary: String },
+    ReadFile {
+        path: String,
+    },
+    WriteFile {
+        path: String,
+        content: String,
+    },
+    EditFile {
+        path: String,
+        old: String,
+        new: String,
+    },
+    RunCommand {
+        command: String,
+        timeout_s: Option<u64>,
+    },
+    TaskDone {
+        summary: String,
+    },
 }
 
 impl DevTool {
@@ -42,8 +56,16 @@ impl DevTool {
 pub fn dev_tools() -> Vec<ToolDef> {
     let path = json!({"type": "string", "description": "Path relative to the project root, with / separators."});
     vec![
-        tool("list_files", "List the project's files with sizes and a one-line summary each.", json!({})),
-        tool("read_file", "Read one text file of the project.", json!({"path": path})),
+        tool(
+            "list_files",
+            "List the project's files with sizes and a one-line summary each.",
+            json!({}),
+        ),
+        tool(
+            "read_file",
+            "Read one text file of the project.",
+            json!({"path": path}),
+        ),
         tool(
             "write_file",
             "Create or replace a whole file. Send the complete content, never a fragment.",
@@ -120,7 +142,9 @@ pub fn parse_dev_tool(call: &ToolCall, max_file_bytes: u64) -> Result<DevTool, S
         }
         "read_file" => {
             let a: PathArgs = args(name, &call.arguments)?;
-            DevTool::ReadFile { path: check_path(name, a.path)? }
+            DevTool::ReadFile {
+                path: check_path(name, a.path)?,
+            }
         }
         "write_file" => {
             let a: WriteArgs = args(name, &call.arguments)?;
@@ -130,17 +154,29 @@ pub fn parse_dev_tool(call: &ToolCall, max_file_bytes: u64) -> Result<DevTool, S
                     a.content.len()
                 ));
             }
-            DevTool::WriteFile { path: check_path(name, a.path)?, content: a.content }
+            DevTool::WriteFile {
+                path: check_path(name, a.path)?,
+                content: a.content,
+            }
         }
         "edit_file" => {
             let a: EditArgs = args(name, &call.arguments)?;
             if a.old.is_empty() {
-                return Err("edit_file: `old` is empty; give the exact text to replace, or use write_file".into());
+                return Err(
+                    "edit_file: `old` is empty; give the exact text to replace, or use write_file"
+                        .into(),
+                );
             }
             if a.old.len() as u64 > max_file_bytes || a.new.len() as u64 > max_file_bytes {
-                return Err(format!("edit_file: `old`/`new` exceed the {max_file_bytes}-byte limit"));
+                return Err(format!(
+                    "edit_file: `old`/`new` exceed the {max_file_bytes}-byte limit"
+                ));
             }
-            DevTool::EditFile { path: check_path(name, a.path)?, old: a.old, new: a.new }
+            DevTool::EditFile {
+                path: check_path(name, a.path)?,
+                old: a.old,
+                new: a.new,
+            }
         }
         "run_command" => {
             let a: CommandArgs = args(name, &call.arguments)?;
@@ -154,11 +190,16 @@ pub fn parse_dev_tool(call: &ToolCall, max_file_bytes: u64) -> Result<DevTool, S
             if a.timeout_s == Some(0) {
                 return Err("run_command: `timeout_s` must be at least 1".into());
             }
-            DevTool::RunCommand { command, timeout_s: a.timeout_s }
+            DevTool::RunCommand {
+                command,
+                timeout_s: a.timeout_s,
+            }
         }
         "task_done" => {
             let a: DoneArgs = args(name, &call.arguments)?;
-            DevTool::TaskDone { summary: truncate(a.summary.trim(), MAX_TEXT) }
+            DevTool::TaskDone {
+                summary: truncate(a.summary.trim(), MAX_TEXT),
+            }
         }
         other => {
             return Err(format!(
@@ -180,7 +221,9 @@ fn args_object(name: &str, raw: &str) -> Result<Value, String> {
     let v: Value = if raw.is_empty() {
         json!({})
     } else {
-        serde_json::from_str(raw).map_err(|e| format!("{name}: the arguments are not valid JSON ({e}); send one JSON object"))?
+        serde_json::from_str(raw).map_err(|e| {
+            format!("{name}: the arguments are not valid JSON ({e}); send one JSON object")
+        })?
     };
     if !v.is_object() {
         return Err(format!("{name}: the arguments must be a JSON object"));
@@ -220,19 +263,35 @@ mod tests {
     use proptest::prelude::*;
 
     fn call(name: &str, args: &str) -> ToolCall {
-        ToolCall { id: "c1".into(), name: name.into(), arguments: args.into() }
+        ToolCall {
+            id: "c1".into(),
+            name: name.into(),
+            arguments: args.into(),
+        }
     }
 
     #[test]
     fn valid_calls_parse() {
         assert_eq!(
             parse_dev_tool(&call("write_file", r#"{"path":"a.py","content":"x"}"#), 100),
-            Ok(DevTool::WriteFile { path: "a.py".into(), content: "x".into() })
+            Ok(DevTool::WriteFile {
+                path: "a.py".into(),
+                content: "x".into()
+            })
         );
-        assert_eq!(parse_dev_tool(&call("list_files", ""), 100), Ok(DevTool::ListFiles));
         assert_eq!(
-            parse_dev_tool(&call("run_command", r#"{"command":" ls ","timeout_s":5}"#), 100),
-            Ok(DevTool::RunCommand { command: "ls".into(), timeout_s: Some(5) })
+            parse_dev_tool(&call("list_files", ""), 100),
+            Ok(DevTool::ListFiles)
+        );
+        assert_eq!(
+            parse_dev_tool(
+                &call("run_command", r#"{"command":" ls ","timeout_s":5}"#),
+                100
+            ),
+            Ok(DevTool::RunCommand {
+                command: "ls".into(),
+                timeout_s: Some(5)
+            })
         );
     }
 
@@ -243,11 +302,27 @@ mod tests {
             ("write_file", r#"{"path":"a"}"#, "missing field `content`"),
             ("write_file", r#"{"path":7,"content":"x"}"#, "invalid type"),
             ("write_file", r#"["a","b"]"#, "JSON object"),
-            ("write_file", r#"{"path":"","content":"x"}"#, "`path` is empty"),
-            ("write_file", r#"{"path":"a","content":"xxxxxxxxxxxx"}"#, "limit"),
-            ("edit_file", r#"{"path":"a","old":"","new":"x"}"#, "`old` is empty"),
+            (
+                "write_file",
+                r#"{"path":"","content":"x"}"#,
+                "`path` is empty",
+            ),
+            (
+                "write_file",
+                r#"{"path":"a","content":"xxxxxxxxxxxx"}"#,
+                "limit",
+            ),
+            (
+                "edit_file",
+                r#"{"path":"a","old":"","new":"x"}"#,
+                "`old` is empty",
+            ),
             ("run_command", r#"{"command":"  "}"#, "empty"),
-            ("run_command", r#"{"command":"ls","timeout_s":-1}"#, "invalid"),
+            (
+                "run_command",
+                r#"{"command":"ls","timeout_s":-1}"#,
+                "invalid",
+            ),
             ("rm_rf", "{}", "unknown tool"),
         ];
         for (name, args, want) in cases {
