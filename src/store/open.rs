@@ -1,0 +1,191 @@
+//! Opening the database file without ever harming a file we do not recognise: the header is
+//! read and the file is opened read-only first; only a verified samocoder database (or a new,
+//! empty file) is opened for writing, switched to WAL and migrated.
+
+use std::fs;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+use super::StoreError;
+use super::migrations::{self, SCHEMA_VERSION};
+
+const MAGIC: &[u8; 16] = b"SQLite format 3\0";
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Whether the file is there at all (a missing file is a new database).
+pub(super) fn exists(path: &Path) -> Result<bool, StoreError> {
+    match fs::symlink_metadata(path) {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(source) => Err(StoreError::Read {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// Verifies (or creates) the file, opens it for writing and migrates it to the latest schema.
+pub(super) fn open(path: &Path) -> Result<Connection, StoreError> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent).map_err(|source| StoreError::CreateDir {
+            path: parent.to_path_buf(),
+            source,
+        })?;
+    }
+    if exists(path)? {
+        verify(path)?;
+    }
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let open_err = |source| StoreError::Open {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .map_err(|e| with_path(e.into(), path))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        tracing::warn!(%mode, "the database could not switch to WAL mode");
+    }
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(open_err)?;
+    migrations::migrate(&mut conn, SCHEMA_VERSION, path).map_err(|e| with_path(e, path))?;
+    conn.pragma_update(None, "foreign_keys", true)
+        .map_err(open_err)?;
+    Ok(conn)
+}
+
+/// Gives a bare "damaged" error the file's path.
+fn with_path(e: StoreError, path: &Path) -> StoreError {
+    match e {
+        StoreError::Damaged(inner) => corrupt(path, inner.to_string()),
+        other => other,
+    }
+}
+
+fn corrupt(path: &Path, reason: impl Into<String>) -> StoreError {
+    StoreError::Corrupt {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
+}
+
+/// Checks an existing file without writing to it: header, size and, opened read-only, its
+/// schema and version.
+pub(super) fn verify(path: &Path) -> Result<(), StoreError> {
+    let meta = fs::metadata(path).map_err(|source| StoreError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if !meta.is_file() {
+        return Err(StoreError::NotADatabase {
+            path: path.to_path_buf(),
+            reason: "it is not a regular file".into(),
+        });
+    }
+    if meta.len() == 0 {
+        return Ok(());
+    }
+    check_header(path, meta.len())?;
+    check_schema(path)
+}
+
+fn check_header(path: &Path, len: u64) -> Result<(), StoreError> {
+    let mut header = [0u8; 100];
+    let mut file = fs::File::open(path).map_err(|source| StoreError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let n = read_up_to(&mut file, &mut header).map_err(|source| StoreError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if n < MAGIC.len() || &header[..MAGIC.len()] != MAGIC {
+        return Err(StoreError::NotADatabase {
+            path: path.to_path_buf(),
+            reason: "it is not a SQLite file".into(),
+        });
+    }
+    if n < header.len() {
+        return Err(corrupt(path, "its header is cut short"));
+    }
+    let page_size = match u16::from_be_bytes([header[16], header[17]]) {
+        1 => 65_536u64,
+        p if p >= 512 && p.is_power_of_two() => u64::from(p),
+        _ => return Err(corrupt(path, "its header names an impossible page size")),
+    };
+    if len % page_size != 0 {
+        return Err(corrupt(path, "its size is not a whole number of pages; it may have been cut short"));
+    }
+    // The header's page count is trustworthy when its "valid-for" number matches the change
+    // counter. A pending WAL can legitimately be ahead of the main file, so only check without one.
+    let be32 = |at: usize| u32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]]);
+    let pages = u64::from(be32(28));
+    let count_valid = be32(92) == be32(24);
+    if count_valid && pages * page_size > len && !has_wal(path) {
+        return Err(corrupt(path, "it is shorter than its header says; it may have been cut short"));
+    }
+    Ok(())
+}
+
+fn read_up_to(file: &mut fs::File, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+fn has_wal(path: &Path) -> bool {
+    let mut wal: PathBuf = path.to_path_buf().into_os_string().into();
+    wal.as_mut_os_string().push("-wal");
+    fs::metadata(wal).is_ok_and(|m| m.len() > 0)
+}
+
+fn check_schema(path: &Path) -> Result<(), StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| classify(e, path))?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| classify(e, path))?;
+    let version = migrations::user_version(&conn).map_err(|e| classify(e, path))?;
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table'")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .map_err(|e| classify(e, path))?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::TooNew {
+            path: path.to_path_buf(),
+            found: version,
+            known: SCHEMA_VERSION,
+        });
+    }
+    if version == 0 && !tables.is_empty() {
+        return Err(StoreError::NotADatabase {
+            path: path.to_path_buf(),
+            reason: "it is a SQLite database of some other program".into(),
+        });
+    }
+    if version > 0 && !tables.iter().any(|t| t == "projects") {
+        return Err(corrupt(path, "its tables are missing"));
+    }
+    Ok(())
+}
+
+fn classify(e: rusqlite::Error, path: &Path) -> StoreError {
+    match StoreError::from(e) {
+        StoreError::Damaged(inner) => corrupt(path, inner.to_string()),
+        StoreError::Sqlite(source) => StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        },
+        other => other,
+    }
+}

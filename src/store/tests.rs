@@ -1,0 +1,513 @@
+//! Unit tests of the store: migrations, refusals that leave files untouched, idempotency,
+//! transactions and cascades.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rusqlite::Connection;
+use serde_json::json;
+
+use super::migrations::{self, MIGRATIONS};
+use super::*;
+use crate::clock::FakeClock;
+use crate::exit::{Exit, ExitStatus};
+
+struct T {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+    clock: FakeClock,
+}
+
+fn temp() -> T {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested").join("samocoder.db");
+    T {
+        _dir: dir,
+        path,
+        clock: FakeClock::new(1_700_000_000_000),
+    }
+}
+
+impl T {
+    fn open(&self) -> Store {
+        Store::open(&self.path, Arc::new(self.clock.clone())).unwrap()
+    }
+}
+
+fn project(store: &Store, name: &str) -> Project {
+    store
+        .create_project(&NewProject {
+            name: name.into(),
+            dir: PathBuf::from(format!("/tmp/{name}")),
+            description: format!("{name} app"),
+            template: None,
+            budget_usd: Some(2.0),
+        })
+        .unwrap()
+}
+
+fn run(store: &Store, project_id: Option<i64>) -> Run {
+    store
+        .start_run(&NewRun {
+            project_id,
+            command: "new".into(),
+            max_cost_usd: None,
+            pid: 42,
+        })
+        .unwrap()
+}
+
+fn call(project_id: Option<i64>, cost: Option<f64>, key: Option<&str>) -> NewLlmCall {
+    NewLlmCall {
+        project_id,
+        role: "coder".into(),
+        provider: "openai".into(),
+        model: "gpt-x".into(),
+        input_tokens: 100,
+        output_tokens: 20,
+        cost_usd: cost,
+        call_key: key.map(str::to_string),
+        ..NewLlmCall::default()
+    }
+}
+
+/// The schema as SQLite reports it, for comparing databases.
+fn schema(path: &Path) -> Vec<(String, String)> {
+    let conn = Connection::open(path).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT name, COALESCE(sql, '') FROM sqlite_schema ORDER BY name")
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+}
+
+#[test]
+fn opens_an_empty_path_creating_dir_wal_and_latest_version() {
+    let t = temp();
+    let store = t.open();
+    assert!(t.path.exists());
+    store
+        .read(|db| {
+            let mode: String = db.conn().query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+            assert_eq!(mode, "wal");
+            let fk: i64 = db.conn().query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
+            assert_eq!(fk, 1);
+            assert_eq!(migrations::user_version(db.conn())?, SCHEMA_VERSION);
+            Ok(())
+        })
+        .unwrap();
+    drop(store);
+    // Reopening is a no-op.
+    let before = schema(&t.path);
+    t.open();
+    assert_eq!(schema(&t.path), before);
+}
+
+/// Every earlier schema version (0..latest) migrates to the same schema as a fresh database,
+/// keeping its rows. A new migration is covered by this test without changing it.
+#[test]
+fn migrates_from_every_earlier_version() {
+    let fresh = temp();
+    fresh.open();
+    let want = schema(&fresh.path);
+    for k in 0..MIGRATIONS.len() as i64 {
+        let t = temp();
+        std::fs::create_dir_all(t.path.parent().unwrap()).unwrap();
+        {
+            let mut conn = Connection::open(&t.path).unwrap();
+            migrations::migrate(&mut conn, k, &t.path).unwrap();
+            assert_eq!(migrations::user_version(&conn).unwrap(), k);
+            if k >= 1 {
+                conn.execute(
+                    "INSERT INTO projects (name, dir, created_at, updated_at)
+                     VALUES ('old', '/tmp/old', 1, 1)",
+                    [],
+                )
+                .unwrap();
+            }
+        }
+        let store = t.open();
+        assert_eq!(schema(&t.path), want, "migrating from version {k}");
+        if k >= 1 {
+            assert_eq!(store.get_project("old").unwrap().dir, Path::new("/tmp/old"));
+        }
+    }
+}
+
+#[test]
+fn refuses_a_database_from_the_future_without_touching_it() {
+    let t = temp();
+    std::fs::create_dir_all(t.path.parent().unwrap()).unwrap();
+    {
+        let conn = Connection::open(&t.path).unwrap();
+        conn.execute_batch("CREATE TABLE projects (id INTEGER); PRAGMA user_version = 99;")
+            .unwrap();
+    }
+    let before = std::fs::read(&t.path).unwrap();
+    let err = Store::open(&t.path, Arc::new(t.clock.clone())).unwrap_err();
+    assert!(matches!(err, StoreError::TooNew { found: 99, .. }), "{err}");
+    assert_eq!(err.exit(), Exit::Usage);
+    assert!(err.to_string().contains(&t.path.display().to_string()));
+    assert_eq!(std::fs::read(&t.path).unwrap(), before);
+}
+
+#[test]
+fn refuses_garbage_truncated_and_foreign_files_without_touching_them() {
+    let t = temp();
+    t.open();
+    drop(t.open());
+    // Fold the WAL into the main file so the truncation test cuts real pages.
+    Connection::open(&t.path)
+        .unwrap()
+        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode = DELETE;")
+        .unwrap();
+    let real = std::fs::read(&t.path).unwrap();
+    assert!(real.len() >= 8192);
+
+    let mut garbage = vec![0u8; 5000];
+    for (i, b) in garbage.iter_mut().enumerate() {
+        *b = (i * 7919 % 251) as u8;
+    }
+    let page = u16::from_be_bytes([real[16], real[17]]) as usize;
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("garbage", garbage),
+        ("short", b"SQLite".to_vec()),
+        ("half header", real[..60].to_vec()),
+        ("odd size", real[..real.len() - 100].to_vec()),
+        ("missing pages", real[..real.len() - page].to_vec()),
+    ];
+    for (what, bytes) in cases {
+        let u = temp();
+        std::fs::create_dir_all(u.path.parent().unwrap()).unwrap();
+        std::fs::write(&u.path, &bytes).unwrap();
+        let err = Store::open(&u.path, Arc::new(u.clock.clone())).unwrap_err();
+        assert_eq!(err.exit(), Exit::Usage, "{what}: {err}");
+        assert!(
+            err.to_string().contains(&u.path.display().to_string()),
+            "{what}: {err}"
+        );
+        assert_eq!(std::fs::read(&u.path).unwrap(), bytes, "{what} was modified");
+    }
+
+    let u = temp();
+    std::fs::create_dir_all(u.path.parent().unwrap()).unwrap();
+    Connection::open(&u.path)
+        .unwrap()
+        .execute_batch("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('mine');")
+        .unwrap();
+    let before = std::fs::read(&u.path).unwrap();
+    let err = Store::open(&u.path, Arc::new(u.clock.clone())).unwrap_err();
+    assert!(matches!(err, StoreError::NotADatabase { .. }), "{err}");
+    assert_eq!(std::fs::read(&u.path).unwrap(), before);
+}
+
+#[test]
+fn open_existing_does_not_create_a_file() {
+    let t = temp();
+    assert!(
+        Store::open_existing(&t.path, Arc::new(t.clock.clone()))
+            .unwrap()
+            .is_none()
+    );
+    assert!(!t.path.exists());
+}
+
+#[test]
+fn project_names_are_validated() {
+    for ok in ["a", "todo-app", "v1.2_x", &"x".repeat(64), "123"] {
+        validate_name(ok).unwrap();
+    }
+    for bad in ["", ".hidden", "-flag", "a b", "a/b", "..", "é", &"x".repeat(65)] {
+        let err = validate_name(bad).unwrap_err();
+        assert_eq!(err.exit(), Exit::Usage, "{bad}");
+    }
+}
+
+#[test]
+fn projects_create_find_list_and_duplicate() {
+    let t = temp();
+    let store = t.open();
+    let a = project(&store, "alpha");
+    assert_eq!(a.status, ProjectStatus::New);
+    assert_eq!(a.created_at, 1_700_000_000_000);
+    t.clock.advance(1000);
+    let b = project(&store, "beta");
+    assert_eq!(store.get_project("ALPHA").unwrap().id, a.id);
+    assert_eq!(store.get_project(&b.id.to_string()).unwrap().name, "beta");
+    let err = store.get_project("gamma").unwrap_err();
+    assert_eq!(err.to_string(), "no project named gamma; see `samocoder projects`");
+    let dup = store
+        .create_project(&NewProject {
+            name: "Alpha".into(),
+            dir: "/x".into(),
+            description: String::new(),
+            template: None,
+            budget_usd: None,
+        })
+        .unwrap_err();
+    assert!(matches!(dup, StoreError::ProjectExists { .. }), "{dup}");
+
+    store.record_llm_call(&call(Some(a.id), Some(0.25), None)).unwrap();
+    store.record_llm_call(&call(Some(a.id), None, None)).unwrap();
+    let list = store.list_projects().unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0].project.name, "alpha");
+    assert_eq!(list[0].cost.cost_usd, 0.25);
+    assert_eq!(list[0].cost.calls, 2);
+    assert!(list[0].cost.has_unknown());
+    assert!(!list[1].cost.has_unknown());
+
+    store.set_project_status(a.id, ProjectStatus::Done).unwrap();
+    assert_eq!(store.latest_unfinished_project().unwrap().unwrap().id, b.id);
+    store
+        .set_project_architecture(b.id, &json!({"lang": "python"}))
+        .unwrap();
+    store.set_project_spec(b.id, "A spec").unwrap();
+    let b2 = store.project_by_id(b.id).unwrap();
+    assert_eq!(b2.architecture, Some(json!({"lang": "python"})));
+    assert_eq!(b2.spec.as_deref(), Some("A spec"));
+    let created = store.list_audit(None, 10).unwrap();
+    assert_eq!(created.len(), 2);
+    assert_eq!(created[0].action, "project.create");
+}
+
+#[test]
+fn call_key_makes_recording_idempotent() {
+    let t = temp();
+    let store = t.open();
+    let p = project(&store, "p");
+    let r = run(&store, Some(p.id));
+    let mut c = call(Some(p.id), Some(0.1), Some("run1-step3-attempt1"));
+    c.run_id = Some(r.id);
+    assert!(store.record_llm_call(&c).unwrap().is_some());
+    assert_eq!(store.record_llm_call(&c).unwrap(), None);
+    // Calls without a key are all kept.
+    let mut k = call(Some(p.id), Some(0.1), None);
+    k.run_id = Some(r.id);
+    store.record_llm_call(&k).unwrap().unwrap();
+    store.record_llm_call(&k).unwrap().unwrap();
+    let totals = store.run_cost(r.id).unwrap();
+    assert_eq!(totals.calls, 3);
+    assert!((totals.cost_usd - 0.3).abs() < 1e-9);
+    assert_eq!(totals.input_tokens, 300);
+}
+
+#[test]
+fn a_failed_transaction_leaves_nothing() {
+    let t = temp();
+    let store = t.open();
+    let p = project(&store, "p");
+    let r = run(&store, Some(p.id));
+    let err = store
+        .transaction(|db| {
+            db.insert_step(&NewStep {
+                project_id: p.id,
+                run_id: r.id,
+                task_id: None,
+                kind: StepKind::ToolCall,
+                payload: json!({"tool": "write_file"}),
+            })?;
+            db.upsert_file(p.id, "main.py", &"a".repeat(64), 10)?;
+            db.record_llm_call(&call(Some(p.id), Some(1.0), None))?;
+            Err::<(), _>(StoreError::Busy)
+        })
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Busy));
+    assert!(store.list_steps(p.id, 0, 100).unwrap().is_empty());
+    assert!(store.list_files(p.id).unwrap().is_empty());
+    assert_eq!(store.project_cost(p.id).unwrap().calls, 0);
+    assert_eq!(store.next_seq(p.id).unwrap(), 1);
+}
+
+#[test]
+fn steps_are_numbered_per_project() {
+    let t = temp();
+    let store = t.open();
+    let a = project(&store, "a");
+    let b = project(&store, "b");
+    let r = run(&store, None);
+    let step = |p: i64| {
+        store
+            .insert_step(&NewStep {
+                project_id: p,
+                run_id: r.id,
+                task_id: None,
+                kind: StepKind::ModelTurn,
+                payload: json!({"text": "hi"}),
+            })
+            .unwrap()
+            .seq
+    };
+    assert_eq!([step(a.id), step(a.id), step(b.id), step(a.id)], [1, 2, 1, 3]);
+    let page = store.list_steps(a.id, 1, 10).unwrap();
+    assert_eq!(page.iter().map(|s| s.seq).collect::<Vec<_>>(), [2, 3]);
+    assert_eq!(store.last_step(a.id).unwrap().unwrap().seq, 3);
+}
+
+#[test]
+fn tasks_move_through_their_states() {
+    let t = temp();
+    let store = t.open();
+    let p = project(&store, "p");
+    let new = |ordinal, title: &str| NewTask {
+        project_id: p.id,
+        iteration: 1,
+        ordinal,
+        title: title.into(),
+        goal: "g".into(),
+        files: vec!["src/main.rs".into()],
+        verify: Some("cargo test".into()),
+    };
+    let t1 = store.insert_task(&new(1, "first")).unwrap();
+    store.insert_task(&new(2, "second")).unwrap();
+    assert!(store.insert_task(&new(2, "dup")).is_err());
+    assert_eq!(store.current_iteration(p.id).unwrap(), 1);
+    let started = store.start_task_attempt(t1.id).unwrap();
+    assert_eq!((started.status, started.attempts), (TaskStatus::InProgress, 1));
+    store
+        .set_task_status(t1.id, TaskStatus::Failed, Some("test failed"))
+        .unwrap();
+    assert_eq!(store.next_open_task(p.id).unwrap().unwrap().title, "second");
+    store.set_task_checkpoint(t1.id, "abc123").unwrap();
+    let got = store.get_task(t1.id).unwrap();
+    assert_eq!(got.last_error.as_deref(), Some("test failed"));
+    assert_eq!(got.checkpoint.as_deref(), Some("abc123"));
+    assert_eq!(got.files, ["src/main.rs"]);
+}
+
+#[test]
+fn forgetting_a_project_cascades_but_keeps_money_and_audit() {
+    let t = temp();
+    let store = t.open();
+    let p = project(&store, "p");
+    let keep = project(&store, "keep");
+    let r = run(&store, Some(p.id));
+    let task = store
+        .insert_task(&NewTask {
+            project_id: p.id,
+            iteration: 1,
+            ordinal: 1,
+            title: "t".into(),
+            goal: String::new(),
+            files: vec![],
+            verify: None,
+        })
+        .unwrap();
+    let step = store
+        .insert_step(&NewStep {
+            project_id: p.id,
+            run_id: r.id,
+            task_id: Some(task.id),
+            kind: StepKind::Plan,
+            payload: json!([]),
+        })
+        .unwrap();
+    let mut c = call(Some(p.id), Some(0.5), Some("k1"));
+    c.run_id = Some(r.id);
+    c.step_id = Some(step.id);
+    let call_id = store.record_llm_call(&c).unwrap().unwrap();
+    store.upsert_file(p.id, "a.py", &"b".repeat(64), 3).unwrap();
+    store
+        .record_command(&NewCommand {
+            project_id: p.id,
+            run_id: Some(r.id),
+            task_id: Some(task.id),
+            command: "pytest".into(),
+            approval: Approval::Auto,
+            exit_code: Some(0),
+            timed_out: false,
+            duration_ms: 5,
+            output: "ok".into(),
+        })
+        .unwrap();
+    store.upsert_file(keep.id, "a.py", &"c".repeat(64), 3).unwrap();
+
+    store.delete_project(p.id, &json!({"files_deleted": false})).unwrap();
+
+    assert!(store.find_project("p").unwrap().is_none());
+    let count = |sql: &str| -> i64 {
+        store
+            .read(|db| Ok(db.conn().query_row(sql, [], |r| r.get(0))?))
+            .unwrap()
+    };
+    assert_eq!(count("SELECT COUNT(*) FROM tasks"), 0);
+    assert_eq!(count("SELECT COUNT(*) FROM steps"), 0);
+    assert_eq!(count("SELECT COUNT(*) FROM commands"), 0);
+    assert_eq!(count("SELECT COUNT(*) FROM files"), 1);
+    // Money spent stays visible, detached from the forgotten project.
+    let kept: (Option<i64>, Option<i64>, Option<i64>, f64) = store
+        .read(|db| {
+            Ok(db.conn().query_row(
+                "SELECT project_id, run_id, step_id, cost_usd FROM llm_calls WHERE id = ?1",
+                [call_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )?)
+        })
+        .unwrap();
+    assert_eq!(kept, (None, Some(r.id), None, 0.5));
+    assert_eq!(store.get_run(r.id).unwrap().project_id, None);
+    let audit = store.list_audit(None, 10).unwrap();
+    assert_eq!(audit[0].action, "project.forget");
+    assert_eq!(audit[0].detail["name"], "p");
+    assert_eq!(audit[0].detail["files_deleted"], false);
+    assert_eq!(audit[0].detail["cost_usd"], 0.5);
+}
+
+#[test]
+fn the_audit_log_is_append_only() {
+    let t = temp();
+    let store = t.open();
+    let id = store.append_audit(None, "test", &json!({})).unwrap();
+    for sql in [
+        "UPDATE audit SET action = 'x'",
+        "UPDATE audit SET project_id = 1",
+        "DELETE FROM audit",
+    ] {
+        let r = store.read(|db| Ok(db.conn().execute(sql, [])?));
+        assert!(r.is_err(), "{sql} was allowed");
+    }
+    assert_eq!(store.list_audit(None, 1).unwrap()[0].id, id);
+}
+
+#[test]
+fn runs_start_and_finish() {
+    let t = temp();
+    let store = t.open();
+    let r = run(&store, None);
+    assert_eq!(r.status, RunStatus::Running);
+    t.clock.advance(250);
+    store
+        .finish_run(r.id, RunStatus::from_exit(Exit::Budget), Some(3))
+        .unwrap();
+    let done = store.get_run(r.id).unwrap();
+    assert_eq!(done.status, RunStatus::BudgetExhausted);
+    assert_eq!(done.finished_at, Some(r.started_at + 250));
+    assert!(matches!(
+        store.finish_run(999, RunStatus::Ok, None),
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+#[test]
+fn command_output_is_capped_on_char_boundaries() {
+    let long = "é".repeat(100_000);
+    let capped = cap_output(&long, 1000);
+    assert!(capped.len() < 1100);
+    assert!(capped.contains("bytes cut"));
+    assert_eq!(cap_output("short", 1000), "short");
+}
+
+#[tokio::test]
+async fn async_access_runs_off_the_runtime() {
+    let t = temp();
+    let store = t.open();
+    let p = store.run(|s| Ok(project(s, "async"))).await.unwrap();
+    let n: i64 = store
+        .call(|conn| Ok(conn.query_row("SELECT COUNT(*) FROM projects", [], |r| r.get(0))?))
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(store.project_cost(p.id).unwrap().calls, 0);
+}

@@ -1,0 +1,314 @@
+//! Git checkpoints with git2 (no network). The project's own repository is used, never one
+//! found in a parent directory.
+//!
+//! - [`Workspace::ensure_repo`] initialises a repository with the branch `main` when there is
+//!   none; a new repository gets a `.gitignore` for build and dependency directories only when
+//!   the project has none (an existing one is never changed).
+//! - [`Workspace::checkpoint`] stages every non-ignored change (deletions included) and commits,
+//!   as the repository's configured identity or else `samocoder <samocoder@localhost>`.
+//! - [`Workspace::restore_to`] creates a new branch at an earlier checkpoint and checks it out;
+//!   the old branch keeps its history.
+
+use git2::{IndexAddOption, Repository, Signature, StatusOptions};
+
+use super::error::WorkspaceError;
+use super::fs::Workspace;
+
+/// The `.gitignore` written into a repository samocoder creates.
+pub const DEFAULT_GITIGNORE: &str = "target/\nnode_modules/\n__pycache__/\n*.pyc\n.venv/\nvenv/\n.pytest_cache/\n.mypy_cache/\n.ruff_cache/\n.tox/\ndist/\nbuild/\n*.egg-info/\n.DS_Store\n.env\n.samocoder/\n";
+
+/// A commit id (full lower-case hex).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CommitId(String);
+
+impl CommitId {
+    /// Parses a full or abbreviated hex id (checked against the repository on use).
+    pub fn new(hex: impl Into<String>) -> CommitId {
+        CommitId(hex.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The first 8 characters, for messages.
+    pub fn short(&self) -> &str {
+        &self.0[..self.0.len().min(8)]
+    }
+}
+
+impl std::fmt::Display for CommitId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One commit of [`Workspace::log`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitInfo {
+    pub id: CommitId,
+    pub summary: String,
+    /// Seconds since the Unix epoch.
+    pub time: i64,
+}
+
+impl Workspace {
+    fn repo(&self) -> Result<Repository, WorkspaceError> {
+        Ok(Repository::open(self.root())?)
+    }
+
+    /// Makes sure the project is a git repository; returns true when one was created.
+    pub fn ensure_repo(&self) -> Result<bool, WorkspaceError> {
+        if self.root().join(".git").exists() {
+            self.repo()?;
+            return Ok(false);
+        }
+        let mut opts = git2::RepositoryInitOptions::new();
+        opts.initial_head("main").no_reinit(true);
+        Repository::init_opts(self.root(), &opts)?;
+        let ignore = self.root().join(".gitignore");
+        if !ignore.exists() {
+            let path = self.resolve(".gitignore")?;
+            self.write_atomic(&path, DEFAULT_GITIGNORE.as_bytes(), u64::MAX)?;
+        }
+        Ok(true)
+    }
+
+    /// Commits every non-ignored change; `None` when nothing changed since the last commit.
+    pub fn checkpoint(&self, message: &str) -> Result<Option<CommitId>, WorkspaceError> {
+        let repo = self.repo()?;
+        let mut index = repo.index()?;
+        index.add_all(["*"], IndexAddOption::DEFAULT, None)?;
+        index.update_all(["*"], None)?;
+        index.write()?;
+        let tree_id = index.write_tree()?;
+        let parent = match repo.head() {
+            Ok(head) => Some(head.peel_to_commit()?),
+            Err(e)
+                if matches!(
+                    e.code(),
+                    git2::ErrorCode::UnbornBranch | git2::ErrorCode::NotFound
+                ) =>
+            {
+                None
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let unchanged = match &parent {
+            Some(p) => p.tree_id() == tree_id,
+            None => repo.find_tree(tree_id)?.is_empty(),
+        };
+        if unchanged {
+            return Ok(None);
+        }
+        let tree = repo.find_tree(tree_id)?;
+        let sig = match repo.signature() {
+            Ok(sig) => sig,
+            Err(_) => Signature::now("samocoder", "samocoder@localhost")?,
+        };
+        let parents: Vec<&git2::Commit> = parent.iter().collect();
+        let id = repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)?;
+        Ok(Some(CommitId(id.to_string())))
+    }
+
+    /// The current commit, `None` before the first checkpoint.
+    pub fn head(&self) -> Result<Option<CommitId>, WorkspaceError> {
+        let repo = self.repo()?;
+        match repo.head() {
+            Ok(head) => Ok(Some(CommitId(head.peel_to_commit()?.id().to_string()))),
+            Err(e)
+                if matches!(
+                    e.code(),
+                    git2::ErrorCode::UnbornBranch | git2::ErrorCode::NotFound
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The current branch name (`None` when HEAD is detached).
+    pub fn current_branch(&self) -> Result<Option<String>, WorkspaceError> {
+        let repo = self.repo()?;
+        let head = repo.find_reference("HEAD")?;
+        Ok(head
+            .symbolic_target()?
+            .and_then(|t| t.strip_prefix("refs/heads/"))
+            .map(str::to_owned))
+    }
+
+    /// Up to `limit` commits reachable from HEAD, newest first.
+    pub fn log(&self, limit: usize) -> Result<Vec<CommitInfo>, WorkspaceError> {
+        let repo = self.repo()?;
+        if self.head()?.is_none() {
+            return Ok(Vec::new());
+        }
+        let mut walk = repo.revwalk()?;
+        walk.push_head()?;
+        let mut out = Vec::new();
+        for id in walk.take(limit) {
+            let commit = repo.find_commit(id?)?;
+            out.push(CommitInfo {
+                id: CommitId(commit.id().to_string()),
+                summary: String::from_utf8_lossy(commit.summary_bytes().unwrap_or_default())
+                    .into_owned(),
+                time: commit.time().seconds(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// True when there are changes (tracked or untracked, not ignored) since the last commit.
+    pub fn is_dirty(&self) -> Result<bool, WorkspaceError> {
+        let repo = self.repo()?;
+        let mut opts = StatusOptions::new();
+        opts.include_untracked(true)
+            .recurse_untracked_dirs(true)
+            .include_ignored(false);
+        Ok(!repo.statuses(Some(&mut opts))?.is_empty())
+    }
+
+    /// Creates `new_branch` at `commit` and checks it out, keeping the current branch and its
+    /// history. A dirty work tree is refused unless `checkpoint_first`, which commits it first
+    /// (on the current branch) with the message "Work in progress before restoring <id>".
+    pub fn restore_to(
+        &self,
+        commit: &CommitId,
+        new_branch: &str,
+        checkpoint_first: bool,
+    ) -> Result<(), WorkspaceError> {
+        let repo = self.repo()?;
+        let target = repo
+            .revparse_single(commit.as_str())
+            .and_then(|o| o.peel_to_commit())
+            .map_err(|_| WorkspaceError::UnknownCommit(commit.to_string()))?;
+        if repo
+            .find_branch(new_branch, git2::BranchType::Local)
+            .is_ok()
+        {
+            return Err(WorkspaceError::BranchExists(new_branch.into()));
+        }
+        if self.is_dirty()? {
+            if !checkpoint_first {
+                return Err(WorkspaceError::DirtyWorkTree);
+            }
+            self.checkpoint(&format!(
+                "Work in progress before restoring {}",
+                commit.short()
+            ))?;
+        }
+        let branch = repo.branch(new_branch, &target, false)?;
+        let refname = branch.get().name()?.to_owned();
+        let mut checkout = git2::build::CheckoutBuilder::new();
+        checkout.safe();
+        repo.checkout_tree(target.as_object(), Some(&mut checkout))?;
+        repo.set_head(&refname)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new_ws() -> (tempfile::TempDir, Workspace) {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = Workspace::open(dir.path()).unwrap();
+        (dir, ws)
+    }
+
+    fn write(ws: &Workspace, p: &str, c: &str) {
+        ws.write_atomic(&ws.resolve(p).unwrap(), c.as_bytes(), 1 << 20)
+            .unwrap();
+    }
+
+    #[test]
+    fn ensure_repo_inits_main_with_a_gitignore_once() {
+        let (d, ws) = new_ws();
+        assert!(ws.ensure_repo().unwrap());
+        assert!(!ws.ensure_repo().unwrap());
+        assert_eq!(ws.current_branch().unwrap().as_deref(), Some("main"));
+        assert!(
+            std::fs::read_to_string(d.path().join(".gitignore"))
+                .unwrap()
+                .contains("node_modules/")
+        );
+        let (d2, ws2) = new_ws();
+        std::fs::write(d2.path().join(".gitignore"), "mine\n").unwrap();
+        ws2.ensure_repo().unwrap();
+        assert_eq!(
+            std::fs::read_to_string(d2.path().join(".gitignore")).unwrap(),
+            "mine\n"
+        );
+    }
+
+    #[test]
+    fn checkpoint_commits_changes_and_returns_none_when_clean() {
+        let (_d, ws) = new_ws();
+        ws.ensure_repo().unwrap();
+        assert_eq!(ws.head().unwrap(), None);
+        write(&ws, "a.py", "print(1)\n");
+        write(&ws, "node_modules/x.js", "ignored");
+        let first = ws
+            .checkpoint("Task 1: scaffold")
+            .unwrap()
+            .expect("a commit");
+        assert_eq!(ws.head().unwrap(), Some(first.clone()));
+        assert_eq!(ws.checkpoint("nothing").unwrap(), None);
+        assert!(!ws.is_dirty().unwrap());
+        std::fs::remove_file(ws.root().join("a.py")).unwrap();
+        write(&ws, "b.py", "x");
+        let second = ws.checkpoint("Task 2: rename").unwrap().unwrap();
+        let log = ws.log(10).unwrap();
+        assert_eq!(
+            log.iter().map(|c| c.summary.as_str()).collect::<Vec<_>>(),
+            ["Task 2: rename", "Task 1: scaffold"]
+        );
+        assert_eq!(log[0].id, second);
+        let repo = Repository::open(ws.root()).unwrap();
+        let tree = repo.head().unwrap().peel_to_tree().unwrap();
+        assert!(tree.get_name("a.py").is_none() && tree.get_name("b.py").is_some());
+        assert!(tree.get_name("node_modules").is_none());
+        let c = repo.head().unwrap().peel_to_commit().unwrap();
+        assert!(c.author().name().is_ok());
+    }
+
+    #[test]
+    fn restore_branches_without_losing_history_and_refuses_dirty_trees() {
+        let (_d, ws) = new_ws();
+        ws.ensure_repo().unwrap();
+        write(&ws, "a.txt", "v1");
+        let one = ws.checkpoint("Task 1").unwrap().unwrap();
+        write(&ws, "a.txt", "v2");
+        let two = ws.checkpoint("Task 2").unwrap().unwrap();
+        write(&ws, "a.txt", "dirty");
+        assert!(matches!(
+            ws.restore_to(&one, "retry-1", false),
+            Err(WorkspaceError::DirtyWorkTree)
+        ));
+        ws.restore_to(&one, "retry-1", true).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(ws.root().join("a.txt")).unwrap(),
+            "v1"
+        );
+        assert_eq!(ws.current_branch().unwrap().as_deref(), Some("retry-1"));
+        assert_eq!(ws.head().unwrap(), Some(one.clone()));
+        let repo = Repository::open(ws.root()).unwrap();
+        let main = repo.find_branch("main", git2::BranchType::Local).unwrap();
+        let main_head = main.get().peel_to_commit().unwrap();
+        assert_eq!(
+            main_head.summary().unwrap(),
+            Some(format!("Work in progress before restoring {}", one.short()).as_str())
+        );
+        assert_eq!(main_head.parent_id(0).unwrap().to_string(), two.as_str());
+        assert!(matches!(
+            ws.restore_to(&one, "retry-1", false),
+            Err(WorkspaceError::BranchExists(_))
+        ));
+        assert!(matches!(
+            ws.restore_to(&CommitId::new("deadbeef"), "x", false),
+            Err(WorkspaceError::UnknownCommit(_))
+        ));
+    }
+}

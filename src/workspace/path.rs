@@ -1,0 +1,252 @@
+//! Path confinement: every path the model gives is resolved here before any file is touched.
+//!
+//! Rules (all paths are relative to the project root):
+//! - Backslashes are treated as separators (`src\main.rs` is `src/main.rs`), so a model that
+//!   writes Windows-style paths gets what it meant; a file name containing `\` is not possible.
+//! - Refused: empty paths, absolute paths (`/x`, `\x`, `C:\x`, `C:x`, `\\?\x`), NUL bytes,
+//!   `..` that would climb above the root (`a/../b` is fine and becomes `b`), the project's
+//!   `.git` and samocoder's [`META_DIR`] at any depth (case-insensitively, ignoring trailing dots
+//!   and spaces as Windows does), components over 255 bytes, paths over 4096 bytes.
+//! - Symlinks: every existing ancestor that is a symlink must resolve inside the root (and not
+//!   into `.git`). A symlink as the final component is followed for reading only when its target
+//!   is inside the root; a write replaces the link itself with a regular file (the atomic rename
+//!   never writes through it), so a link can never redirect a write outside the project.
+//!   Checks run at resolve time: a process racing to swap a directory for a link between the
+//!   check and the write is outside this model (commands the user approved could do worse).
+
+use std::path::{Component, Path, PathBuf};
+
+use super::error::WorkspaceError;
+
+/// The directory name samocoder reserves for its own metadata inside a project.
+pub const META_DIR: &str = ".samocoder";
+
+const MAX_COMPONENT_BYTES: usize = 255;
+const MAX_PATH_BYTES: usize = 4096;
+
+/// A path checked to be inside the project: `rel` uses `/` separators, `abs` is under the root.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SafePath {
+    rel: String,
+    abs: PathBuf,
+}
+
+impl SafePath {
+    /// The normalised path relative to the project root, with `/` separators.
+    pub fn rel(&self) -> &str {
+        &self.rel
+    }
+
+    /// The absolute path under the (canonical) project root.
+    pub fn abs(&self) -> &Path {
+        &self.abs
+    }
+}
+
+impl std::fmt::Display for SafePath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.rel)
+    }
+}
+
+/// True for a component the workspace never lets the model touch (`.git`, [`META_DIR`]).
+pub fn is_reserved_name(name: &str) -> bool {
+    let trimmed = name.trim_end_matches(['.', ' ']);
+    trimmed.eq_ignore_ascii_case(".git") || trimmed.eq_ignore_ascii_case(META_DIR)
+}
+
+/// Splits and normalises `rel` lexically; returns the components (without `.`/`..`).
+pub(crate) fn normalise(rel: &str) -> Result<Vec<String>, WorkspaceError> {
+    if rel.is_empty() {
+        return Err(WorkspaceError::EmptyPath);
+    }
+    if rel.contains('\0') {
+        return Err(WorkspaceError::refused(rel, "it contains a NUL byte"));
+    }
+    if rel.len() > MAX_PATH_BYTES {
+        return Err(WorkspaceError::refused(rel, "it is longer than 4096 bytes"));
+    }
+    let bytes = rel.as_bytes();
+    if bytes[0] == b'/' || bytes[0] == b'\\' {
+        return Err(WorkspaceError::refused(
+            rel,
+            "absolute paths are not allowed; use a path relative to the project root",
+        ));
+    }
+    if bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' {
+        return Err(WorkspaceError::refused(
+            rel,
+            "drive letters are not allowed; use a path relative to the project root",
+        ));
+    }
+    let mut parts: Vec<String> = Vec::new();
+    for comp in rel.split(['/', '\\']) {
+        match comp {
+            "" | "." => {}
+            ".." => {
+                if parts.pop().is_none() {
+                    return Err(WorkspaceError::refused(
+                        rel,
+                        "it points outside the project",
+                    ));
+                }
+            }
+            name => {
+                if name.len() > MAX_COMPONENT_BYTES {
+                    return Err(WorkspaceError::refused(
+                        rel,
+                        "a path component is longer than 255 bytes",
+                    ));
+                }
+                if is_reserved_name(name) {
+                    return Err(WorkspaceError::refused(
+                        rel,
+                        format!("`{name}` is managed by samocoder and cannot be accessed"),
+                    ));
+                }
+                parts.push(name.to_owned());
+            }
+        }
+    }
+    if parts.is_empty() {
+        return Err(WorkspaceError::refused(
+            rel,
+            "it names the project root, not a file",
+        ));
+    }
+    Ok(parts)
+}
+
+/// Resolves `rel` under the canonical `root`, checking every existing symlink on the way.
+pub(crate) fn resolve(root: &Path, rel: &str) -> Result<SafePath, WorkspaceError> {
+    let parts = normalise(rel)?;
+    let mut abs = root.to_path_buf();
+    let last = parts.len() - 1;
+    let mut exists = true;
+    for (i, part) in parts.iter().enumerate() {
+        abs.push(part);
+        if !exists {
+            continue;
+        }
+        let meta = match std::fs::symlink_metadata(&abs) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                exists = false;
+                continue;
+            }
+            Err(e) if i < last && e.kind() == std::io::ErrorKind::NotADirectory => {
+                return Err(WorkspaceError::refused(rel, "a parent of it is a file"));
+            }
+            Err(e) => return Err(WorkspaceError::io(rel, e)),
+        };
+        if meta.file_type().is_symlink() {
+            check_link_target(root, &abs, rel, i == last)?;
+        }
+    }
+    Ok(SafePath {
+        rel: parts.join("/"),
+        abs,
+    })
+}
+
+/// A symlink on the path must point inside the root (a dangling final link is allowed: the
+/// write replaces the link itself and a read reports it missing).
+fn check_link_target(
+    root: &Path,
+    link: &Path,
+    rel: &str,
+    is_last: bool,
+) -> Result<(), WorkspaceError> {
+    let target = match std::fs::canonicalize(link) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && is_last => return Ok(()),
+        Err(_) => {
+            return Err(WorkspaceError::refused(
+                rel,
+                "it goes through a broken symbolic link",
+            ));
+        }
+    };
+    let inside = target.strip_prefix(root).map_err(|_| {
+        WorkspaceError::refused(
+            rel,
+            "it goes through a symbolic link that points outside the project",
+        )
+    })?;
+    let reserved = inside.components().any(|c| match c {
+        Component::Normal(name) => name.to_str().is_none_or(is_reserved_name),
+        _ => false,
+    });
+    if reserved {
+        return Err(WorkspaceError::refused(
+            rel,
+            "it goes through a symbolic link into a directory managed by samocoder",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn norm(s: &str) -> Result<String, String> {
+        normalise(s).map(|p| p.join("/")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn normalises_relative_paths() {
+        assert_eq!(norm("src/main.rs").unwrap(), "src/main.rs");
+        assert_eq!(norm("./src//lib.rs").unwrap(), "src/lib.rs");
+        assert_eq!(norm("a/../b").unwrap(), "b");
+        assert_eq!(norm("src\\main.rs").unwrap(), "src/main.rs");
+        assert_eq!(norm("a/b/").unwrap(), "a/b");
+    }
+
+    #[test]
+    fn refuses_escapes_and_absolute_forms() {
+        for bad in [
+            "",
+            "/etc/passwd",
+            "\\x",
+            "\\\\?\\C:\\x",
+            "C:\\x",
+            "C:x",
+            "c:/x",
+            "..",
+            "../x",
+            "a/../../x",
+            "a\0b",
+            ".",
+            "a/..",
+            "./",
+        ] {
+            assert!(norm(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn refuses_reserved_names_at_any_depth() {
+        for bad in [
+            ".git",
+            ".GIT/config",
+            "a/.git/hooks/x",
+            ".git./x",
+            "x/.Git /y",
+            ".samocoder/db",
+        ] {
+            let err = norm(bad).unwrap_err();
+            assert!(err.contains("managed by samocoder"), "{bad}: {err}");
+        }
+        assert!(norm(".github/workflows/ci.yml").is_ok());
+        assert!(norm(".gitignore").is_ok());
+    }
+
+    #[test]
+    fn refuses_overlong_paths() {
+        assert!(norm(&"a".repeat(256)).is_err());
+        assert!(norm(&"a".repeat(255)).is_ok());
+        let long = vec!["abcdefgh"; 600].join("/");
+        assert!(norm(&long).unwrap_err().contains("4096"));
+    }
+}
