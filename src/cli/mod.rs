@@ -3,6 +3,7 @@
 #![allow(clippy::print_stderr)]
 
 mod completions;
+mod keys;
 mod man;
 
 use std::io;
@@ -61,6 +62,8 @@ pub enum Command {
     Completions(completions::CompletionsArgs),
     /// Print the man page (roff) for samocoder.
     Man(man::ManArgs),
+    /// Store, list and remove provider API keys (OS keychain; environment variables win).
+    Keys(keys::KeysArgs),
 }
 
 /// What every command gets: the resolved context of this invocation.
@@ -155,6 +158,7 @@ fn run(command: Command, ctx: &Ctx) -> anyhow::Result<Exit> {
     match command {
         Command::Completions(args) => completions::run(args, ctx),
         Command::Man(args) => man::run(args, ctx),
+        Command::Keys(args) => keys::run(args, ctx),
     }
 }
 
@@ -185,7 +189,7 @@ fn exit_for(err: &anyhow::Error) -> Exit {
                 }
             )*};
         }
-        known!(UsageError, crate::ui::PromptError);
+        known!(UsageError, crate::ui::PromptError, crate::keys::KeyError);
     }
     Exit::Failure
 }
