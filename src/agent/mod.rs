@@ -1,1 +1,5 @@
-//! (module under construction: see docs/ and the open issues)
+//! The agent: the orchestrator state machine (spec -> architecture -> plan -> tasks -> verify ->
+//! fix -> checkpoint) and its roles. It emits [`events::Event`]s and never prints.
+
+pub mod events;
+pub mod tools;

@@ -3,6 +3,8 @@
 #![allow(clippy::print_stderr)]
 
 mod completions;
+mod config;
+mod config_edit;
 mod keys;
 mod man;
 
@@ -58,6 +60,8 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Show and change the configuration.
+    Config(config::ConfigArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(completions::CompletionsArgs),
     /// Print the man page (roff) for samocoder.
@@ -128,10 +132,8 @@ pub fn main() -> ExitCode {
         }
     };
     let (_log_guard, log_problem) = crate::logging::init(&paths.log_dir, cli.global.verbose, &env);
-    if let Some(p) = log_problem {
-        if verbosity == Verbosity::Verbose {
-            ui.warn(p);
-        }
+    if let Some(p) = log_problem.filter(|_| verbosity == Verbosity::Verbose) {
+        ui.warn(p);
     }
     tracing::debug!(command = ?std::env::args().nth(1), "start");
     let ctx = Ctx {
@@ -156,6 +158,7 @@ pub fn main() -> ExitCode {
 
 fn run(command: Command, ctx: &Ctx) -> anyhow::Result<Exit> {
     match command {
+        Command::Config(args) => config::run(args, ctx),
         Command::Completions(args) => completions::run(args, ctx),
         Command::Man(args) => man::run(args, ctx),
         Command::Keys(args) => keys::run(args, ctx),
@@ -189,7 +192,25 @@ fn exit_for(err: &anyhow::Error) -> Exit {
                 }
             )*};
         }
-        known!(UsageError, crate::ui::PromptError, crate::keys::KeyError);
+        known!(
+            UsageError,
+            crate::ui::PromptError,
+            crate::config::ConfigError,
+            crate::config::NoHomeDir,
+            crate::keys::KeyError,
+        );
     }
     Exit::Failure
+}
+
+impl Ctx {
+    /// Loads the configuration: file, `SAMOCODER__*` environment and `-c` flags.
+    pub fn load_config(&self) -> Result<crate::config::Loaded, crate::config::ConfigError> {
+        crate::config::load(&self.paths.config_file, &self.env, &self.global.overrides)
+    }
+
+    /// The resolved configuration.
+    pub fn config(&self) -> Result<crate::config::Config, crate::config::ConfigError> {
+        self.load_config().map(|l| l.config)
+    }
 }

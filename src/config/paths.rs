@@ -56,3 +56,9 @@ impl Paths {
         })
     }
 }
+
+impl crate::exit::ExitStatus for NoHomeDir {
+    fn exit(&self) -> crate::exit::Exit {
+        crate::exit::Exit::Usage
+    }
+}

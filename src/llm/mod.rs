@@ -1,1 +1,41 @@
-//! (module under construction: see docs/ and the open issues)
+//! Model calls. One [`Provider`] trait with a single streaming method; wire adapters for the
+//! OpenAI Chat Completions and Anthropic Messages formats; the router (retry, backoff, fallback,
+//! circuit breaking) is itself a `Provider` wrapping others; pricing and usage recording.
+
+mod error;
+mod types;
+
+use std::pin::Pin;
+
+use futures_util::{Stream, StreamExt};
+
+pub use error::{ErrorClass, LlmError};
+pub use types::*;
+
+/// The stream of events of one model call. Errors end the stream.
+pub type EventStream = Pin<Box<dyn Stream<Item = Result<StreamEvent, LlmError>> + Send>>;
+
+/// Anything that can answer a [`Request`] with a stream of events: a wire adapter, the router,
+/// a cassette player, a test fake.
+pub trait Provider: Send + Sync {
+    /// A short name for messages and records, e.g. `openai` or `route:default`.
+    fn name(&self) -> &str;
+
+    /// Starts the call. Nothing is sent until the stream is polled.
+    fn stream(&self, request: Request) -> EventStream;
+
+    /// Collects the whole stream into one [`Response`]. Fails on the first error.
+    fn complete(
+        &self,
+        request: Request,
+    ) -> Pin<Box<dyn std::future::Future<Output = Result<Response, LlmError>> + Send + '_>> {
+        let mut stream = self.stream(request);
+        Box::pin(async move {
+            let mut response = Response::default();
+            while let Some(ev) = stream.next().await {
+                response.apply(ev?);
+            }
+            Ok(response)
+        })
+    }
+}
