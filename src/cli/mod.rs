@@ -5,6 +5,7 @@
 mod completions;
 mod config;
 mod config_edit;
+mod keys;
 mod man;
 
 use std::io;
@@ -65,6 +66,8 @@ pub enum Command {
     Completions(completions::CompletionsArgs),
     /// Print the man page (roff) for samocoder.
     Man(man::ManArgs),
+    /// Store, list and remove provider API keys (OS keychain; environment variables win).
+    Keys(keys::KeysArgs),
 }
 
 /// What every command gets: the resolved context of this invocation.
@@ -158,6 +161,7 @@ fn run(command: Command, ctx: &Ctx) -> anyhow::Result<Exit> {
         Command::Config(args) => config::run(args, ctx),
         Command::Completions(args) => completions::run(args, ctx),
         Command::Man(args) => man::run(args, ctx),
+        Command::Keys(args) => keys::run(args, ctx),
     }
 }
 
@@ -193,6 +197,7 @@ fn exit_for(err: &anyhow::Error) -> Exit {
             crate::ui::PromptError,
             crate::config::ConfigError,
             crate::config::NoHomeDir,
+            crate::keys::KeyError,
         );
     }
     Exit::Failure

@@ -1,2 +1,3 @@
 mod cli;
 mod config;
+mod keys;
