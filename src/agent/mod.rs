@@ -2,4 +2,5 @@
 //! fix -> checkpoint) and its roles. It emits [`events::Event`]s and never prints.
 
 pub mod events;
+pub mod roles;
 pub mod tools;
