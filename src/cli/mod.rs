@@ -185,7 +185,12 @@ fn exit_for(err: &anyhow::Error) -> Exit {
                 }
             )*};
         }
-        known!(UsageError, crate::ui::PromptError);
+        known!(
+            UsageError,
+            crate::ui::PromptError,
+            crate::workspace::WorkspaceError,
+            crate::exec::ExecError,
+        );
     }
     Exit::Failure
 }
