@@ -198,6 +198,8 @@ fn exit_for(err: &anyhow::Error) -> Exit {
             crate::config::ConfigError,
             crate::config::NoHomeDir,
             crate::keys::KeyError,
+            crate::workspace::WorkspaceError,
+            crate::exec::ExecError,
         );
     }
     Exit::Failure
