@@ -17,6 +17,7 @@ pub mod cli;
 pub mod config;
 pub mod exec;
 pub mod exit;
+pub mod export;
 pub mod keys;
 pub mod llm;
 pub mod logging;
