@@ -3,6 +3,7 @@
 #![allow(clippy::print_stderr)]
 
 mod completions;
+mod export;
 mod man;
 
 use std::io;
@@ -61,6 +62,8 @@ pub enum Command {
     Completions(completions::CompletionsArgs),
     /// Print the man page (roff) for samocoder.
     Man(man::ManArgs),
+    /// Zip a project directory (honours .gitignore; leaves out .git, secrets, outside links).
+    Export(export::ExportArgs),
 }
 
 /// What every command gets: the resolved context of this invocation.
@@ -155,6 +158,7 @@ fn run(command: Command, ctx: &Ctx) -> anyhow::Result<Exit> {
     match command {
         Command::Completions(args) => completions::run(args, ctx),
         Command::Man(args) => man::run(args, ctx),
+        Command::Export(args) => export::run(args, ctx),
     }
 }
 
@@ -185,7 +189,11 @@ fn exit_for(err: &anyhow::Error) -> Exit {
                 }
             )*};
         }
-        known!(UsageError, crate::ui::PromptError);
+        known!(
+            UsageError,
+            crate::ui::PromptError,
+            crate::export::ExportError,
+        );
     }
     Exit::Failure
 }

@@ -36,7 +36,11 @@ pub fn write_zip<W: Write + Seek>(
             }
             EntryKind::File => {
                 let mode = if opts.reproducible {
-                    if entry.mode & 0o111 != 0 { 0o755 } else { 0o644 }
+                    if entry.mode & 0o111 != 0 {
+                        0o755
+                    } else {
+                        0o644
+                    }
                 } else {
                     entry.mode
                 };

@@ -17,9 +17,7 @@ use crate::exit::{Exit, ExitStatus};
 
 pub use archive::{export_to_file, export_to_writer, write_atomically, write_zip};
 pub use report::{ExportReport, SkipReason, Skipped};
-pub use select::{
-    Entry, EntryKind, Plan, SECRET_PATTERNS, is_secret_name, plan, safe_entry_name,
-};
+pub use select::{Entry, EntryKind, Plan, SECRET_PATTERNS, is_secret_name, plan, safe_entry_name};
 
 /// What to put in an archive and how.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

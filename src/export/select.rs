@@ -51,7 +51,9 @@ pub enum EntryKind {
     File,
     Dir,
     /// A symlink stored as a link; `target` is relative, `/`-separated and stays inside.
-    Symlink { target: String },
+    Symlink {
+        target: String,
+    },
 }
 
 /// One path that goes into the archive.
@@ -241,7 +243,11 @@ impl Walk<'_> {
             plan.entries.push(Entry {
                 name: entry_name,
                 source: abs,
-                size: if kind == EntryKind::File { meta.len() } else { 0 },
+                size: if kind == EntryKind::File {
+                    meta.len()
+                } else {
+                    0
+                },
                 mode: mode_of(&meta, &kind),
                 modified: meta.modified().ok(),
                 kind,
@@ -422,7 +428,14 @@ mod tests {
         ] {
             assert!(check_entry_name(bad).is_err(), "{bad:?} accepted");
         }
-        for good in ["a", "a/b.txt", ".gitignore", "dir/.hidden/x", "a..b", "...x"] {
+        for good in [
+            "a",
+            "a/b.txt",
+            ".gitignore",
+            "dir/.hidden/x",
+            "a..b",
+            "...x",
+        ] {
             assert!(check_entry_name(good).is_ok(), "{good:?} refused");
         }
         assert!(safe_entry_name(Path::new("/abs/x")).is_err());

@@ -95,7 +95,10 @@ fn not_a_directory_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "f", "x");
     let err = plan(&dir.path().join("f"), &ExportOptions::default()).unwrap_err();
-    assert_eq!(crate::exit::ExitStatus::exit(&err), crate::exit::Exit::Usage);
+    assert_eq!(
+        crate::exit::ExitStatus::exit(&err),
+        crate::exit::Exit::Usage
+    );
     assert!(plan(&dir.path().join("missing"), &ExportOptions::default()).is_err());
 }
 
@@ -131,12 +134,20 @@ fn symlinks_inside_are_links_outside_are_skipped() {
         [("a/libdir", "../lib"), ("alias.txt", "lib/real.txt")]
     );
     assert_eq!(skipped(&plan, SkipReason::SymlinkAbsolute), ["abs", "out"]);
-    assert_eq!(skipped(&plan, SkipReason::SymlinkOutside), ["escape", "via"]);
+    assert_eq!(
+        skipped(&plan, SkipReason::SymlinkOutside),
+        ["escape", "via"]
+    );
     assert_eq!(skipped(&plan, SkipReason::SymlinkDangling), ["dangling"]);
     // Nothing from outside is ever read into the archive.
-    let zip = write_zip(&plan, &ExportOptions::default(), Cursor::new(Vec::new()), &mut NoProgress)
-        .unwrap()
-        .into_inner();
+    let zip = write_zip(
+        &plan,
+        &ExportOptions::default(),
+        Cursor::new(Vec::new()),
+        &mut NoProgress,
+    )
+    .unwrap()
+    .into_inner();
     assert!(!zip.windows(7).any(|w| w == b"outside"));
 }
 
@@ -208,9 +219,19 @@ fn the_archive_inside_the_project_is_not_archived_into_itself() {
     let src = project();
     let dest = src.path().join("p.zip");
     fs::write(&dest, "old archive").unwrap();
-    let r = export_to_file(src.path(), &dest, &ExportOptions::default(), true, &mut NoProgress)
-        .unwrap();
-    assert!(r.skipped.iter().any(|s| s.path == "p.zip" && s.reason == SkipReason::OutputFile));
+    let r = export_to_file(
+        src.path(),
+        &dest,
+        &ExportOptions::default(),
+        true,
+        &mut NoProgress,
+    )
+    .unwrap();
+    assert!(
+        r.skipped
+            .iter()
+            .any(|s| s.path == "p.zip" && s.reason == SkipReason::OutputFile)
+    );
 }
 
 #[derive(Default)]

@@ -2,10 +2,12 @@
 //! them for a human (colours, progress, prompts) or as JSON lines.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod progress;
 mod prompt;
 
 use std::io::{self, IsTerminal, Write};
 
+pub use progress::Bar;
 pub use prompt::PromptError;
 
 /// `--color`.
