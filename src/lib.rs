@@ -22,5 +22,6 @@ pub mod keys;
 pub mod llm;
 pub mod logging;
 pub mod store;
+pub mod templates;
 pub mod ui;
 pub mod workspace;

@@ -5,6 +5,7 @@
 mod completions;
 mod export;
 mod man;
+mod templates;
 
 use std::io;
 use std::path::PathBuf;
@@ -64,6 +65,8 @@ pub enum Command {
     Man(man::ManArgs),
     /// Zip a project directory (honours .gitignore; leaves out .git, secrets, outside links).
     Export(export::ExportArgs),
+    /// List the starter project templates.
+    Templates(templates::TemplatesArgs),
 }
 
 /// What every command gets: the resolved context of this invocation.
@@ -128,10 +131,10 @@ pub fn main() -> ExitCode {
         }
     };
     let (_log_guard, log_problem) = crate::logging::init(&paths.log_dir, cli.global.verbose, &env);
-    if let Some(p) = log_problem {
-        if verbosity == Verbosity::Verbose {
-            ui.warn(p);
-        }
+    if let Some(p) = log_problem
+        && verbosity == Verbosity::Verbose
+    {
+        ui.warn(p);
     }
     tracing::debug!(command = ?std::env::args().nth(1), "start");
     let ctx = Ctx {
@@ -159,6 +162,7 @@ fn run(command: Command, ctx: &Ctx) -> anyhow::Result<Exit> {
         Command::Completions(args) => completions::run(args, ctx),
         Command::Man(args) => man::run(args, ctx),
         Command::Export(args) => export::run(args, ctx),
+        Command::Templates(args) => templates::run(args, ctx),
     }
 }
 
@@ -193,6 +197,7 @@ fn exit_for(err: &anyhow::Error) -> Exit {
             UsageError,
             crate::ui::PromptError,
             crate::export::ExportError,
+            crate::templates::TemplateError,
         );
     }
     Exit::Failure
