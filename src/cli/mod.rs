@@ -6,7 +6,9 @@ mod completions;
 mod config;
 mod config_edit;
 mod keys;
+mod export;
 mod man;
+mod templates;
 
 use std::io;
 use std::path::PathBuf;
@@ -68,6 +70,10 @@ pub enum Command {
     Man(man::ManArgs),
     /// Store, list and remove provider API keys (OS keychain; environment variables win).
     Keys(keys::KeysArgs),
+    /// Zip a project directory (honours .gitignore; leaves out .git, secrets, outside links).
+    Export(export::ExportArgs),
+    /// List the starter project templates.
+    Templates(templates::TemplatesArgs),
 }
 
 /// What every command gets: the resolved context of this invocation.
@@ -132,7 +138,9 @@ pub fn main() -> ExitCode {
         }
     };
     let (_log_guard, log_problem) = crate::logging::init(&paths.log_dir, cli.global.verbose, &env);
-    if let Some(p) = log_problem.filter(|_| verbosity == Verbosity::Verbose) {
+    if let Some(p) = log_problem
+        && verbosity == Verbosity::Verbose
+    {
         ui.warn(p);
     }
     tracing::debug!(command = ?std::env::args().nth(1), "start");
@@ -162,6 +170,8 @@ fn run(command: Command, ctx: &Ctx) -> anyhow::Result<Exit> {
         Command::Completions(args) => completions::run(args, ctx),
         Command::Man(args) => man::run(args, ctx),
         Command::Keys(args) => keys::run(args, ctx),
+        Command::Export(args) => export::run(args, ctx),
+        Command::Templates(args) => templates::run(args, ctx),
     }
 }
 
@@ -200,6 +210,8 @@ fn exit_for(err: &anyhow::Error) -> Exit {
             crate::keys::KeyError,
             crate::workspace::WorkspaceError,
             crate::exec::ExecError,
+            crate::export::ExportError,
+            crate::templates::TemplateError,
         );
     }
     Exit::Failure

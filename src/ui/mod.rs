@@ -3,11 +3,13 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod events;
+mod progress;
 mod prompt;
 
 use std::io::{self, IsTerminal, Write};
 
 pub use events::{HumanRenderer, JsonRenderer};
+pub use progress::Bar;
 pub use prompt::PromptError;
 
 /// `--color`.

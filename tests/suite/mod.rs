@@ -1,3 +1,5 @@
 mod cli;
 mod config;
 mod keys;
+mod export;
+mod templates;

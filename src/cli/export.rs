@@ -1,0 +1,193 @@
+//! `samocoder export --dir PATH`: zip a project directory.
+
+use std::io::{self, IsTerminal};
+use std::path::{Path, PathBuf};
+
+use clap::{ArgGroup, Args};
+
+use super::{Ctx, UsageError};
+use crate::exit::Exit;
+use crate::export::{self, ExportOptions, ExportReport, Progress, SkipReason};
+use crate::ui::{Bar, Ui};
+
+/// A bar is shown only for exports above these sizes (and only on a terminal).
+const BAR_MIN_FILES: u64 = 200;
+const BAR_MIN_BYTES: u64 = 5 * 1024 * 1024;
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("source").required(true).args(["dir"])))]
+pub struct ExportArgs {
+    /// Export this directory (honours .gitignore/.ignore; leaves out .git, secrets and
+    /// symlinks that leave it).
+    #[arg(long, value_name = "PATH")]
+    pub dir: Option<PathBuf>,
+    /// Where to write the zip ("-" for stdout). Default: <dirname>.zip in the current directory.
+    #[arg(short, long, value_name = "FILE.zip")]
+    pub output: Option<PathBuf>,
+    /// Overwrite the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Keep .git directories.
+    #[arg(long)]
+    pub include_git: bool,
+    /// Keep secret-looking files (.env, *.pem, *.key, id_rsa*, .npmrc, ...).
+    #[arg(long)]
+    pub include_secrets: bool,
+    /// Byte-identical archives for identical trees (fixed timestamps and modes).
+    #[arg(long)]
+    pub reproducible: bool,
+}
+
+pub fn run(args: ExportArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
+    let Some(dir) = args.dir else {
+        return Err(UsageError("pass the directory to export with --dir PATH".into()).into());
+    };
+    let opts = ExportOptions {
+        include_git: args.include_git,
+        include_secrets: args.include_secrets,
+        reproducible: args.reproducible,
+    };
+    let mut progress = BarProgress::new(&ctx.ui);
+    let report = if args.output.as_deref() == Some(Path::new("-")) {
+        if ctx.ui.json() {
+            return Err(UsageError(
+                "--json cannot be combined with -o - (stdout carries the zip); write to a file"
+                    .into(),
+            )
+            .into());
+        }
+        if io::stdout().is_terminal() {
+            return Err(UsageError(
+                "refusing to write a zip to a terminal; redirect stdout or use -o FILE.zip".into(),
+            )
+            .into());
+        }
+        export::export_to_writer(&dir, &opts, &mut io::stdout().lock(), &mut progress)?
+    } else {
+        let dest = match args.output {
+            Some(p) => p,
+            None => default_output(&dir)?,
+        };
+        export::export_to_file(&dir, &dest, &opts, args.force, &mut progress)?
+    };
+    print_report(&ctx.ui, &report)?;
+    Ok(Exit::Ok)
+}
+
+/// `<dirname>.zip` in the current directory.
+fn default_output(dir: &Path) -> anyhow::Result<PathBuf> {
+    let canon = std::fs::canonicalize(dir)
+        .map_err(|_| export::ExportError::NotADirectory(dir.to_path_buf()))?;
+    let name = canon
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "project".into());
+    Ok(PathBuf::from(format!("{name}.zip")))
+}
+
+fn print_report(ui: &Ui, r: &ExportReport) -> io::Result<()> {
+    if ui.json() {
+        return ui.json_line(r);
+    }
+    for w in &r.warnings {
+        ui.warn(w);
+    }
+    let mut ignored = 0;
+    for s in &r.skipped {
+        if s.reason == SkipReason::Ignored
+            && !matches!(ui.verbosity(), crate::ui::Verbosity::Verbose)
+        {
+            ignored += 1;
+        } else {
+            ui.info(format!("  skipped {}: {}", s.path, s.reason.describe()));
+        }
+    }
+    if ignored > 0 {
+        ui.info(format!(
+            "  skipped {ignored} path(s) matching .gitignore/.ignore rules (-v lists them)"
+        ));
+    }
+    let to = match &r.path {
+        Some(p) => p.display().to_string(),
+        None => "stdout".into(),
+    };
+    ui.info(format!(
+        "Exported {} file(s), {} symlink(s) ({}) to {to} ({} compressed)",
+        r.files,
+        r.symlinks,
+        human_bytes(r.bytes),
+        human_bytes(r.archive_bytes)
+    ));
+    Ok(())
+}
+
+fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut v = n as f64 / 1024.0;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    format!("{v:.1} {}", UNITS[unit])
+}
+
+/// Shows a bar for large exports only.
+struct BarProgress<'a> {
+    ui: &'a Ui,
+    bar: Option<Bar>,
+    bytes_done: u64,
+    bytes_total: u64,
+}
+
+impl<'a> BarProgress<'a> {
+    fn new(ui: &'a Ui) -> Self {
+        BarProgress {
+            ui,
+            bar: None,
+            bytes_done: 0,
+            bytes_total: 0,
+        }
+    }
+}
+
+impl Progress for BarProgress<'_> {
+    fn start(&mut self, files: u64, bytes: u64) {
+        self.bytes_total = bytes;
+        if files > BAR_MIN_FILES || bytes > BAR_MIN_BYTES {
+            self.bar = Some(self.ui.progress_bar(files, "entries"));
+        }
+    }
+    fn entry_done(&mut self, _name: &str, bytes: u64) {
+        self.bytes_done += bytes;
+        if let Some(bar) = &self.bar {
+            bar.inc(1);
+            bar.set_message(format!(
+                "{} / {}",
+                human_bytes(self.bytes_done),
+                human_bytes(self.bytes_total)
+            ));
+        }
+    }
+    fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_bytes;
+
+    #[test]
+    fn bytes_for_humans() {
+        assert_eq!(human_bytes(0), "0 B");
+        assert_eq!(human_bytes(1023), "1023 B");
+        assert_eq!(human_bytes(1536), "1.5 KB");
+        assert_eq!(human_bytes(5 * 1024 * 1024), "5.0 MB");
+    }
+}

@@ -1,0 +1,98 @@
+//! Zip archives of project directories (`samocoder export`).
+//!
+//! An export is two steps: [`plan`] walks the directory and decides what goes in (honouring
+//! `.gitignore`/`.ignore`, leaving out `.git/`, samocoder's metadata, secret-looking files and
+//! symlinks that leave the project) and [`write_zip`] turns the plan into a zip. The helpers
+//! [`export_to_file`] and [`export_to_writer`] do both and never leave a broken archive under
+//! the final name. Nothing here prints: progress goes through the [`Progress`] trait.
+
+mod archive;
+mod report;
+mod select;
+
+use std::io;
+use std::path::PathBuf;
+
+use crate::exit::{Exit, ExitStatus};
+
+pub use archive::{export_to_file, export_to_writer, write_atomically, write_zip};
+pub use report::{ExportReport, SkipReason, Skipped};
+pub use select::{Entry, EntryKind, Plan, SECRET_PATTERNS, is_secret_name, plan, safe_entry_name};
+
+/// What to put in an archive and how.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExportOptions {
+    /// Keep `.git/` directories (left out by default).
+    pub include_git: bool,
+    /// Keep secret-looking files such as `.env` or `*.pem` (left out by default).
+    pub include_secrets: bool,
+    /// Byte-identical archives for identical trees: every timestamp is 1980-01-01 00:00 and
+    /// modes are normalised to 0644/0755 (files with any exec bit become 0755).
+    pub reproducible: bool,
+}
+
+/// Told about the progress of [`write_zip`]. All methods have empty defaults.
+pub trait Progress {
+    /// Called once before the first entry with the totals of the plan.
+    fn start(&mut self, _files: u64, _bytes: u64) {}
+    /// Called after each entry is written (`bytes` is that entry's uncompressed size).
+    fn entry_done(&mut self, _name: &str, _bytes: u64) {}
+    /// Called once when the archive is complete.
+    fn finish(&mut self) {}
+}
+
+/// A [`Progress`] that ignores everything.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {}
+
+/// Everything that can go wrong with an export.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("{0} is not a directory; pass the project directory to export")]
+    NotADirectory(PathBuf),
+    #[error("{0} already exists; pass --force to overwrite it or choose another name with -o")]
+    Exists(PathBuf),
+    #[error("the output {0} is a directory; give a file name such as {0}/project.zip")]
+    OutputIsDirectory(PathBuf),
+    #[error("refusing unsafe archive entry name {0:?} (absolute, `..` or not a plain path)")]
+    UnsafeName(String),
+    #[error("could not read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("could not write the archive {path}: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("could not write the archive: {0}")]
+    Archive(#[source] io::Error),
+    #[error("could not build the zip archive: {0}")]
+    Zip(#[from] zip::result::ZipError),
+    #[error("could not walk the project directory: {0}")]
+    Walk(#[from] ignore::Error),
+}
+
+impl ExitStatus for ExportError {
+    fn exit(&self) -> Exit {
+        match self {
+            ExportError::NotADirectory(_)
+            | ExportError::Exists(_)
+            | ExportError::OutputIsDirectory(_)
+            | ExportError::UnsafeName(_) => Exit::Usage,
+            ExportError::Read { .. }
+            | ExportError::Write { .. }
+            | ExportError::Archive(_)
+            | ExportError::Zip(_)
+            | ExportError::Walk(_) => Exit::Failure,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
