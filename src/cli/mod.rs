@@ -186,6 +186,11 @@ fn exit_for(err: &anyhow::Error) -> Exit {
             )*};
         }
         known!(UsageError, crate::ui::PromptError);
+        known!(
+            crate::llm::LlmError,
+            crate::llm::cassette::CassetteError,
+            crate::llm::pricing::PriceError,
+        );
     }
     Exit::Failure
 }

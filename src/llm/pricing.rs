@@ -160,8 +160,10 @@ pub fn import_litellm(json: &str) -> Result<PriceTable, PriceError> {
                 .filter(|x| x.is_finite() && *x >= 0.0)
                 .map(|x| (x * 1e12).round() / 1e6)
         };
-        let (Some(input), Some(output)) = (per_m("input_cost_per_token"), per_m("output_cost_per_token"))
-        else {
+        let (Some(input), Some(output)) = (
+            per_m("input_cost_per_token"),
+            per_m("output_cost_per_token"),
+        ) else {
             continue;
         };
         let model = key
@@ -252,7 +254,9 @@ impl Pricing {
         if let Some(o) = self.overrides.get(&model.to_string()) {
             return Some((ModelPrice::from(o), CostSource::Override));
         }
-        self.table.get(model).map(|p| (p.clone(), CostSource::Table))
+        self.table
+            .get(model)
+            .map(|p| (p.clone(), CostSource::Table))
     }
 
     /// The model's context window in tokens, if known.
@@ -262,7 +266,10 @@ impl Pricing {
 
     /// The cost of `usage` on `model`. `local`: the provider runs on this machine (free).
     pub fn cost(&self, model: &ModelRef, usage: &Usage, local: bool) -> Cost {
-        if let Some(usd) = usage.reported_cost_usd.filter(|c| c.is_finite() && *c >= 0.0) {
+        if let Some(usd) = usage
+            .reported_cost_usd
+            .filter(|c| c.is_finite() && *c >= 0.0)
+        {
             return Cost {
                 usd: Some(round_micro(usd)),
                 source: CostSource::Provider,
@@ -381,7 +388,10 @@ mod tests {
             ]
         );
         let g = &t.models["groq:llama-3.3-70b-versatile"];
-        assert_eq!((g.input, g.output, g.context_window), (0.59, 0.79, Some(128_000)));
+        assert_eq!(
+            (g.input, g.output, g.context_window),
+            (0.59, 0.79, Some(128_000))
+        );
         assert_eq!(t.models["openai:gpt-4o"].cache_read, Some(1.25));
         // Round trip through the shipped format.
         assert_eq!(PriceTable::from_json(&t.to_json()).unwrap(), t);
@@ -390,7 +400,10 @@ mod tests {
     #[test]
     fn import_rejects_garbage_and_empty_tables() {
         assert!(matches!(import_litellm("[1,2"), Err(PriceError::Parse(_))));
-        assert!(matches!(import_litellm("{}"), Err(PriceError::NoModels { .. })));
+        assert!(matches!(
+            import_litellm("{}"),
+            Err(PriceError::NoModels { .. })
+        ));
         assert_eq!(import_litellm("{}").unwrap_err().exit(), Exit::Usage);
     }
 
@@ -425,7 +438,11 @@ mod tests {
             },
         );
         let p = Pricing::new(PriceTable::shipped(), o);
-        let c = p.cost(&m("openai:gpt-4o"), &usage(1_000_000, 1_000_000, 0, 0), false);
+        let c = p.cost(
+            &m("openai:gpt-4o"),
+            &usage(1_000_000, 1_000_000, 0, 0),
+            false,
+        );
         assert_eq!((c.usd, c.source), (Some(3.0), CostSource::Override));
         assert_eq!(p.context_window(&m("openai:gpt-4o")), Some(64_000));
         let mut u = usage(1_000_000, 0, 0, 0);
@@ -439,7 +456,10 @@ mod tests {
         let p = Pricing::new(PriceTable::shipped(), BTreeMap::new());
         let x = m("openai:gpt-imaginary");
         let c = p.cost(&x, &usage(10, 10, 0, 0), false);
-        assert_eq!((c.usd, c.source, c.first_unknown), (None, CostSource::Unknown, true));
+        assert_eq!(
+            (c.usd, c.source, c.first_unknown),
+            (None, CostSource::Unknown, true)
+        );
         let c = p.cost(&x, &usage(10, 10, 0, 0), false);
         assert_eq!((c.usd, c.first_unknown), (None, false));
         // A local provider is free, not unknown.

@@ -109,10 +109,7 @@ impl Inner {
             Err(e) if e.class == ErrorClass::Cancelled => Outcome::Cancelled,
             Err(_) => Outcome::Error,
         };
-        let cost = self
-            .opts
-            .pricing
-            .cost(&entry.model, &usage, entry.local);
+        let cost = self.opts.pricing.cost(&entry.model, &usage, entry.local);
         if cost.first_unknown {
             self.emit(RouterEvent::UnknownPrice {
                 model: entry.model.to_string(),

@@ -40,7 +40,9 @@ pub struct Jitter(Mutex<fastrand::Rng>);
 
 impl Jitter {
     pub fn new(seed: Option<u64>) -> Jitter {
-        Jitter(Mutex::new(seed.map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed)))
+        Jitter(Mutex::new(
+            seed.map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed),
+        ))
     }
 
     /// A factor in `[0.75, 1.0]`.
@@ -56,7 +58,9 @@ mod tests {
 
     #[test]
     fn backoff_doubles_and_caps_at_eight_seconds() {
-        let secs: Vec<f64> = (0..6).map(|n| backoff_delay(n, 1.0).as_secs_f64()).collect();
+        let secs: Vec<f64> = (0..6)
+            .map(|n| backoff_delay(n, 1.0).as_secs_f64())
+            .collect();
         assert_eq!(secs, [0.5, 1.0, 2.0, 4.0, 8.0, 8.0]);
         assert_eq!(backoff_delay(1, 0.75), Duration::from_millis(750));
         assert_eq!(backoff_delay(u32::MAX, 1.0), Duration::from_secs(8));

@@ -123,10 +123,16 @@ mod tests {
         assert!(!b.failure("openai"));
         assert_eq!(b.check("openai"), BreakerState::Closed);
         assert!(b.failure("openai"));
-        assert_eq!(b.check("openai"), BreakerState::Open(Duration::from_secs(30)));
+        assert_eq!(
+            b.check("openai"),
+            BreakerState::Open(Duration::from_secs(30))
+        );
         assert_eq!(b.check("anthropic"), BreakerState::Closed);
         tokio::time::advance(Duration::from_secs(10)).await;
-        assert_eq!(b.check("openai"), BreakerState::Open(Duration::from_secs(20)));
+        assert_eq!(
+            b.check("openai"),
+            BreakerState::Open(Duration::from_secs(20))
+        );
         tokio::time::advance(Duration::from_secs(20)).await;
         assert_eq!(b.check("openai"), BreakerState::HalfOpen);
         // A failed trial reopens at once.
@@ -136,7 +142,10 @@ mod tests {
         assert_eq!(b.check("openai"), BreakerState::HalfOpen);
         assert!(b.success("openai"));
         assert_eq!(b.check("openai"), BreakerState::Closed);
-        assert!(!b.failure("openai"), "the count starts again after a success");
+        assert!(
+            !b.failure("openai"),
+            "the count starts again after a success"
+        );
     }
 
     #[test]

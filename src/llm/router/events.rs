@@ -92,7 +92,10 @@ impl fmt::Display for RouterEvent {
             ),
             RouterEvent::Fallback { to, .. } => write!(f, "falling back to {to}"),
             RouterEvent::Reset { model, reason } => {
-                write!(f, "{model} stream failed ({reason}): discarding its partial answer")
+                write!(
+                    f,
+                    "{model} stream failed ({reason}): discarding its partial answer"
+                )
             }
             RouterEvent::BreakerOpen {
                 provider,

@@ -161,7 +161,10 @@ impl Provider for Router {
                 let _ = tx.send(Err(e)).await;
             }
         };
-        let events = stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|ev| (ev, rx)) });
+        let events = stream::unfold(
+            rx,
+            |mut rx| async move { rx.recv().await.map(|ev| (ev, rx)) },
+        );
         let driver = stream::once(driver).filter_map(|()| std::future::ready(None));
         Box::pin(stream::select(events, driver))
     }

@@ -212,10 +212,7 @@ async fn retry_then_success_records_two_attempts_with_exact_cost() {
     // gpt-4o: 1000 * 2.50/M + 500 * 10/M = 0.0025 + 0.005
     assert_eq!(recs[1].cost_usd, Some(0.0075));
     assert_eq!(recs[1].cost_source, CostSource::Table);
-    assert_eq!(
-        (recs[1].input_tokens, recs[1].output_tokens),
-        (1000, 500)
-    );
+    assert_eq!((recs[1].input_tokens, recs[1].output_tokens), (1000, 500));
     assert!(!recs[1].usage_estimated);
     assert_eq!(recs[1].call_key, "r1/s1/1/0/2");
     assert_eq!(
@@ -224,12 +221,17 @@ async fn retry_then_success_records_two_attempts_with_exact_cost() {
     );
     assert!(recs[1].request_bytes > 0);
     match &h.events()[..] {
-        [RouterEvent::Retry {
-            attempt: 1,
-            status: Some(500),
-            wait_ms,
-            ..
-        }] => assert!(waited.as_millis() as u64 - *wait_ms <= 1, "timer granularity is 1 ms"),
+        [
+            RouterEvent::Retry {
+                attempt: 1,
+                status: Some(500),
+                wait_ms,
+                ..
+            },
+        ] => assert!(
+            waited.as_millis() as u64 - *wait_ms <= 1,
+            "timer granularity is 1 ms"
+        ),
         other => panic!("unexpected events {other:?}"),
     }
 }
@@ -322,7 +324,10 @@ async fn retry_after_is_honoured_exactly() {
     let t0 = Instant::now();
     assert_eq!(r.complete(request()).await.unwrap().text, "ok");
     assert_eq!(t0.elapsed(), Duration::from_millis(7250));
-    assert_eq!(h.event_lines(), ["openai:gpt-4o 429, retrying in 7.2 s (attempt 2)"]);
+    assert_eq!(
+        h.event_lines(),
+        ["openai:gpt-4o 429, retrying in 7.2 s (attempt 2)"]
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -330,7 +335,11 @@ async fn too_long_retry_after_skips_to_the_next_entry_without_sleeping() {
     let h = Harness::new(5);
     let a = Fake::new(
         "openai",
-        vec![fail_after(ErrorClass::RateLimited, 429, Duration::from_secs(600))],
+        vec![fail_after(
+            ErrorClass::RateLimited,
+            429,
+            Duration::from_secs(600),
+        )],
     );
     let b = Fake::new("anthropic", vec![answer("b", usage(1, 1))]);
     let r = h.router(vec![
@@ -367,22 +376,34 @@ async fn circuit_breaker_opens_skips_half_opens_and_closes() {
     );
     let b = Fake::new(
         "anthropic",
-        vec![answer("b", usage(1, 1)), answer("b", usage(1, 1)), answer("b", usage(1, 1))],
+        vec![
+            answer("b", usage(1, 1)),
+            answer("b", usage(1, 1)),
+            answer("b", usage(1, 1)),
+        ],
     );
-    let entries = || vec![(a.clone(), "openai:gpt-4o"), (b.clone(), "anthropic:claude-sonnet-4-5")];
+    let entries = || {
+        vec![
+            (a.clone(), "openai:gpt-4o"),
+            (b.clone(), "anthropic:claude-sonnet-4-5"),
+        ]
+    };
     // Two failures in a row (with one retry in between) open openai's circuit.
     let r = h.router(entries());
     assert_eq!(r.complete(request()).await.unwrap().text, "b");
     assert_eq!(a.calls(), 2);
-    assert!(h.event_lines().contains(&"openai circuit open for 30.0 s".to_string()));
+    assert!(
+        h.event_lines()
+            .contains(&"openai circuit open for 30.0 s".to_string())
+    );
     // A second router in the same process shares the breaker: openai is skipped.
     let r2 = h.router(entries());
     assert_eq!(r2.complete(request()).await.unwrap().text, "b");
     assert_eq!(a.calls(), 2, "skipped while open");
     assert!(
-        h.events()
-            .iter()
-            .any(|e| matches!(e, RouterEvent::BreakerSkip { provider, .. } if provider == "openai"))
+        h.events().iter().any(
+            |e| matches!(e, RouterEvent::BreakerSkip { provider, .. } if provider == "openai")
+        )
     );
     tokio::time::advance(Duration::from_secs(30)).await;
     assert_eq!(r2.complete(request()).await.unwrap().text, "a is back");
@@ -390,7 +411,10 @@ async fn circuit_breaker_opens_skips_half_opens_and_closes() {
     let tail = &lines[lines.len() - 2..];
     assert_eq!(
         tail,
-        ["openai circuit half-open: trying one call", "openai circuit closed"]
+        [
+            "openai circuit half-open: trying one call",
+            "openai circuit closed"
+        ]
     );
 }
 
@@ -416,11 +440,7 @@ async fn mid_stream_failure_resets_and_complete_returns_only_the_retry() {
         ],
     );
     let r = h.router(vec![(a.clone(), "openai:gpt-4o")]);
-    let events: Vec<StreamEvent> = r
-        .stream(request())
-        .map(|e| e.unwrap())
-        .collect()
-        .await;
+    let events: Vec<StreamEvent> = r.stream(request()).map(|e| e.unwrap()).collect().await;
     assert_eq!(
         events,
         [
@@ -447,7 +467,10 @@ async fn mid_stream_failure_resets_and_complete_returns_only_the_retry() {
     let broken_rec = &h.records()[0];
     assert!(broken_rec.usage_estimated);
     assert_eq!(broken_rec.output_tokens, 3, "12 chars / 4");
-    assert_eq!(broken_rec.input_tokens, broken_rec.request_bytes.div_ceil(4));
+    assert_eq!(
+        broken_rec.input_tokens,
+        broken_rec.request_bytes.div_ceil(4)
+    );
     assert_eq!(broken_rec.error_class.as_deref(), Some("stream_cut"));
 }
 
@@ -457,7 +480,9 @@ async fn stream_without_finish_is_a_cut_not_an_answer() {
     let a = Fake::new(
         "openai",
         vec![
-            vec![Item::Ev(StreamEvent::TextDelta { text: "half".into() })],
+            vec![Item::Ev(StreamEvent::TextDelta {
+                text: "half".into(),
+            })],
             answer("full", usage(1, 1)),
         ],
     );
@@ -474,8 +499,8 @@ async fn context_length_falls_back_to_a_larger_window_only() {
     let small = Fake::new("openai", vec![answer("never", usage(1, 1))]);
     let big = Fake::new("anthropic", vec![answer("fits", usage(1, 1))]);
     let r = h.router(vec![
-        (a.clone(), "openai:gpt-4o"),     // 128k
-        (small.clone(), "openai:gpt-4"),  // 8k
+        (a.clone(), "openai:gpt-4o"),                 // 128k
+        (small.clone(), "openai:gpt-4"),              // 8k
         (big.clone(), "anthropic:claude-sonnet-4-5"), // 200k
     ]);
     assert_eq!(r.entries()[1].context_window, Some(8192));
@@ -483,7 +508,11 @@ async fn context_length_falls_back_to_a_larger_window_only() {
     assert_eq!((a.calls(), small.calls(), big.calls()), (1, 0, 1));
     assert!(h.events().iter().any(|e| matches!(
         e,
-        RouterEvent::ContextSkip { window: 8192, needed_more_than: 128_000, .. }
+        RouterEvent::ContextSkip {
+            window: 8192,
+            needed_more_than: 128_000,
+            ..
+        }
     )));
 
     // When no model fits, the error says so.
@@ -510,7 +539,9 @@ async fn cancellation_drops_the_stream_promptly_and_records_it() {
     let a = Fake::new(
         "openai",
         vec![vec![
-            Item::Ev(StreamEvent::TextDelta { text: "thinking".into() }),
+            Item::Ev(StreamEvent::TextDelta {
+                text: "thinking".into(),
+            }),
             Item::Hang,
         ]],
     );
@@ -536,10 +567,17 @@ async fn cancellation_interrupts_a_backoff_sleep() {
     let h = Harness::new(5);
     let a = Fake::new(
         "openai",
-        vec![fail_after(ErrorClass::RateLimited, 429, Duration::from_secs(50))],
+        vec![fail_after(
+            ErrorClass::RateLimited,
+            429,
+            Duration::from_secs(50),
+        )],
     );
     let b = Fake::new("anthropic", vec![answer("b", usage(1, 1))]);
-    let r = h.router(vec![(a.clone(), "openai:gpt-4o"), (b.clone(), "anthropic:claude-sonnet-4-5")]);
+    let r = h.router(vec![
+        (a.clone(), "openai:gpt-4o"),
+        (b.clone(), "anthropic:claude-sonnet-4-5"),
+    ]);
     let cancel = h.cancel.clone();
     tokio::spawn(async move {
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -557,9 +595,11 @@ async fn cancellation_interrupts_a_backoff_sleep() {
 async fn latency_and_time_to_first_token_are_measured() {
     let h = Harness::new(5);
     let mut script = vec![Item::Sleep(Duration::from_millis(300))];
-    script.extend(answer("x", usage(1, 1)).into_iter().flat_map(|i| {
-        [i, Item::Sleep(Duration::from_millis(100))]
-    }));
+    script.extend(
+        answer("x", usage(1, 1))
+            .into_iter()
+            .flat_map(|i| [i, Item::Sleep(Duration::from_millis(100))]),
+    );
     let a = Fake::new("openai", vec![script]);
     let r = h.router(vec![(a, "openai:gpt-4o")]);
     r.complete(request()).await.unwrap();
@@ -578,7 +618,10 @@ async fn unknown_price_is_none_with_one_warning() {
     r.complete(request()).await.unwrap();
     r.complete(request()).await.unwrap();
     let recs = h.records();
-    assert!(recs.iter().all(|r| r.cost_usd.is_none() && r.cost_source == CostSource::Unknown));
+    assert!(
+        recs.iter()
+            .all(|r| r.cost_usd.is_none() && r.cost_source == CostSource::Unknown)
+    );
     assert_eq!(
         h.events(),
         [RouterEvent::UnknownPrice {
@@ -604,14 +647,23 @@ async fn openrouter_reported_cost_wins_over_overrides() {
     h.pricing = Arc::new(Pricing::new(PriceTable::shipped(), overrides));
     let mut u = usage(1000, 100);
     u.reported_cost_usd = Some(0.0045004);
-    let a = Fake::new("openrouter", vec![answer("x", u), answer("y", usage(1000, 100))]);
+    let a = Fake::new(
+        "openrouter",
+        vec![answer("x", u), answer("y", usage(1000, 100))],
+    );
     let r = h.router(vec![(a, "openrouter:anthropic/claude-sonnet-4.5")]);
     r.complete(request()).await.unwrap();
     r.complete(request()).await.unwrap();
     let recs = h.records();
-    assert_eq!((recs[0].cost_usd, recs[0].cost_source), (Some(0.0045), CostSource::Provider));
+    assert_eq!(
+        (recs[0].cost_usd, recs[0].cost_source),
+        (Some(0.0045), CostSource::Provider)
+    );
     // Without a reported cost the override prices it: 0.003 + 0.0015.
-    assert_eq!((recs[1].cost_usd, recs[1].cost_source), (Some(0.0045), CostSource::Override));
+    assert_eq!(
+        (recs[1].cost_usd, recs[1].cost_source),
+        (Some(0.0045), CostSource::Override)
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -629,13 +681,18 @@ async fn exhausted_rate_limit_paces_the_next_request() {
     let r = h.router(vec![(a, "groq:openai/gpt-oss-120b")]);
     let events: Vec<_> = r.stream(request()).collect().await;
     assert!(
-        events.iter().all(|e| !matches!(e, Ok(StreamEvent::RateLimit { .. }))),
+        events
+            .iter()
+            .all(|e| !matches!(e, Ok(StreamEvent::RateLimit { .. }))),
         "rate-limit info is consumed, not forwarded"
     );
     let t0 = Instant::now();
     assert_eq!(r.complete(request()).await.unwrap().text, "two");
     assert_eq!(t0.elapsed(), Duration::from_secs(4));
-    assert_eq!(h.event_lines(), ["groq rate limit reached, waiting 4.0 s for it to reset"]);
+    assert_eq!(
+        h.event_lines(),
+        ["groq rate limit reached, waiting 4.0 s for it to reset"]
+    );
 }
 
 struct FailingSink;
@@ -652,7 +709,11 @@ async fn an_answer_that_cannot_be_recorded_is_not_handed_on() {
     let mut r = h.router(vec![(a, "openai:gpt-4o")]);
     Arc::get_mut(&mut r.inner).unwrap().opts.sink = Arc::new(FailingSink);
     let events: Vec<_> = r.stream(request()).collect().await;
-    assert!(!events.iter().any(|e| matches!(e, Ok(StreamEvent::Finish { .. }))));
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Ok(StreamEvent::Finish { .. })))
+    );
     let err = events.last().unwrap().clone().unwrap_err();
     assert_eq!(err.class, ErrorClass::RecordFailed);
     assert!(err.message.contains("database is locked"));
@@ -685,6 +746,10 @@ async fn empty_route_is_a_clear_error() {
     let h = Harness::new(5);
     let r = h.router(vec![]);
     let err = r.complete(request()).await.unwrap_err();
-    assert!(err.message.contains("the route has no models"), "{}", err.message);
+    assert!(
+        err.message.contains("the route has no models"),
+        "{}",
+        err.message
+    );
     assert_eq!(r.name(), "route:coder");
 }
