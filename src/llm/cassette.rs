@@ -121,7 +121,7 @@ impl CassetteEntry {
 /// Raw argument text as a JSON value when that round-trips exactly, else as a string.
 fn args_value(raw: &str) -> serde_json::Value {
     match serde_json::from_str::<serde_json::Value>(raw) {
-        Ok(v) if v.to_string() == raw => v,
+        Ok(v) if serde_json::to_string(&v).ok().as_deref() == Some(raw) => v,
         _ => serde_json::Value::String(raw.to_string()),
     }
 }
