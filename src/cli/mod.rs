@@ -212,6 +212,9 @@ fn exit_for(err: &anyhow::Error) -> Exit {
             crate::exec::ExecError,
             crate::export::ExportError,
             crate::templates::TemplateError,
+            crate::llm::LlmError,
+            crate::llm::cassette::CassetteError,
+            crate::llm::pricing::PriceError,
         );
     }
     Exit::Failure

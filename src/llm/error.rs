@@ -45,6 +45,9 @@ pub enum ErrorClass {
     Cancelled,
     /// A replay cassette has no more responses.
     CassetteExhausted,
+    /// A local record of a call (usage row, cassette line) could not be written; the answer is
+    /// not handed on so no paid call goes unrecorded.
+    RecordFailed,
 }
 
 impl ErrorClass {
@@ -65,7 +68,35 @@ impl ErrorClass {
 
     /// Whether the router stops the whole request instead of falling back.
     pub fn is_final(&self) -> bool {
-        matches!(self, ErrorClass::Cancelled | ErrorClass::CassetteExhausted)
+        matches!(
+            self,
+            ErrorClass::Cancelled | ErrorClass::CassetteExhausted | ErrorClass::RecordFailed
+        )
+    }
+
+    /// The snake-case name used in records and JSON (`rate_limited`, `bad_key`, ...).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ErrorClass::Connect => "connect",
+            ErrorClass::Timeout => "timeout",
+            ErrorClass::IdleTimeout => "idle_timeout",
+            ErrorClass::StreamCut => "stream_cut",
+            ErrorClass::RateLimited => "rate_limited",
+            ErrorClass::Overloaded => "overloaded",
+            ErrorClass::Server => "server",
+            ErrorClass::Conflict => "conflict",
+            ErrorClass::BadKey => "bad_key",
+            ErrorClass::Forbidden => "forbidden",
+            ErrorClass::NotFound => "not_found",
+            ErrorClass::QuotaExhausted => "quota_exhausted",
+            ErrorClass::ContextLength => "context_length",
+            ErrorClass::BadRequest => "bad_request",
+            ErrorClass::InvalidResponse => "invalid_response",
+            ErrorClass::NoKey => "no_key",
+            ErrorClass::Cancelled => "cancelled",
+            ErrorClass::CassetteExhausted => "cassette_exhausted",
+            ErrorClass::RecordFailed => "record_failed",
+        }
     }
 }
 
@@ -112,6 +143,7 @@ impl ExitStatus for LlmError {
         match self.class {
             ErrorClass::Cancelled => Exit::Interrupted,
             ErrorClass::CassetteExhausted | ErrorClass::NoKey => Exit::Usage,
+            ErrorClass::RecordFailed => Exit::Failure,
             _ => Exit::NoProvider,
         }
     }

@@ -5,6 +5,11 @@
 mod error;
 mod types;
 
+pub mod cassette;
+pub mod pricing;
+pub mod router;
+pub mod usage;
+
 use std::pin::Pin;
 
 use futures_util::{Stream, StreamExt};

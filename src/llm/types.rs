@@ -73,8 +73,10 @@ pub enum FinishReason {
     Other(String),
 }
 
-/// Tokens (and, where the provider reports it, money) of one response.
+/// Tokens (and, where the provider reports it, money) of one response. Missing fields read as
+/// zero (hand-written cassettes).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Usage {
     /// Input tokens billed at the full price (excludes cached and cache-write tokens).
     pub input_tokens: u64,

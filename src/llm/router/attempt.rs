@@ -1,0 +1,184 @@
+//! One attempt on one route entry: stream, forward, measure, record, then hand on the end.
+
+use futures_util::StreamExt;
+use tokio::time::Instant;
+
+use super::{Inner, RouteEntry, RouterEvent, Tx};
+use crate::llm::usage::{CallRecord, Outcome, estimate_tokens};
+use crate::llm::{ErrorClass, FinishReason, LlmError, Request, StreamEvent, Usage};
+
+/// What the router saw of one attempt.
+#[derive(Default)]
+struct Seen {
+    /// Content events forwarded to the consumer (a `Reset` is owed if the attempt fails).
+    forwarded: bool,
+    /// Anything but rate-limit info arrived: the provider started answering.
+    started: bool,
+    out_chars: u64,
+    ttft_ms: Option<u64>,
+    usage: Option<Usage>,
+    finish: Option<FinishReason>,
+}
+
+impl Inner {
+    /// Runs one attempt. `Ok` means the whole answer was recorded and handed on.
+    pub(super) async fn attempt(
+        &self,
+        idx: usize,
+        attempt: u32,
+        entry: &RouteEntry,
+        request: &Request,
+        call: u64,
+        tx: &Tx,
+    ) -> Result<(), LlmError> {
+        let mut req = request.clone();
+        req.model = entry.model.model.clone();
+        let request_bytes = serde_json::to_vec(&req).map_or(0, |v| v.len() as u64);
+        let started = Instant::now();
+        let mut stream = entry.provider.stream(req);
+        let mut seen = Seen::default();
+        let end: Result<(), LlmError> = loop {
+            let next = tokio::select! {
+                biased;
+                _ = self.opts.cancel.cancelled() => break Err(self.cancelled(&entry.model)),
+                next = stream.next() => next,
+            };
+            let ev = match next {
+                None if seen.finish.is_some() => break Ok(()),
+                None => {
+                    break Err(LlmError::new(
+                        ErrorClass::StreamCut,
+                        &entry.model.provider,
+                        &entry.model.model,
+                        "the stream ended before the model finished",
+                    ));
+                }
+                Some(Err(e)) => break Err(e),
+                Some(Ok(ev)) => ev,
+            };
+            if !matches!(ev, StreamEvent::RateLimit { .. }) {
+                seen.started = true;
+            }
+            match ev {
+                StreamEvent::RateLimit { info } => {
+                    self.opts
+                        .breakers
+                        .note_rate_limit(&entry.model.provider, &info);
+                    continue;
+                }
+                StreamEvent::Usage { usage } => {
+                    seen.usage = Some(usage);
+                    continue;
+                }
+                StreamEvent::Finish { reason } => {
+                    seen.finish = Some(reason);
+                    continue;
+                }
+                StreamEvent::TextDelta { ref text } => {
+                    seen.out_chars += text.chars().count() as u64;
+                    seen.ttft_ms.get_or_insert(ms(started));
+                }
+                StreamEvent::ToolCallStart { ref name, .. } => {
+                    seen.out_chars += name.chars().count() as u64;
+                    seen.ttft_ms.get_or_insert(ms(started));
+                }
+                StreamEvent::ToolCallDelta { ref arguments, .. } => {
+                    seen.out_chars += arguments.chars().count() as u64;
+                }
+                StreamEvent::ToolCallEnd { .. } | StreamEvent::Reset { .. } => {}
+            }
+            seen.forwarded = true;
+            let _ = tx.send(Ok(ev)).await;
+        };
+        drop(stream);
+        let latency_ms = ms(started);
+
+        let usage = match seen.usage.take() {
+            Some(u) => u,
+            None if seen.started => Usage {
+                input_tokens: estimate_tokens(request_bytes),
+                output_tokens: estimate_tokens(seen.out_chars),
+                estimated: true,
+                ..Usage::default()
+            },
+            None => Usage::default(),
+        };
+        let outcome = match &end {
+            Ok(()) if seen.finish == Some(FinishReason::Truncated) => Outcome::Truncated,
+            Ok(()) => Outcome::Ok,
+            Err(e) if e.class == ErrorClass::Cancelled => Outcome::Cancelled,
+            Err(_) => Outcome::Error,
+        };
+        let cost = self.opts.pricing.cost(&entry.model, &usage, entry.local);
+        if cost.first_unknown {
+            self.emit(RouterEvent::UnknownPrice {
+                model: entry.model.to_string(),
+            });
+        }
+        let ctx = &self.opts.context;
+        let err = end.as_ref().err();
+        let rec = CallRecord {
+            run_id: ctx.run_id.clone(),
+            project_id: ctx.project_id.clone(),
+            step_id: ctx.step_id.clone(),
+            role: ctx.role.clone(),
+            provider: entry.model.provider.clone(),
+            model: entry.model.model.clone(),
+            route_index: idx as u32,
+            attempt,
+            outcome,
+            error_class: err.map(|e| e.class.as_str().to_string()),
+            http_status: err.and_then(|e| e.status),
+            input_tokens: usage.input_tokens,
+            output_tokens: usage.output_tokens,
+            cached_tokens: usage.cached_input_tokens,
+            cache_write_tokens: usage.cache_write_tokens,
+            cost_usd: cost.usd,
+            cost_source: cost.source,
+            usage_estimated: usage.estimated,
+            latency_ms,
+            ttft_ms: seen.ttft_ms,
+            request_bytes,
+            call_key: format!("{}/{call}/{idx}/{attempt}", ctx.call_key_prefix),
+            created_at: chrono::Utc::now(),
+        };
+        if let Err(msg) = self.opts.sink.record(&rec) {
+            return Err(LlmError::new(
+                ErrorClass::RecordFailed,
+                &entry.model.provider,
+                &entry.model.model,
+                format!("could not record the call's usage ({msg}); the answer was not used"),
+            ));
+        }
+
+        match end {
+            Ok(()) => {
+                if self.opts.breakers.success(&entry.model.provider) {
+                    self.emit(RouterEvent::BreakerClosed {
+                        provider: entry.model.provider.clone(),
+                    });
+                }
+                let _ = tx.send(Ok(StreamEvent::Usage { usage })).await;
+                if let Some(reason) = seen.finish {
+                    let _ = tx.send(Ok(StreamEvent::Finish { reason })).await;
+                }
+                Ok(())
+            }
+            Err(e) => {
+                if seen.forwarded && !e.class.is_final() {
+                    let reason = format!("{} {}", entry.model, e.class.as_str().replace('_', " "));
+                    self.emit(RouterEvent::Reset {
+                        model: entry.model.to_string(),
+                        reason: reason.clone(),
+                    });
+                    let _ = tx.send(Ok(StreamEvent::Reset { reason })).await;
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+fn ms(since: Instant) -> u64 {
+    since.elapsed().as_millis() as u64
+}

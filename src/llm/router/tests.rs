@@ -1,0 +1,755 @@
+//! Router behaviour against scripted in-process providers, on paused tokio time.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::{StreamExt, stream};
+use tokio::time::Instant;
+
+use super::*;
+use crate::config::PriceOverride;
+use crate::exit::{Exit, ExitStatus};
+use crate::llm::pricing::{CostSource, PriceTable};
+use crate::llm::usage::{CallRecord, MemorySink, Outcome};
+use crate::llm::{FinishReason, Message, RateLimitInfo, Response, Usage};
+
+#[derive(Clone)]
+enum Item {
+    Ev(StreamEvent),
+    Sleep(Duration),
+    Fail(LlmError),
+    Hang,
+}
+
+/// A provider that plays one scripted stream per call, in order.
+struct Fake {
+    name: String,
+    scripts: Mutex<VecDeque<Vec<Item>>>,
+    calls: AtomicUsize,
+}
+
+impl Fake {
+    fn new(name: &str, scripts: Vec<Vec<Item>>) -> Arc<Fake> {
+        Arc::new(Fake {
+            name: name.to_string(),
+            scripts: Mutex::new(scripts.into()),
+            calls: AtomicUsize::new(0),
+        })
+    }
+    fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+impl Provider for Fake {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn stream(&self, request: Request) -> EventStream {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let script = self.scripts.lock().unwrap().pop_front().unwrap_or_else(|| {
+            vec![Item::Fail(LlmError::new(
+                ErrorClass::InvalidResponse,
+                &self.name,
+                &request.model,
+                "fake script exhausted",
+            ))]
+        });
+        Box::pin(stream::unfold(script.into_iter(), |mut it| async move {
+            loop {
+                match it.next()? {
+                    Item::Ev(ev) => return Some((Ok(ev), it)),
+                    Item::Fail(e) => return Some((Err(e), it)),
+                    Item::Sleep(d) => tokio::time::sleep(d).await,
+                    Item::Hang => std::future::pending::<()>().await,
+                }
+            }
+        }))
+    }
+}
+
+fn usage(i: u64, o: u64) -> Usage {
+    Usage {
+        input_tokens: i,
+        output_tokens: o,
+        ..Usage::default()
+    }
+}
+
+fn answer(text: &str, u: Usage) -> Vec<Item> {
+    vec![
+        Item::Ev(StreamEvent::TextDelta { text: text.into() }),
+        Item::Ev(StreamEvent::Usage { usage: u }),
+        Item::Ev(StreamEvent::Finish {
+            reason: FinishReason::Stop,
+        }),
+    ]
+}
+
+fn fail(class: ErrorClass, status: u16, msg: &str) -> Vec<Item> {
+    vec![Item::Fail(
+        LlmError::new(class, "fake", "m", msg).with_status(status),
+    )]
+}
+
+fn fail_after(class: ErrorClass, status: u16, wait: Duration) -> Vec<Item> {
+    vec![Item::Fail(
+        LlmError::new(class, "fake", "m", "slow down")
+            .with_status(status)
+            .with_retry_after(Some(wait)),
+    )]
+}
+
+fn request() -> Request {
+    Request {
+        model: String::new(),
+        system: "be brief".into(),
+        messages: vec![Message::User {
+            content: "hello".into(),
+        }],
+        tools: vec![],
+        max_output_tokens: 100,
+        temperature: None,
+    }
+}
+
+struct Harness {
+    sink: Arc<MemorySink>,
+    events: Arc<Mutex<Vec<RouterEvent>>>,
+    breakers: Arc<Breakers>,
+    pricing: Arc<Pricing>,
+    cancel: CancellationToken,
+}
+
+impl Harness {
+    fn new(breaker_failures: u32) -> Harness {
+        Harness {
+            sink: Arc::new(MemorySink::new()),
+            events: Arc::new(Mutex::new(Vec::new())),
+            breakers: Arc::new(Breakers::new(breaker_failures, Duration::from_secs(30))),
+            pricing: Arc::new(Pricing::new(PriceTable::shipped(), BTreeMap::new())),
+            cancel: CancellationToken::new(),
+        }
+    }
+
+    fn router(&self, entries: Vec<(Arc<Fake>, &str)>) -> Router {
+        let events = self.events.clone();
+        let opts = RouterOptions {
+            max_retries: 2,
+            max_retry_wait: Duration::from_secs(60),
+            context: CallContext {
+                role: "coder".into(),
+                project_id: Some("p1".into()),
+                run_id: Some("r1".into()),
+                step_id: Some("s1".into()),
+                call_key_prefix: "r1/s1".into(),
+            },
+            breakers: self.breakers.clone(),
+            pricing: self.pricing.clone(),
+            sink: self.sink.clone(),
+            observer: Arc::new(move |e: &RouterEvent| events.lock().unwrap().push(e.clone())),
+            cancel: self.cancel.clone(),
+            jitter_seed: Some(1),
+        };
+        let entries = entries
+            .into_iter()
+            .map(|(p, m)| RouteEntry::new(p, m.parse().unwrap()))
+            .collect();
+        Router::new("coder", entries, opts)
+    }
+
+    fn records(&self) -> Vec<CallRecord> {
+        self.sink.records()
+    }
+
+    fn events(&self) -> Vec<RouterEvent> {
+        self.events.lock().unwrap().clone()
+    }
+
+    fn event_lines(&self) -> Vec<String> {
+        self.events().iter().map(|e| e.to_string()).collect()
+    }
+}
+
+/// (route_index, attempt, outcome, status) of each record.
+fn shape(recs: &[CallRecord]) -> Vec<(u32, u32, Outcome, Option<u16>)> {
+    recs.iter()
+        .map(|r| (r.route_index, r.attempt, r.outcome, r.http_status))
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_then_success_records_two_attempts_with_exact_cost() {
+    let h = Harness::new(5);
+    let a = Fake::new(
+        "openai",
+        vec![
+            fail(ErrorClass::Server, 500, "server error"),
+            answer("hi", usage(1000, 500)),
+        ],
+    );
+    let r = h.router(vec![(a.clone(), "openai:gpt-4o")]);
+    let t0 = Instant::now();
+    let resp = r.complete(request()).await.unwrap();
+    let waited = t0.elapsed();
+    assert_eq!(resp.text, "hi");
+    assert_eq!(resp.usage, usage(1000, 500));
+    assert_eq!(a.calls(), 2);
+    // Backoff for the first retry: 0.5 s times a jitter in [0.75, 1].
+    assert!(
+        waited >= Duration::from_millis(375) && waited <= Duration::from_millis(500),
+        "{waited:?}"
+    );
+    let recs = h.records();
+    assert_eq!(
+        shape(&recs),
+        [(0, 1, Outcome::Error, Some(500)), (0, 2, Outcome::Ok, None)]
+    );
+    assert_eq!(recs[0].error_class.as_deref(), Some("server"));
+    assert_eq!((recs[0].input_tokens, recs[0].cost_usd), (0, Some(0.0)));
+    // gpt-4o: 1000 * 2.50/M + 500 * 10/M = 0.0025 + 0.005
+    assert_eq!(recs[1].cost_usd, Some(0.0075));
+    assert_eq!(recs[1].cost_source, CostSource::Table);
+    assert_eq!((recs[1].input_tokens, recs[1].output_tokens), (1000, 500));
+    assert!(!recs[1].usage_estimated);
+    assert_eq!(recs[1].call_key, "r1/s1/1/0/2");
+    assert_eq!(
+        (recs[1].role.as_str(), recs[1].run_id.as_deref()),
+        ("coder", Some("r1"))
+    );
+    assert!(recs[1].request_bytes > 0);
+    match &h.events()[..] {
+        [
+            RouterEvent::Retry {
+                attempt: 1,
+                status: Some(500),
+                wait_ms,
+                ..
+            },
+        ] => assert!(
+            waited.as_millis() as u64 - *wait_ms <= 1,
+            "timer granularity is 1 ms"
+        ),
+        other => panic!("unexpected events {other:?}"),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn falls_back_in_route_order_and_records_every_attempt() {
+    let h = Harness::new(10);
+    let a = Fake::new("openai", vec![fail(ErrorClass::BadKey, 401, "bad key")]);
+    let b = Fake::new(
+        "anthropic",
+        vec![
+            fail(ErrorClass::Overloaded, 529, "overloaded"),
+            fail(ErrorClass::Overloaded, 529, "overloaded"),
+            fail(ErrorClass::Overloaded, 529, "overloaded"),
+        ],
+    );
+    let c = Fake::new("groq", vec![answer("from groq", usage(1000, 200))]);
+    let r = h.router(vec![
+        (a.clone(), "openai:gpt-4o"),
+        (b.clone(), "anthropic:claude-sonnet-4-5"),
+        (c.clone(), "groq:openai/gpt-oss-120b"),
+    ]);
+    let resp = r.complete(request()).await.unwrap();
+    assert_eq!(resp.text, "from groq");
+    assert_eq!((a.calls(), b.calls(), c.calls()), (1, 3, 1));
+    assert_eq!(
+        shape(&h.records()),
+        [
+            (0, 1, Outcome::Error, Some(401)),
+            (1, 1, Outcome::Error, Some(529)),
+            (1, 2, Outcome::Error, Some(529)),
+            (1, 3, Outcome::Error, Some(529)),
+            (2, 1, Outcome::Ok, None),
+        ]
+    );
+    // gpt-oss-120b on groq: 1000 * 0.15/M + 200 * 0.60/M
+    assert_eq!(h.records()[4].cost_usd, Some(0.00027));
+    let lines = h.event_lines();
+    assert_eq!(lines[0], "falling back to anthropic:claude-sonnet-4-5");
+    assert!(lines[1].starts_with("anthropic:claude-sonnet-4-5 529, retrying in"));
+    assert!(lines[2].starts_with("anthropic:claude-sonnet-4-5 529, retrying in"));
+    assert_eq!(lines[3], "falling back to groq:openai/gpt-oss-120b");
+    assert_eq!(lines.len(), 4);
+}
+
+#[tokio::test(start_paused = true)]
+async fn insufficient_quota_is_never_retried_and_final_error_lists_each_entry() {
+    let h = Harness::new(3);
+    let a = Fake::new(
+        "openai",
+        vec![fail(ErrorClass::QuotaExhausted, 429, "quota exhausted")],
+    );
+    let b = Fake::new(
+        "anthropic",
+        vec![fail(
+            ErrorClass::BadKey,
+            401,
+            "bad key (set ANTHROPIC_API_KEY or run `samocoder keys set anthropic`)",
+        )],
+    );
+    let r = h.router(vec![
+        (a.clone(), "openai:gpt-4.1"),
+        (b.clone(), "anthropic:claude-sonnet-4-5"),
+    ]);
+    let t0 = Instant::now();
+    let err = r.complete(request()).await.unwrap_err();
+    assert_eq!(t0.elapsed(), Duration::ZERO, "no waiting on final errors");
+    assert_eq!((a.calls(), b.calls()), (1, 1));
+    assert_eq!(err.class, ErrorClass::BadKey);
+    assert_eq!(err.provider, "route");
+    assert_eq!(
+        err.message,
+        "no provider could serve: openai:gpt-4.1 429 quota exhausted; anthropic:claude-sonnet-4-5 401 bad key (set ANTHROPIC_API_KEY or run `samocoder keys set anthropic`)"
+    );
+    assert_eq!(err.exit(), Exit::NoProvider);
+    assert_eq!(h.records().len(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_after_is_honoured_exactly() {
+    let h = Harness::new(5);
+    let a = Fake::new(
+        "openai",
+        vec![
+            fail_after(ErrorClass::RateLimited, 429, Duration::from_millis(7250)),
+            answer("ok", usage(10, 1)),
+        ],
+    );
+    let r = h.router(vec![(a.clone(), "openai:gpt-4o")]);
+    let t0 = Instant::now();
+    assert_eq!(r.complete(request()).await.unwrap().text, "ok");
+    assert_eq!(t0.elapsed(), Duration::from_millis(7250));
+    assert_eq!(
+        h.event_lines(),
+        ["openai:gpt-4o 429, retrying in 7.2 s (attempt 2)"]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn too_long_retry_after_skips_to_the_next_entry_without_sleeping() {
+    let h = Harness::new(5);
+    let a = Fake::new(
+        "openai",
+        vec![fail_after(
+            ErrorClass::RateLimited,
+            429,
+            Duration::from_secs(600),
+        )],
+    );
+    let b = Fake::new("anthropic", vec![answer("b", usage(1, 1))]);
+    let r = h.router(vec![
+        (a.clone(), "openai:gpt-4o"),
+        (b.clone(), "anthropic:claude-sonnet-4-5"),
+    ]);
+    let t0 = Instant::now();
+    assert_eq!(r.complete(request()).await.unwrap().text, "b");
+    assert_eq!(t0.elapsed(), Duration::ZERO);
+    assert_eq!(a.calls(), 1);
+    assert!(matches!(
+        &h.events()[..],
+        [
+            RouterEvent::WaitTooLong {
+                wait_ms: 600_000,
+                max_wait_ms: 60_000,
+                ..
+            },
+            RouterEvent::Fallback { .. }
+        ]
+    ));
+}
+
+#[tokio::test(start_paused = true)]
+async fn circuit_breaker_opens_skips_half_opens_and_closes() {
+    let h = Harness::new(2);
+    let a = Fake::new(
+        "openai",
+        vec![
+            fail(ErrorClass::Server, 500, "boom"),
+            fail(ErrorClass::Server, 500, "boom"),
+            answer("a is back", usage(1, 1)),
+        ],
+    );
+    let b = Fake::new(
+        "anthropic",
+        vec![
+            answer("b", usage(1, 1)),
+            answer("b", usage(1, 1)),
+            answer("b", usage(1, 1)),
+        ],
+    );
+    let entries = || {
+        vec![
+            (a.clone(), "openai:gpt-4o"),
+            (b.clone(), "anthropic:claude-sonnet-4-5"),
+        ]
+    };
+    // Two failures in a row (with one retry in between) open openai's circuit.
+    let r = h.router(entries());
+    assert_eq!(r.complete(request()).await.unwrap().text, "b");
+    assert_eq!(a.calls(), 2);
+    assert!(
+        h.event_lines()
+            .contains(&"openai circuit open for 30.0 s".to_string())
+    );
+    // A second router in the same process shares the breaker: openai is skipped.
+    let r2 = h.router(entries());
+    assert_eq!(r2.complete(request()).await.unwrap().text, "b");
+    assert_eq!(a.calls(), 2, "skipped while open");
+    assert!(
+        h.events().iter().any(
+            |e| matches!(e, RouterEvent::BreakerSkip { provider, .. } if provider == "openai")
+        )
+    );
+    tokio::time::advance(Duration::from_secs(30)).await;
+    assert_eq!(r2.complete(request()).await.unwrap().text, "a is back");
+    let lines = h.event_lines();
+    let tail = &lines[lines.len() - 2..];
+    assert_eq!(
+        tail,
+        [
+            "openai circuit half-open: trying one call",
+            "openai circuit closed"
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn mid_stream_failure_resets_and_complete_returns_only_the_retry() {
+    let h = Harness::new(5);
+    let mut broken = vec![Item::Ev(StreamEvent::TextDelta {
+        text: "partial answ".into(),
+    })];
+    broken.push(Item::Fail(LlmError::new(
+        ErrorClass::StreamCut,
+        "openai",
+        "gpt-4o",
+        "connection reset",
+    )));
+    let a = Fake::new(
+        "openai",
+        vec![
+            broken.clone(),
+            answer("whole answer", usage(100, 10)),
+            broken,
+            answer("whole answer", usage(100, 10)),
+        ],
+    );
+    let r = h.router(vec![(a.clone(), "openai:gpt-4o")]);
+    let events: Vec<StreamEvent> = r.stream(request()).map(|e| e.unwrap()).collect().await;
+    assert_eq!(
+        events,
+        [
+            StreamEvent::TextDelta {
+                text: "partial answ".into()
+            },
+            StreamEvent::Reset {
+                reason: "openai:gpt-4o stream cut".into()
+            },
+            StreamEvent::TextDelta {
+                text: "whole answer".into()
+            },
+            StreamEvent::Usage {
+                usage: usage(100, 10)
+            },
+            StreamEvent::Finish {
+                reason: FinishReason::Stop
+            },
+        ]
+    );
+    let resp = r.complete(request()).await.unwrap();
+    assert_eq!(resp.text, "whole answer");
+    // The broken attempt reported no usage: estimated from sizes, and marked.
+    let broken_rec = &h.records()[0];
+    assert!(broken_rec.usage_estimated);
+    assert_eq!(broken_rec.output_tokens, 3, "12 chars / 4");
+    assert_eq!(
+        broken_rec.input_tokens,
+        broken_rec.request_bytes.div_ceil(4)
+    );
+    assert_eq!(broken_rec.error_class.as_deref(), Some("stream_cut"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn stream_without_finish_is_a_cut_not_an_answer() {
+    let h = Harness::new(5);
+    let a = Fake::new(
+        "openai",
+        vec![
+            vec![Item::Ev(StreamEvent::TextDelta {
+                text: "half".into(),
+            })],
+            answer("full", usage(1, 1)),
+        ],
+    );
+    let r = h.router(vec![(a.clone(), "openai:gpt-4o")]);
+    assert_eq!(r.complete(request()).await.unwrap().text, "full");
+    assert_eq!(h.records()[0].error_class.as_deref(), Some("stream_cut"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn context_length_falls_back_to_a_larger_window_only() {
+    let h = Harness::new(5);
+    let too_long = || fail(ErrorClass::ContextLength, 400, "prompt is too long");
+    let a = Fake::new("openai", vec![too_long()]);
+    let small = Fake::new("openai", vec![answer("never", usage(1, 1))]);
+    let big = Fake::new("anthropic", vec![answer("fits", usage(1, 1))]);
+    let r = h.router(vec![
+        (a.clone(), "openai:gpt-4o"),                 // 128k
+        (small.clone(), "openai:gpt-4"),              // 8k
+        (big.clone(), "anthropic:claude-sonnet-4-5"), // 200k
+    ]);
+    assert_eq!(r.entries()[1].context_window, Some(8192));
+    assert_eq!(r.complete(request()).await.unwrap().text, "fits");
+    assert_eq!((a.calls(), small.calls(), big.calls()), (1, 0, 1));
+    assert!(h.events().iter().any(|e| matches!(
+        e,
+        RouterEvent::ContextSkip {
+            window: 8192,
+            needed_more_than: 128_000,
+            ..
+        }
+    )));
+
+    // When no model fits, the error says so.
+    let h = Harness::new(5);
+    let a = Fake::new("openai", vec![too_long()]);
+    let big = Fake::new("anthropic", vec![too_long()]);
+    let r = h.router(vec![
+        (a.clone(), "openai:gpt-4o"),
+        (big.clone(), "anthropic:claude-sonnet-4-5"),
+    ]);
+    let err = r.complete(request()).await.unwrap_err();
+    assert_eq!(err.class, ErrorClass::ContextLength);
+    assert!(
+        err.message
+            .starts_with("the prompt is too long for every model in the route"),
+        "{}",
+        err.message
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancellation_drops_the_stream_promptly_and_records_it() {
+    let h = Harness::new(5);
+    let a = Fake::new(
+        "openai",
+        vec![vec![
+            Item::Ev(StreamEvent::TextDelta {
+                text: "thinking".into(),
+            }),
+            Item::Hang,
+        ]],
+    );
+    let r = h.router(vec![(a.clone(), "openai:gpt-4o")]);
+    let cancel = h.cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        cancel.cancel();
+    });
+    let t0 = Instant::now();
+    let err = r.complete(request()).await.unwrap_err();
+    assert_eq!(t0.elapsed(), Duration::from_secs(5));
+    assert_eq!(err.class, ErrorClass::Cancelled);
+    assert_eq!(err.exit(), Exit::Interrupted);
+    let recs = h.records();
+    assert_eq!(shape(&recs), [(0, 1, Outcome::Cancelled, None)]);
+    assert_eq!(recs[0].latency_ms, 5000);
+    assert_eq!(recs[0].ttft_ms, Some(0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancellation_interrupts_a_backoff_sleep() {
+    let h = Harness::new(5);
+    let a = Fake::new(
+        "openai",
+        vec![fail_after(
+            ErrorClass::RateLimited,
+            429,
+            Duration::from_secs(50),
+        )],
+    );
+    let b = Fake::new("anthropic", vec![answer("b", usage(1, 1))]);
+    let r = h.router(vec![
+        (a.clone(), "openai:gpt-4o"),
+        (b.clone(), "anthropic:claude-sonnet-4-5"),
+    ]);
+    let cancel = h.cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        cancel.cancel();
+    });
+    let t0 = Instant::now();
+    let err = r.complete(request()).await.unwrap_err();
+    assert_eq!(t0.elapsed(), Duration::from_secs(1));
+    assert_eq!(err.class, ErrorClass::Cancelled);
+    assert_eq!((a.calls(), b.calls()), (1, 0));
+    assert_eq!(h.records().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn latency_and_time_to_first_token_are_measured() {
+    let h = Harness::new(5);
+    let mut script = vec![Item::Sleep(Duration::from_millis(300))];
+    script.extend(
+        answer("x", usage(1, 1))
+            .into_iter()
+            .flat_map(|i| [i, Item::Sleep(Duration::from_millis(100))]),
+    );
+    let a = Fake::new("openai", vec![script]);
+    let r = h.router(vec![(a, "openai:gpt-4o")]);
+    r.complete(request()).await.unwrap();
+    let rec = &h.records()[0];
+    assert_eq!((rec.ttft_ms, rec.latency_ms), (Some(300), 600));
+}
+
+#[tokio::test(start_paused = true)]
+async fn unknown_price_is_none_with_one_warning() {
+    let h = Harness::new(5);
+    let a = Fake::new(
+        "openai",
+        vec![answer("a", usage(10, 10)), answer("b", usage(10, 10))],
+    );
+    let r = h.router(vec![(a, "openai:gpt-imaginary")]);
+    r.complete(request()).await.unwrap();
+    r.complete(request()).await.unwrap();
+    let recs = h.records();
+    assert!(
+        recs.iter()
+            .all(|r| r.cost_usd.is_none() && r.cost_source == CostSource::Unknown)
+    );
+    assert_eq!(
+        h.events(),
+        [RouterEvent::UnknownPrice {
+            model: "openai:gpt-imaginary".into()
+        }]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn openrouter_reported_cost_wins_over_overrides() {
+    let mut h = Harness::new(5);
+    let mut overrides = BTreeMap::new();
+    overrides.insert(
+        "openrouter:anthropic/claude-sonnet-4.5".to_string(),
+        PriceOverride {
+            input_per_mtok: 3.0,
+            output_per_mtok: 15.0,
+            cached_input_per_mtok: None,
+            cache_write_per_mtok: None,
+            context_window: None,
+        },
+    );
+    h.pricing = Arc::new(Pricing::new(PriceTable::shipped(), overrides));
+    let mut u = usage(1000, 100);
+    u.reported_cost_usd = Some(0.0045004);
+    let a = Fake::new(
+        "openrouter",
+        vec![answer("x", u), answer("y", usage(1000, 100))],
+    );
+    let r = h.router(vec![(a, "openrouter:anthropic/claude-sonnet-4.5")]);
+    r.complete(request()).await.unwrap();
+    r.complete(request()).await.unwrap();
+    let recs = h.records();
+    assert_eq!(
+        (recs[0].cost_usd, recs[0].cost_source),
+        (Some(0.0045), CostSource::Provider)
+    );
+    // Without a reported cost the override prices it: 0.003 + 0.0015.
+    assert_eq!(
+        (recs[1].cost_usd, recs[1].cost_source),
+        (Some(0.0045), CostSource::Override)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn exhausted_rate_limit_paces_the_next_request() {
+    let h = Harness::new(5);
+    let mut first = vec![Item::Ev(StreamEvent::RateLimit {
+        info: RateLimitInfo {
+            remaining_requests: Some(0),
+            reset_requests_ms: Some(4000),
+            ..RateLimitInfo::default()
+        },
+    })];
+    first.extend(answer("one", usage(1, 1)));
+    let a = Fake::new("groq", vec![first, answer("two", usage(1, 1))]);
+    let r = h.router(vec![(a, "groq:openai/gpt-oss-120b")]);
+    let events: Vec<_> = r.stream(request()).collect().await;
+    assert!(
+        events
+            .iter()
+            .all(|e| !matches!(e, Ok(StreamEvent::RateLimit { .. }))),
+        "rate-limit info is consumed, not forwarded"
+    );
+    let t0 = Instant::now();
+    assert_eq!(r.complete(request()).await.unwrap().text, "two");
+    assert_eq!(t0.elapsed(), Duration::from_secs(4));
+    assert_eq!(
+        h.event_lines(),
+        ["groq rate limit reached, waiting 4.0 s for it to reset"]
+    );
+}
+
+struct FailingSink;
+impl UsageSink for FailingSink {
+    fn record(&self, _rec: &CallRecord) -> Result<(), String> {
+        Err("database is locked".into())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_answer_that_cannot_be_recorded_is_not_handed_on() {
+    let h = Harness::new(5);
+    let a = Fake::new("openai", vec![answer("paid", usage(1, 1))]);
+    let mut r = h.router(vec![(a, "openai:gpt-4o")]);
+    Arc::get_mut(&mut r.inner).unwrap().opts.sink = Arc::new(FailingSink);
+    let events: Vec<_> = r.stream(request()).collect().await;
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Ok(StreamEvent::Finish { .. })))
+    );
+    let err = events.last().unwrap().clone().unwrap_err();
+    assert_eq!(err.class, ErrorClass::RecordFailed);
+    assert!(err.message.contains("database is locked"));
+    assert_eq!(err.exit(), Exit::Failure);
+}
+
+#[tokio::test(start_paused = true)]
+async fn truncated_answers_are_recorded_as_truncated() {
+    let h = Harness::new(5);
+    let a = Fake::new(
+        "openai",
+        vec![vec![
+            Item::Ev(StreamEvent::TextDelta { text: "cut".into() }),
+            Item::Ev(StreamEvent::Finish {
+                reason: FinishReason::Truncated,
+            }),
+        ]],
+    );
+    let r = h.router(vec![(a, "openai:gpt-4o")]);
+    let resp: Response = r.complete(request()).await.unwrap();
+    assert!(resp.is_truncated());
+    let rec = &h.records()[0];
+    assert_eq!(rec.outcome, Outcome::Truncated);
+    assert!(rec.usage_estimated, "no usage reported: estimated");
+    assert_eq!(resp.usage.output_tokens, 1);
+}
+
+#[tokio::test]
+async fn empty_route_is_a_clear_error() {
+    let h = Harness::new(5);
+    let r = h.router(vec![]);
+    let err = r.complete(request()).await.unwrap_err();
+    assert!(
+        err.message.contains("the route has no models"),
+        "{}",
+        err.message
+    );
+    assert_eq!(r.name(), "route:coder");
+}
