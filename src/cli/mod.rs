@@ -125,10 +125,10 @@ pub fn main() -> ExitCode {
         }
     };
     let (_log_guard, log_problem) = crate::logging::init(&paths.log_dir, cli.global.verbose, &env);
-    if let Some(p) = log_problem {
-        if verbosity == Verbosity::Verbose {
-            ui.warn(p);
-        }
+    if let Some(p) = log_problem
+        && verbosity == Verbosity::Verbose
+    {
+        ui.warn(p);
     }
     tracing::debug!(command = ?std::env::args().nth(1), "start");
     let ctx = Ctx {
@@ -185,7 +185,7 @@ fn exit_for(err: &anyhow::Error) -> Exit {
                 }
             )*};
         }
-        known!(UsageError, crate::ui::PromptError);
+        known!(UsageError, crate::ui::PromptError, crate::llm::LlmError);
     }
     Exit::Failure
 }

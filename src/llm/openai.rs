@@ -53,6 +53,36 @@ impl OpenAiAdapter {
         }
     }
 
+    /// The HTTP request for one call (nothing is sent until it is).
+    fn http_request(&self, request: &Request) -> reqwest::RequestBuilder {
+        let host = self.host();
+        let style = if host == "api.openai.com" {
+            TokenParam::MaxCompletionTokens
+        } else {
+            TokenParam::MaxTokens
+        };
+        let mut http = self
+            .client
+            .post(format!("{}/chat/completions", self.base_url))
+            .header("accept", "text/event-stream")
+            .json(&request_body(request, style));
+        if let Some(key) = &self.key {
+            let mut value =
+                reqwest::header::HeaderValue::from_str(&format!("Bearer {}", key.expose()))
+                    .unwrap_or_else(|_| {
+                        reqwest::header::HeaderValue::from_static("Bearer invalid")
+                    });
+            value.set_sensitive(true);
+            http = http.header(reqwest::header::AUTHORIZATION, value);
+        }
+        if host == "openrouter.ai" || host.ends_with(".openrouter.ai") {
+            http = http
+                .header("HTTP-Referer", OPENROUTER_REFERER)
+                .header("X-Title", OPENROUTER_TITLE);
+        }
+        http
+    }
+
     fn host(&self) -> &str {
         let rest = self
             .base_url
@@ -78,31 +108,7 @@ impl Provider for OpenAiAdapter {
             let err = ctx.no_key();
             return Box::pin(futures_util::stream::once(async move { Err(err) }));
         }
-        let host = self.host();
-        let style = if host == "api.openai.com" {
-            TokenParam::MaxCompletionTokens
-        } else {
-            TokenParam::MaxTokens
-        };
-        let mut http = self
-            .client
-            .post(format!("{}/chat/completions", self.base_url))
-            .header("accept", "text/event-stream")
-            .json(&request_body(&request, style));
-        if let Some(key) = &self.key {
-            let mut value =
-                reqwest::header::HeaderValue::from_str(&format!("Bearer {}", key.expose()))
-                    .unwrap_or_else(|_| {
-                        reqwest::header::HeaderValue::from_static("Bearer invalid")
-                    });
-            value.set_sensitive(true);
-            http = http.header(reqwest::header::AUTHORIZATION, value);
-        }
-        if host == "openrouter.ai" || host.ends_with(".openrouter.ai") {
-            http = http
-                .header("HTTP-Referer", OPENROUTER_REFERER)
-                .header("X-Title", OPENROUTER_TITLE);
-        }
+        let http = self.http_request(&request);
         driver::run(ctx, self.limits, http, OpenAiParser::default())
     }
 }
@@ -190,4 +196,63 @@ pub fn request_body(request: &Request, style: TokenParam) -> Value {
 pub(crate) fn temperature(t: f32) -> Value {
     let shortest: f64 = t.to_string().parse().unwrap_or(f64::from(t));
     json!(shortest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::WireKind;
+
+    fn built(base_url: &str) -> (reqwest::Request, Value) {
+        let provider = ProviderConfig {
+            name: "p".into(),
+            kind: WireKind::Openai,
+            base_url: base_url.into(),
+            key_env: Some("P_KEY".into()),
+        };
+        let network = NetworkConfig {
+            connect_timeout_s: 1.0,
+            first_byte_timeout_s: 1.0,
+            idle_timeout_s: 1.0,
+            max_retries: 0,
+            max_retry_wait_s: 1.0,
+            breaker_failures: 1,
+            breaker_cooldown_s: 1.0,
+        };
+        let a = OpenAiAdapter::new(
+            &provider,
+            Some("k".into()),
+            reqwest::Client::new(),
+            &network,
+        );
+        let req = Request {
+            model: "m".into(),
+            system: String::new(),
+            messages: vec![],
+            tools: vec![],
+            max_output_tokens: 10,
+            temperature: None,
+        };
+        let http = a.http_request(&req).build().unwrap();
+        let body = serde_json::from_slice(http.body().unwrap().as_bytes().unwrap()).unwrap();
+        (http, body)
+    }
+
+    #[test]
+    fn token_parameter_and_openrouter_attribution_follow_the_host() {
+        let (http, body) = built("https://api.openai.com/v1");
+        assert_eq!(body["max_completion_tokens"], 10);
+        assert!(body.get("max_tokens").is_none());
+        assert!(http.headers().get("x-title").is_none());
+        assert!(http.headers()["authorization"].is_sensitive());
+
+        let (http, body) = built("https://openrouter.ai/api/v1/");
+        assert_eq!(body["max_tokens"], 10);
+        assert_eq!(http.headers()["x-title"], OPENROUTER_TITLE);
+        assert_eq!(http.headers()["http-referer"], OPENROUTER_REFERER);
+        assert_eq!(
+            http.url().as_str(),
+            "https://openrouter.ai/api/v1/chat/completions"
+        );
+    }
 }
