@@ -2,7 +2,17 @@
 //! OpenAI Chat Completions and Anthropic Messages formats; the router (retry, backoff, fallback,
 //! circuit breaking) is itself a `Provider` wrapping others; pricing and usage recording.
 
+mod adapters;
+pub mod anthropic;
+mod anthropic_stream;
+pub mod classify;
+mod driver;
 mod error;
+pub mod http;
+pub mod openai;
+mod openai_stream;
+pub mod ratelimit;
+pub mod sse;
 mod types;
 
 pub mod cassette;
@@ -14,7 +24,11 @@ use std::pin::Pin;
 
 use futures_util::{Stream, StreamExt};
 
+pub use adapters::adapter_for;
+pub use anthropic::AnthropicAdapter;
 pub use error::{ErrorClass, LlmError};
+pub use http::build_client;
+pub use openai::OpenAiAdapter;
 pub use types::*;
 
 /// The stream of events of one model call. Errors end the stream.

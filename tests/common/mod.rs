@@ -1,6 +1,8 @@
 //! Test harness: a temporary home per test and a command builder for the real binary.
 #![allow(dead_code)]
 
+pub mod fake_provider;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;

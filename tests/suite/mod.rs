@@ -3,3 +3,4 @@ mod config;
 mod keys;
 mod export;
 mod templates;
+mod wire;

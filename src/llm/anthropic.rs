@@ -1,0 +1,175 @@
+//! The Anthropic Messages adapter.
+//!
+//! Prompt caching: the system prompt and the last tool definition carry
+//! `cache_control: {"type": "ephemeral"}`, so the stable prefix (tools, then system) is cached
+//! across the many calls of one task. Consecutive tool results (and a user text right after
+//! them) are merged into one user message, as the format requires alternating roles. An
+//! assistant tool call whose recorded arguments are not a JSON object is replayed with `{}`:
+//! the format only accepts objects, and the tool result that follows already told the model
+//! what was wrong.
+
+use serde_json::{Value, json};
+
+use super::anthropic_stream::AnthropicParser;
+use super::driver::{self, Limits};
+use super::http::{ApiKey, CallCtx, secs};
+use super::openai::temperature;
+use super::sse::DEFAULT_MAX_EVENT_BYTES;
+use super::{EventStream, Message, Provider, Request};
+use crate::config::{NetworkConfig, ProviderConfig};
+
+pub const ANTHROPIC_VERSION: &str = "2023-06-01";
+
+#[derive(Debug, Clone)]
+pub struct AnthropicAdapter {
+    name: String,
+    base_url: String,
+    key_env: Option<String>,
+    key: Option<ApiKey>,
+    client: reqwest::Client,
+    limits: Limits,
+}
+
+impl AnthropicAdapter {
+    pub fn new(
+        provider: &ProviderConfig,
+        key: Option<String>,
+        client: reqwest::Client,
+        network: &NetworkConfig,
+    ) -> Self {
+        AnthropicAdapter {
+            name: provider.name.clone(),
+            base_url: provider.base_url.trim_end_matches('/').to_string(),
+            key_env: provider.key_env.clone(),
+            key: key.filter(|k| !k.is_empty()).map(ApiKey::new),
+            client,
+            limits: Limits {
+                first_byte: secs(network.first_byte_timeout_s),
+                idle: secs(network.idle_timeout_s),
+                max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
+            },
+        }
+    }
+}
+
+impl Provider for AnthropicAdapter {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn stream(&self, request: Request) -> EventStream {
+        let ctx = CallCtx {
+            provider: self.name.clone(),
+            model: request.model.clone(),
+            key_env: self.key_env.clone(),
+            key: self.key.clone(),
+        };
+        if self.key.is_none() && self.key_env.is_some() {
+            let err = ctx.no_key();
+            return Box::pin(futures_util::stream::once(async move { Err(err) }));
+        }
+        let mut http = self
+            .client
+            .post(format!("{}/messages", self.base_url))
+            .header("anthropic-version", ANTHROPIC_VERSION)
+            .header("accept", "text/event-stream")
+            .json(&request_body(&request));
+        if let Some(key) = &self.key
+            && let Ok(mut value) = reqwest::header::HeaderValue::from_str(key.expose())
+        {
+            value.set_sensitive(true);
+            http = http.header("x-api-key", value);
+        }
+        driver::run(ctx, self.limits, http, AnthropicParser::default())
+    }
+}
+
+/// The JSON body for `POST /messages`.
+pub fn request_body(request: &Request) -> Value {
+    let mut messages: Vec<Value> = Vec::with_capacity(request.messages.len());
+    for m in &request.messages {
+        let (role, blocks) = match m {
+            Message::User { content } => ("user", text_block(content)),
+            Message::Assistant { text, tool_calls } => {
+                let mut blocks = text_block(text);
+                for c in tool_calls {
+                    let input = match serde_json::from_str::<Value>(&c.arguments) {
+                        Ok(v @ Value::Object(_)) => v,
+                        _ => json!({}),
+                    };
+                    blocks.push(json!({
+                        "type": "tool_use", "id": c.id, "name": c.name, "input": input,
+                    }));
+                }
+                ("assistant", blocks)
+            }
+            Message::ToolResult {
+                call_id,
+                content,
+                is_error,
+            } => {
+                let mut block = json!({
+                    "type": "tool_result", "tool_use_id": call_id, "content": content,
+                });
+                if *is_error {
+                    block["is_error"] = json!(true);
+                }
+                ("user", vec![block])
+            }
+        };
+        if blocks.is_empty() {
+            continue;
+        }
+        match messages.last_mut() {
+            Some(last) if last["role"] == role => {
+                if let Some(content) = last["content"].as_array_mut() {
+                    content.extend(blocks);
+                }
+            }
+            _ => messages.push(json!({"role": role, "content": blocks})),
+        }
+    }
+    let mut body = json!({
+        "model": request.model,
+        "max_tokens": request.max_output_tokens,
+        "messages": messages,
+        "stream": true,
+    });
+    if !request.system.is_empty() {
+        body["system"] = json!([{
+            "type": "text",
+            "text": request.system,
+            "cache_control": {"type": "ephemeral"},
+        }]);
+    }
+    if !request.tools.is_empty() {
+        let mut tools: Vec<Value> = request
+            .tools
+            .iter()
+            .map(|t| {
+                json!({
+                    "name": t.name,
+                    "description": t.description,
+                    "input_schema": t.parameters,
+                })
+            })
+            .collect();
+        if let Some(last) = tools.last_mut() {
+            last["cache_control"] = json!({"type": "ephemeral"});
+        }
+        body["tools"] = Value::Array(tools);
+    }
+    if let Some(t) = request.temperature {
+        body["temperature"] = temperature(t);
+    }
+    body
+}
+
+/// A text block, or none for empty text (the API rejects empty text blocks).
+fn text_block(text: &str) -> Vec<Value> {
+    if text.is_empty() {
+        Vec::new()
+    } else {
+        vec![json!({"type": "text", "text": text})]
+    }
+}
