@@ -144,7 +144,10 @@ impl ArchitectureAnswer {
         if self.test_command.trim().is_empty() {
             return Err("submit_architecture: `test_command` is empty; give the exact command that runs the tests".into());
         }
-        for (what, v) in [("test_command", Some(&self.test_command)), ("install_command", self.install_command.as_ref())] {
+        for (what, v) in [
+            ("test_command", Some(&self.test_command)),
+            ("install_command", self.install_command.as_ref()),
+        ] {
             if let Some(v) = v {
                 check_len(what, v)?;
                 if v.contains('\0') {
@@ -152,13 +155,13 @@ impl ArchitectureAnswer {
                 }
             }
         }
-        if let Some(t) = self.template.as_deref().filter(|t| !t.is_empty()) {
-            if !starters.iter().any(|s| s == t) {
-                return Err(format!(
-                    "submit_architecture: there is no starter template `{t}`; use one of {} or leave it empty",
-                    starters.join(", ")
-                ));
-            }
+        if let Some(t) = self.template.as_deref().filter(|t| !t.is_empty())
+            && !starters.iter().any(|s| s == t)
+        {
+            return Err(format!(
+                "submit_architecture: there is no starter template `{t}`; use one of {} or leave it empty",
+                starters.join(", ")
+            ));
         }
         Ok(())
     }
@@ -175,11 +178,17 @@ impl PlanAnswer {
             return Err("submit_plan: the plan has no tasks".into());
         }
         if self.tasks.len() > MAX_TASKS {
-            return Err(format!("submit_plan: {} tasks is too many; at most {MAX_TASKS}", self.tasks.len()));
+            return Err(format!(
+                "submit_plan: {} tasks is too many; at most {MAX_TASKS}",
+                self.tasks.len()
+            ));
         }
         for (i, t) in self.tasks.iter().enumerate() {
             if t.title.trim().is_empty() || t.goal.trim().is_empty() {
-                return Err(format!("submit_plan: task {} needs a title and a goal", i + 1));
+                return Err(format!(
+                    "submit_plan: task {} needs a title and a goal",
+                    i + 1
+                ));
             }
             check_len("goal", &t.goal)?;
         }
@@ -201,7 +210,11 @@ mod tests {
             test_command: "python3 -m unittest".into(),
             notes: None,
         };
-        assert!(a.validate(&["python-cli".into()]).unwrap_err().contains("python-cli"));
+        assert!(
+            a.validate(&["python-cli".into()])
+                .unwrap_err()
+                .contains("python-cli")
+        );
         a.template = Some(String::new());
         assert!(a.validate(&[]).is_ok());
         assert_eq!(a.template(), None);
@@ -211,7 +224,11 @@ mod tests {
 
     #[test]
     fn spec_needs_text_unless_asking_interactively() {
-        let s = SpecAnswer { spec_markdown: String::new(), assumptions: vec![], questions: vec!["Which DB?".into()] };
+        let s = SpecAnswer {
+            spec_markdown: String::new(),
+            assumptions: vec![],
+            questions: vec!["Which DB?".into()],
+        };
         assert!(s.validate(true).is_ok());
         assert!(s.validate(false).is_err());
     }
@@ -219,8 +236,25 @@ mod tests {
     #[test]
     fn plan_validation() {
         assert!(PlanAnswer { tasks: vec![] }.validate().is_err());
-        let t = PlannedTaskAnswer { title: "a".into(), goal: "b".into(), files: vec![], verify: None };
-        assert!(PlanAnswer { tasks: vec![t.clone()] }.validate().is_ok());
-        assert!(PlanAnswer { tasks: vec![t; MAX_TASKS + 1] }.validate().is_err());
+        let t = PlannedTaskAnswer {
+            title: "a".into(),
+            goal: "b".into(),
+            files: vec![],
+            verify: None,
+        };
+        assert!(
+            PlanAnswer {
+                tasks: vec![t.clone()]
+            }
+            .validate()
+            .is_ok()
+        );
+        assert!(
+            PlanAnswer {
+                tasks: vec![t; MAX_TASKS + 1]
+            }
+            .validate()
+            .is_err()
+        );
     }
 }

@@ -5,8 +5,8 @@
 mod completions;
 mod config;
 mod config_edit;
-mod keys;
 mod export;
+mod keys;
 mod man;
 mod templates;
 

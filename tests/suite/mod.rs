@@ -1,6 +1,6 @@
 mod cli;
 mod config;
-mod keys;
 mod export;
+mod keys;
 mod templates;
 mod wire;
