@@ -1,0 +1,67 @@
+//! Why a run stopped early.
+
+use crate::exit::{Exit, ExitStatus};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Llm(#[from] crate::llm::LlmError),
+    #[error(transparent)]
+    Workspace(#[from] crate::workspace::WorkspaceError),
+    #[error(transparent)]
+    Exec(#[from] crate::exec::ExecError),
+    #[error(transparent)]
+    Template(#[from] crate::templates::TemplateError),
+    #[error(
+        "{scope} budget exhausted: ${spent:.4} spent of ${cap:.2}{next}; the state is saved: continue with `samocoder resume {project} --max-cost USD`"
+    )]
+    Budget {
+        scope: &'static str,
+        spent: f64,
+        cap: f64,
+        /// Explains a pre-flight stop ("the next call would cost about $0.02").
+        next: String,
+        project: String,
+    },
+    #[error("interrupted; the state is saved: continue with `samocoder resume {project}`")]
+    Interrupted { project: String },
+    #[error("task {index} ({title}) failed: {reason}")]
+    TaskFailed {
+        index: u32,
+        title: String,
+        reason: String,
+    },
+    /// The model could not give a usable answer for a planning step.
+    #[error("{0}")]
+    Model(String),
+}
+
+impl ExitStatus for AgentError {
+    fn exit(&self) -> Exit {
+        match self {
+            AgentError::Store(e) => e.exit(),
+            AgentError::Llm(e) => e.exit(),
+            AgentError::Workspace(e) => e.exit(),
+            AgentError::Exec(e) => e.exit(),
+            AgentError::Template(e) => e.exit(),
+            AgentError::Budget { .. } => Exit::Budget,
+            AgentError::Interrupted { .. } => Exit::Interrupted,
+            AgentError::TaskFailed { .. } | AgentError::Model(_) => Exit::Failure,
+        }
+    }
+}
+
+impl AgentError {
+    /// The `status` of the `run_finished` event.
+    pub fn status(&self) -> &'static str {
+        match self.exit() {
+            Exit::Budget => "budget_exhausted",
+            Exit::Interrupted => "interrupted",
+            Exit::NoProvider => "no_provider",
+            Exit::Failure => "failed",
+            _ => "error",
+        }
+    }
+}

@@ -1,0 +1,438 @@
+//! One run over one project: the saved state (steps), model calls with budget checks, and the
+//! conversation threads rebuilt from what was saved, so a resumed run continues exactly where
+//! the last saved step left off and never pays again for a saved answer.
+
+use std::time::Instant;
+
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+
+use super::deps::AgentDeps;
+use super::error::AgentError;
+use super::events::Event;
+use crate::exec::CommandGate;
+use crate::llm::usage::{CallContext, estimate_tokens};
+use crate::llm::{ErrorClass, Message, Request, Response, StreamEvent, ToolCall, ToolDef};
+use crate::store::{NewStep, Project, Step, StepKind, Store};
+use crate::workspace::Workspace;
+
+/// A conversation the agent keeps: the spec, the architecture, a plan, or one task.
+pub struct Thread {
+    /// `spec`, `architecture`, `plan:2`, `task:17`.
+    pub key: String,
+    pub system: String,
+    pub tools: Vec<ToolDef>,
+}
+
+/// A saved model answer.
+#[derive(Debug, Clone)]
+pub struct Turn {
+    pub response: Response,
+    pub step_id: i64,
+}
+
+pub struct Session<'a> {
+    pub deps: &'a AgentDeps,
+    pub project: Project,
+    pub run_id: i64,
+    pub ws: Workspace,
+    pub gate: CommandGate,
+    pub started: Instant,
+    calls: u64,
+    warned_run: bool,
+    warned_project: bool,
+}
+
+impl<'a> Session<'a> {
+    pub fn new(deps: &'a AgentDeps, project: Project, run_id: i64, ws: Workspace) -> Self {
+        let gate = CommandGate::new(
+            deps.policy,
+            deps.approver.clone(),
+            deps.runner.clone(),
+            ws.root().to_path_buf(),
+            deps.home.clone(),
+        );
+        Session {
+            deps,
+            project,
+            run_id,
+            ws,
+            gate,
+            started: Instant::now(),
+            calls: 0,
+            warned_run: false,
+            warned_project: false,
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.deps.store
+    }
+
+    pub fn emit(&self, event: Event) {
+        self.deps.events.emit(event);
+    }
+
+    pub fn check_cancel(&self) -> Result<(), AgentError> {
+        if self.deps.cancel.is_cancelled() {
+            return Err(AgentError::Interrupted {
+                project: self.project.name.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Saves one step.
+    pub fn save_step(
+        &self,
+        kind: StepKind,
+        task_id: Option<i64>,
+        payload: Value,
+    ) -> Result<Step, AgentError> {
+        Ok(self.store().insert_step(&NewStep {
+            project_id: self.project.id,
+            run_id: self.run_id,
+            task_id,
+            kind,
+            payload,
+        })?)
+    }
+
+    /// Every saved step of a thread, in order.
+    pub fn thread_steps(&self, key: &str) -> Result<Vec<Step>, AgentError> {
+        let all = self.store().list_steps(self.project.id, 0, u32::MAX)?;
+        Ok(all
+            .into_iter()
+            .filter(|s| s.payload.get("thread").and_then(Value::as_str) == Some(key))
+            .collect())
+    }
+
+    /// How many model answers this project's saved state has consumed (the replay position).
+    pub fn answers_consumed(store: &Store, project_id: i64) -> Result<usize, AgentError> {
+        Ok(store
+            .list_steps(project_id, 0, u32::MAX)?
+            .iter()
+            .filter(|s| s.kind == StepKind::ModelTurn)
+            .count())
+    }
+
+    /// Saves a user message into a thread.
+    pub fn say(&self, key: &str, task_id: Option<i64>, content: &str) -> Result<(), AgentError> {
+        self.save_step(
+            StepKind::UserInput,
+            task_id,
+            json!({"thread": key, "content": content}),
+        )?;
+        Ok(())
+    }
+
+    /// Saves the result of one tool call into a thread.
+    pub fn tool_result(
+        &self,
+        key: &str,
+        task_id: Option<i64>,
+        call: &ToolCall,
+        target: &str,
+        result: &str,
+        is_error: bool,
+    ) -> Result<(), AgentError> {
+        self.save_step(
+            StepKind::ToolCall,
+            task_id,
+            json!({"thread": key, "call_id": call.id, "name": call.name, "target": target,
+                   "result": result, "is_error": is_error}),
+        )?;
+        Ok(())
+    }
+
+    /// Asks the model for the next answer in `thread` (conversation rebuilt from the saved
+    /// steps), checking the budget first, and saves the answer before returning it.
+    pub async fn model_turn(
+        &mut self,
+        thread: &Thread,
+        role: &str,
+        task_id: Option<i64>,
+    ) -> Result<Turn, AgentError> {
+        self.check_cancel()?;
+        let steps = self.thread_steps(&thread.key)?;
+        let messages = rebuild(&steps);
+        let mut request = Request {
+            model: String::new(),
+            system: thread.system.clone(),
+            messages,
+            tools: thread.tools.clone(),
+            max_output_tokens: self.deps.config.limits.max_output_tokens,
+            temperature: None,
+        };
+        fit_context(&mut request, self.deps.models.context_window(role));
+        self.preflight(role, &request)?;
+
+        self.calls += 1;
+        let context = CallContext {
+            role: role.to_string(),
+            project_id: Some(self.project.id.to_string()),
+            run_id: Some(self.run_id.to_string()),
+            step_id: None,
+            call_key_prefix: format!("run{}/{}", self.run_id, self.calls),
+        };
+        let provider = self.deps.models.for_role(role, context)?;
+        self.emit(Event::ModelCallStarted { role: role.into() });
+        let mut stream = provider.stream(request);
+        let mut response = Response::default();
+        loop {
+            let next = tokio::select! {
+                ev = stream.next() => ev,
+                _ = self.deps.cancel.cancelled() => {
+                    drop(stream);
+                    return Err(AgentError::Interrupted { project: self.project.name.clone() });
+                }
+            };
+            let Some(ev) = next else { break };
+            let ev = ev.map_err(|e| {
+                if e.class == ErrorClass::Cancelled {
+                    AgentError::Interrupted {
+                        project: self.project.name.clone(),
+                    }
+                } else {
+                    AgentError::Llm(e)
+                }
+            })?;
+            match &ev {
+                StreamEvent::TextDelta { text } => self.emit(Event::ModelText { text: text.clone() }),
+                StreamEvent::Reset { reason } => self.emit(Event::ModelReset {
+                    reason: reason.clone(),
+                }),
+                _ => {}
+            }
+            response.apply(ev);
+        }
+        let truncated = response.is_truncated();
+        let step = self.save_step(
+            StepKind::ModelTurn,
+            task_id,
+            json!({
+                "thread": thread.key, "role": role, "text": response.text,
+                "tool_calls": response.tool_calls, "finish": response.finish,
+                "usage": response.usage, "truncated": truncated,
+            }),
+        )?;
+        self.after_call(role)?;
+        Ok(Turn {
+            response,
+            step_id: step.id,
+        })
+    }
+
+    /// Stops before a call that the budget cannot pay for.
+    fn preflight(&self, role: &str, request: &Request) -> Result<(), AgentError> {
+        let bytes = serde_json::to_string(request).map(|s| s.len()).unwrap_or(0) as u64;
+        let input = estimate_tokens(bytes);
+        let output = u64::from(request.max_output_tokens).min(2048);
+        let estimate = self.deps.models.estimate_cost(role, input, output).unwrap_or(0.0);
+        for (scope, spent, cap) in self.caps()? {
+            if spent >= cap || spent + estimate > cap {
+                let next = if spent >= cap {
+                    String::new()
+                } else {
+                    format!(" and the next call would cost about ${estimate:.4}")
+                };
+                return Err(AgentError::Budget {
+                    scope,
+                    spent,
+                    cap,
+                    next,
+                    project: self.project.name.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// (scope, spent, cap) for each cap in force.
+    fn caps(&self) -> Result<Vec<(&'static str, f64, f64)>, AgentError> {
+        let mut caps = Vec::new();
+        if let Some(cap) = self.deps.max_cost_usd {
+            caps.push(("run", self.store().run_cost(self.run_id)?.cost_usd, cap));
+        }
+        let project_cap = self
+            .project
+            .budget_usd
+            .or(self.deps.config.budget.per_project_usd);
+        if let Some(cap) = project_cap {
+            caps.push(("project", self.store().project_cost(self.project.id)?.cost_usd, cap));
+        }
+        Ok(caps)
+    }
+
+    fn after_call(&mut self, role: &str) -> Result<(), AgentError> {
+        let last = self.store().read(|db| {
+            Ok(db
+                .conn()
+                .query_row(
+                    "SELECT provider, model, input_tokens + cached_tokens + cache_write_tokens,
+                            output_tokens, cost_usd
+                     FROM llm_calls WHERE run_id = ?1 ORDER BY id DESC LIMIT 1",
+                    [self.run_id],
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, i64>(2)?,
+                            r.get::<_, i64>(3)?,
+                            r.get::<_, Option<f64>>(4)?,
+                        ))
+                    },
+                )
+                .ok())
+        })?;
+        if let Some((provider, model, input, output, cost)) = last {
+            self.emit(Event::ModelCallFinished {
+                role: role.into(),
+                replayed: provider == "replay",
+                provider,
+                model,
+                input_tokens: input.max(0) as u64,
+                output_tokens: output.max(0) as u64,
+                cost_usd: cost,
+            });
+        }
+        let warn_at = self.deps.config.budget.warn_at;
+        for (scope, spent, cap) in self.caps()? {
+            let warned = if scope == "run" {
+                &mut self.warned_run
+            } else {
+                &mut self.warned_project
+            };
+            if !*warned && spent >= warn_at * cap {
+                *warned = true;
+                self.deps.events.emit(Event::BudgetWarning {
+                    scope: scope.into(),
+                    spent_usd: spent,
+                    cap_usd: cap,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The conversation of a thread from its saved steps: user inputs, the model's answers (cut
+/// answers left out: nothing of them was applied), and tool results. Consecutive user inputs
+/// are joined so both wire formats accept the sequence.
+pub fn rebuild(steps: &[Step]) -> Vec<Message> {
+    let mut out: Vec<Message> = Vec::new();
+    for s in steps {
+        let p = &s.payload;
+        match s.kind {
+            StepKind::UserInput => {
+                let content = p["content"].as_str().unwrap_or_default().to_string();
+                if let Some(Message::User { content: prev }) = out.last_mut() {
+                    prev.push_str("\n\n");
+                    prev.push_str(&content);
+                } else {
+                    out.push(Message::User { content });
+                }
+            }
+            StepKind::ModelTurn => {
+                if p["truncated"].as_bool() == Some(true) {
+                    continue;
+                }
+                let tool_calls: Vec<ToolCall> =
+                    serde_json::from_value(p["tool_calls"].clone()).unwrap_or_default();
+                let text = p["text"].as_str().unwrap_or_default().to_string();
+                out.push(Message::Assistant { text, tool_calls });
+            }
+            StepKind::ToolCall => out.push(Message::ToolResult {
+                call_id: p["call_id"].as_str().unwrap_or_default().to_string(),
+                content: p["result"].as_str().unwrap_or_default().to_string(),
+                is_error: p["is_error"].as_bool().unwrap_or(false),
+            }),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Keeps a request under the model's context window: when the estimate is over 90% of it, the
+/// oldest large tool results are replaced by a short note (the model can read files again).
+pub fn fit_context(request: &mut Request, window: Option<u64>) {
+    let Some(window) = window else { return };
+    let budget = window.saturating_mul(9) / 10;
+    let size = |r: &Request| estimate_tokens(serde_json::to_string(r).map(|s| s.len()).unwrap_or(0) as u64)
+        + u64::from(r.max_output_tokens);
+    let last = request.messages.len().saturating_sub(4);
+    for i in 0..last {
+        if size(request) <= budget {
+            return;
+        }
+        if let Message::ToolResult { content, .. } = &mut request.messages[i]
+            && content.len() > 512
+        {
+            *content = format!(
+                "[{} bytes of earlier output left out to fit the context window; run or read again if needed]",
+                content.len()
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::StepKind;
+
+    fn step(kind: StepKind, payload: Value) -> Step {
+        Step {
+            id: 0,
+            project_id: 1,
+            run_id: 1,
+            task_id: None,
+            seq: 0,
+            kind,
+            payload,
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn rebuild_skips_cut_answers_and_joins_user_inputs() {
+        let steps = vec![
+            step(StepKind::UserInput, json!({"content": "do it"})),
+            step(StepKind::ModelTurn, json!({"text": "half", "truncated": true, "tool_calls": []})),
+            step(StepKind::UserInput, json!({"content": "smaller please"})),
+            step(
+                StepKind::ModelTurn,
+                json!({"text": "", "truncated": false,
+                       "tool_calls": [{"id": "c1", "name": "list_files", "arguments": "{}"}]}),
+            ),
+            step(StepKind::ToolCall, json!({"call_id": "c1", "result": "a.py", "is_error": false})),
+        ];
+        let m = rebuild(&steps);
+        assert_eq!(m.len(), 3);
+        assert_eq!(m[0], Message::User { content: "do it\n\nsmaller please".into() });
+        assert!(matches!(&m[1], Message::Assistant { tool_calls, .. } if tool_calls.len() == 1));
+        assert!(matches!(&m[2], Message::ToolResult { call_id, .. } if call_id == "c1"));
+    }
+
+    #[test]
+    fn fit_context_elides_old_tool_output_first() {
+        let mut r = Request {
+            model: String::new(),
+            system: String::new(),
+            messages: vec![
+                Message::User { content: "x".into() },
+                Message::ToolResult { call_id: "1".into(), content: "y".repeat(40_000), is_error: false },
+                Message::User { content: "a".into() },
+                Message::User { content: "b".into() },
+                Message::User { content: "c".into() },
+                Message::User { content: "d".into() },
+            ],
+            tools: vec![],
+            max_output_tokens: 100,
+            temperature: None,
+        };
+        fit_context(&mut r, Some(5_000));
+        let Message::ToolResult { content, .. } = &r.messages[1] else { panic!() };
+        assert!(content.contains("left out"), "{content}");
+    }
+}
