@@ -4,6 +4,9 @@
 
 mod completions;
 mod man;
+mod projects;
+mod rm;
+mod show;
 
 use std::io;
 use std::path::PathBuf;
@@ -61,6 +64,12 @@ pub enum Command {
     Completions(completions::CompletionsArgs),
     /// Print the man page (roff) for samocoder.
     Man(man::ManArgs),
+    /// List projects with their directory, status, creation time and cost so far.
+    Projects(projects::ProjectsArgs),
+    /// Show one project: directory, status, spec, tasks, last error, cost and budget.
+    Show(show::ShowArgs),
+    /// Forget a project (--files also deletes its directory, after asking).
+    Rm(rm::RmArgs),
 }
 
 /// What every command gets: the resolved context of this invocation.
@@ -125,10 +134,8 @@ pub fn main() -> ExitCode {
         }
     };
     let (_log_guard, log_problem) = crate::logging::init(&paths.log_dir, cli.global.verbose, &env);
-    if let Some(p) = log_problem {
-        if verbosity == Verbosity::Verbose {
-            ui.warn(p);
-        }
+    if let Some(p) = log_problem.filter(|_| verbosity == Verbosity::Verbose) {
+        ui.warn(p);
     }
     tracing::debug!(command = ?std::env::args().nth(1), "start");
     let ctx = Ctx {
@@ -155,6 +162,9 @@ fn run(command: Command, ctx: &Ctx) -> anyhow::Result<Exit> {
     match command {
         Command::Completions(args) => completions::run(args, ctx),
         Command::Man(args) => man::run(args, ctx),
+        Command::Projects(args) => projects::run(args, ctx),
+        Command::Show(args) => show::run(args, ctx),
+        Command::Rm(args) => rm::run(args, ctx),
     }
 }
 
@@ -185,7 +195,7 @@ fn exit_for(err: &anyhow::Error) -> Exit {
                 }
             )*};
         }
-        known!(UsageError, crate::ui::PromptError);
+        known!(UsageError, crate::ui::PromptError, crate::store::StoreError);
     }
     Exit::Failure
 }

@@ -39,7 +39,12 @@ impl Db<'_> {
     ) -> Result<i64> {
         self.conn.execute(
             "INSERT INTO audit (at, project_id, action, detail) VALUES (?1, ?2, ?3, ?4)",
-            params![self.now(), project_id, action, serde_json::to_string(detail)?],
+            params![
+                self.now(),
+                project_id,
+                action,
+                serde_json::to_string(detail)?
+            ],
         )?;
         Ok(self.conn.last_insert_rowid())
     }

@@ -46,7 +46,9 @@ pub enum StoreError {
     },
     #[error("invalid project name {name:?}: {reason}")]
     InvalidName { name: String, reason: &'static str },
-    #[error("a project named {name} already exists; pick another name, or see `samocoder projects`")]
+    #[error(
+        "a project named {name} already exists; pick another name, or see `samocoder projects`"
+    )]
     ProjectExists { name: String },
     #[error("no project named {name}; see `samocoder projects`")]
     NoProject { name: String },

@@ -120,16 +120,24 @@ fn check_header(path: &Path, len: u64) -> Result<(), StoreError> {
         p if p >= 512 && p.is_power_of_two() => u64::from(p),
         _ => return Err(corrupt(path, "its header names an impossible page size")),
     };
-    if len % page_size != 0 {
-        return Err(corrupt(path, "its size is not a whole number of pages; it may have been cut short"));
+    if !len.is_multiple_of(page_size) {
+        return Err(corrupt(
+            path,
+            "its size is not a whole number of pages; it may have been cut short",
+        ));
     }
     // The header's page count is trustworthy when its "valid-for" number matches the change
     // counter. A pending WAL can legitimately be ahead of the main file, so only check without one.
-    let be32 = |at: usize| u32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]]);
+    let be32 = |at: usize| {
+        u32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]])
+    };
     let pages = u64::from(be32(28));
     let count_valid = be32(92) == be32(24);
     if count_valid && pages * page_size > len && !has_wal(path) {
-        return Err(corrupt(path, "it is shorter than its header says; it may have been cut short"));
+        return Err(corrupt(
+            path,
+            "it is shorter than its header says; it may have been cut short",
+        ));
     }
     Ok(())
 }
@@ -154,7 +162,8 @@ fn has_wal(path: &Path) -> bool {
 fn check_schema(path: &Path) -> Result<(), StoreError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags).map_err(|e| classify(e, path))?;
-    conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| classify(e, path))?;
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(|e| classify(e, path))?;
     let version = migrations::user_version(&conn).map_err(|e| classify(e, path))?;
     let tables: Vec<String> = conn
         .prepare("SELECT name FROM sqlite_schema WHERE type = 'table'")

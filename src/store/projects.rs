@@ -96,7 +96,13 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Project> {
         architecture: architecture
             .map(|a| serde_json::from_str(&a))
             .transpose()
-            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(6, rusqlite::types::Type::Text, Box::new(e)))?,
+            .map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    6,
+                    rusqlite::types::Type::Text,
+                    Box::new(e),
+                )
+            })?,
         template: r.get(7)?,
         budget_usd: r.get(8)?,
         created_at: r.get(9)?,
@@ -136,16 +142,27 @@ impl Db<'_> {
 
     pub fn project_by_id(&self, id: i64) -> Result<Project> {
         self.conn
-            .query_row(&format!("SELECT {COLUMNS} FROM projects WHERE id = ?1"), [id], from_row)
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM projects WHERE id = ?1"),
+                [id],
+                from_row,
+            )
             .optional()?
-            .ok_or(StoreError::NotFound { what: "project", id })
+            .ok_or(StoreError::NotFound {
+                what: "project",
+                id,
+            })
     }
 
     /// A project by name (case-insensitive) or, failing that, by numeric id.
     pub fn find_project(&self, name_or_id: &str) -> Result<Option<Project>> {
         let by_name = self
             .conn
-            .query_row(&format!("SELECT {COLUMNS} FROM projects WHERE name = ?1"), [name_or_id], from_row)
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM projects WHERE name = ?1"),
+                [name_or_id],
+                from_row,
+            )
             .optional()?;
         if by_name.is_some() {
             return Ok(by_name);
@@ -153,7 +170,11 @@ impl Db<'_> {
         match name_or_id.parse::<i64>() {
             Ok(id) if !name_or_id.starts_with('+') => Ok(self
                 .conn
-                .query_row(&format!("SELECT {COLUMNS} FROM projects WHERE id = ?1"), [id], from_row)
+                .query_row(
+                    &format!("SELECT {COLUMNS} FROM projects WHERE id = ?1"),
+                    [id],
+                    from_row,
+                )
                 .optional()?),
             _ => Ok(None),
         }
@@ -161,9 +182,10 @@ impl Db<'_> {
 
     /// Like [`Db::find_project`], with a "no project named X" error when there is none.
     pub fn get_project(&self, name_or_id: &str) -> Result<Project> {
-        self.find_project(name_or_id)?.ok_or_else(|| StoreError::NoProject {
-            name: name_or_id.to_string(),
-        })
+        self.find_project(name_or_id)?
+            .ok_or_else(|| StoreError::NoProject {
+                name: name_or_id.to_string(),
+            })
     }
 
     /// Every project, oldest first, with what it has cost so far.
@@ -210,7 +232,10 @@ impl Db<'_> {
             params![value, self.now(), id],
         )?;
         if n == 0 {
-            return Err(StoreError::NotFound { what: "project", id });
+            return Err(StoreError::NotFound {
+                what: "project",
+                id,
+            });
         }
         Ok(())
     }
@@ -223,7 +248,11 @@ impl Db<'_> {
         self.update_project(id, "spec", &spec)
     }
 
-    pub fn set_project_architecture(&self, id: i64, architecture: &serde_json::Value) -> Result<()> {
+    pub fn set_project_architecture(
+        &self,
+        id: i64,
+        architecture: &serde_json::Value,
+    ) -> Result<()> {
         self.update_project(id, "architecture", &serde_json::to_string(architecture)?)
     }
 
@@ -248,7 +277,8 @@ impl Db<'_> {
                 map.extend(extra.clone());
             }
             self.append_audit(None, "project.forget", &entry)?;
-            self.conn.execute("DELETE FROM projects WHERE id = ?1", [id])?;
+            self.conn
+                .execute("DELETE FROM projects WHERE id = ?1", [id])?;
             Ok(())
         })
     }

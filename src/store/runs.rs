@@ -81,7 +81,13 @@ impl Db<'_> {
         self.conn.execute(
             "INSERT INTO runs (project_id, command, started_at, max_cost_usd, pid)
              VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![new.project_id, new.command, self.now(), new.max_cost_usd, new.pid],
+            params![
+                new.project_id,
+                new.command,
+                self.now(),
+                new.max_cost_usd,
+                new.pid
+            ],
         )?;
         self.get_run(self.conn.last_insert_rowid())
     }
@@ -111,7 +117,11 @@ impl Db<'_> {
 
     pub fn get_run(&self, id: i64) -> Result<Run> {
         self.conn
-            .query_row(&format!("SELECT {COLUMNS} FROM runs WHERE id = ?1"), [id], from_row)
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM runs WHERE id = ?1"),
+                [id],
+                from_row,
+            )
             .optional()?
             .ok_or(StoreError::NotFound { what: "run", id })
     }

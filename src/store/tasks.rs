@@ -99,7 +99,11 @@ impl Db<'_> {
 
     pub fn get_task(&self, id: i64) -> Result<Task> {
         self.conn
-            .query_row(&format!("SELECT {COLUMNS} FROM tasks WHERE id = ?1"), [id], from_row)
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM tasks WHERE id = ?1"),
+                [id],
+                from_row,
+            )
             .optional()?
             .ok_or(StoreError::NotFound { what: "task", id })
     }

@@ -90,9 +90,13 @@ fn opens_an_empty_path_creating_dir_wal_and_latest_version() {
     assert!(t.path.exists());
     store
         .read(|db| {
-            let mode: String = db.conn().query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+            let mode: String = db
+                .conn()
+                .query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
             assert_eq!(mode, "wal");
-            let fk: i64 = db.conn().query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
+            let fk: i64 = db
+                .conn()
+                .query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
             assert_eq!(fk, 1);
             assert_eq!(migrations::user_version(db.conn())?, SCHEMA_VERSION);
             Ok(())
@@ -188,7 +192,11 @@ fn refuses_garbage_truncated_and_foreign_files_without_touching_them() {
             err.to_string().contains(&u.path.display().to_string()),
             "{what}: {err}"
         );
-        assert_eq!(std::fs::read(&u.path).unwrap(), bytes, "{what} was modified");
+        assert_eq!(
+            std::fs::read(&u.path).unwrap(),
+            bytes,
+            "{what} was modified"
+        );
     }
 
     let u = temp();
@@ -219,7 +227,16 @@ fn project_names_are_validated() {
     for ok in ["a", "todo-app", "v1.2_x", &"x".repeat(64), "123"] {
         validate_name(ok).unwrap();
     }
-    for bad in ["", ".hidden", "-flag", "a b", "a/b", "..", "é", &"x".repeat(65)] {
+    for bad in [
+        "",
+        ".hidden",
+        "-flag",
+        "a b",
+        "a/b",
+        "..",
+        "é",
+        &"x".repeat(65),
+    ] {
         let err = validate_name(bad).unwrap_err();
         assert_eq!(err.exit(), Exit::Usage, "{bad}");
     }
@@ -237,7 +254,10 @@ fn projects_create_find_list_and_duplicate() {
     assert_eq!(store.get_project("ALPHA").unwrap().id, a.id);
     assert_eq!(store.get_project(&b.id.to_string()).unwrap().name, "beta");
     let err = store.get_project("gamma").unwrap_err();
-    assert_eq!(err.to_string(), "no project named gamma; see `samocoder projects`");
+    assert_eq!(
+        err.to_string(),
+        "no project named gamma; see `samocoder projects`"
+    );
     let dup = store
         .create_project(&NewProject {
             name: "Alpha".into(),
@@ -249,8 +269,12 @@ fn projects_create_find_list_and_duplicate() {
         .unwrap_err();
     assert!(matches!(dup, StoreError::ProjectExists { .. }), "{dup}");
 
-    store.record_llm_call(&call(Some(a.id), Some(0.25), None)).unwrap();
-    store.record_llm_call(&call(Some(a.id), None, None)).unwrap();
+    store
+        .record_llm_call(&call(Some(a.id), Some(0.25), None))
+        .unwrap();
+    store
+        .record_llm_call(&call(Some(a.id), None, None))
+        .unwrap();
     let list = store.list_projects().unwrap();
     assert_eq!(list.len(), 2);
     assert_eq!(list[0].project.name, "alpha");
@@ -340,7 +364,10 @@ fn steps_are_numbered_per_project() {
             .unwrap()
             .seq
     };
-    assert_eq!([step(a.id), step(a.id), step(b.id), step(a.id)], [1, 2, 1, 3]);
+    assert_eq!(
+        [step(a.id), step(a.id), step(b.id), step(a.id)],
+        [1, 2, 1, 3]
+    );
     let page = store.list_steps(a.id, 1, 10).unwrap();
     assert_eq!(page.iter().map(|s| s.seq).collect::<Vec<_>>(), [2, 3]);
     assert_eq!(store.last_step(a.id).unwrap().unwrap().seq, 3);
@@ -365,7 +392,10 @@ fn tasks_move_through_their_states() {
     assert!(store.insert_task(&new(2, "dup")).is_err());
     assert_eq!(store.current_iteration(p.id).unwrap(), 1);
     let started = store.start_task_attempt(t1.id).unwrap();
-    assert_eq!((started.status, started.attempts), (TaskStatus::InProgress, 1));
+    assert_eq!(
+        (started.status, started.attempts),
+        (TaskStatus::InProgress, 1)
+    );
     store
         .set_task_status(t1.id, TaskStatus::Failed, Some("test failed"))
         .unwrap();
@@ -422,9 +452,13 @@ fn forgetting_a_project_cascades_but_keeps_money_and_audit() {
             output: "ok".into(),
         })
         .unwrap();
-    store.upsert_file(keep.id, "a.py", &"c".repeat(64), 3).unwrap();
+    store
+        .upsert_file(keep.id, "a.py", &"c".repeat(64), 3)
+        .unwrap();
 
-    store.delete_project(p.id, &json!({"files_deleted": false})).unwrap();
+    store
+        .delete_project(p.id, &json!({"files_deleted": false}))
+        .unwrap();
 
     assert!(store.find_project("p").unwrap().is_none());
     let count = |sql: &str| -> i64 {
