@@ -545,3 +545,17 @@ async fn async_access_runs_off_the_runtime() {
     assert_eq!(n, 1);
     assert_eq!(store.project_cost(p.id).unwrap().calls, 0);
 }
+
+proptest::proptest! {
+    /// Whatever name is accepted is one safe directory name that is never a flag.
+    #[test]
+    fn accepted_names_are_safe_path_components(name in "[A-Za-z0-9._/\\\\ -]{0,70}") {
+        if validate_name(&name).is_ok() {
+            proptest::prop_assert!(!name.is_empty() && name.len() <= 64);
+            proptest::prop_assert!(!name.contains(['/', '\\', ' ']));
+            proptest::prop_assert!(name != "." && name != "..");
+            proptest::prop_assert!(!name.starts_with('-'));
+            proptest::prop_assert_eq!(Path::new(&name).components().count(), 1);
+        }
+    }
+}
