@@ -20,6 +20,9 @@ pub trait Models: Send + Sync {
     /// The estimated cost in dollars of a call for `role` with these token counts, from the
     /// price of the route's first entry; `None` when unknown.
     fn estimate_cost(&self, role: &str, input_tokens: u64, output_tokens: u64) -> Option<f64>;
+
+    /// The context window of the role's first route entry, when known.
+    fn context_window(&self, role: &str) -> Option<u64>;
 }
 
 /// Answers clarifying questions. Non-interactive runs answer `None` (the model assumes).

@@ -198,7 +198,9 @@ impl<'a> Session<'a> {
                 }
             })?;
             match &ev {
-                StreamEvent::TextDelta { text } => self.emit(Event::ModelText { text: text.clone() }),
+                StreamEvent::TextDelta { text } => {
+                    self.emit(Event::ModelText { text: text.clone() })
+                }
                 StreamEvent::Reset { reason } => self.emit(Event::ModelReset {
                     reason: reason.clone(),
                 }),
@@ -228,7 +230,11 @@ impl<'a> Session<'a> {
         let bytes = serde_json::to_string(request).map(|s| s.len()).unwrap_or(0) as u64;
         let input = estimate_tokens(bytes);
         let output = u64::from(request.max_output_tokens).min(2048);
-        let estimate = self.deps.models.estimate_cost(role, input, output).unwrap_or(0.0);
+        let estimate = self
+            .deps
+            .models
+            .estimate_cost(role, input, output)
+            .unwrap_or(0.0);
         for (scope, spent, cap) in self.caps()? {
             if spent >= cap || spent + estimate > cap {
                 let next = if spent >= cap {
@@ -259,7 +265,11 @@ impl<'a> Session<'a> {
             .budget_usd
             .or(self.deps.config.budget.per_project_usd);
         if let Some(cap) = project_cap {
-            caps.push(("project", self.store().project_cost(self.project.id)?.cost_usd, cap));
+            caps.push((
+                "project",
+                self.store().project_cost(self.project.id)?.cost_usd,
+                cap,
+            ));
         }
         Ok(caps)
     }
@@ -358,8 +368,10 @@ pub fn rebuild(steps: &[Step]) -> Vec<Message> {
 pub fn fit_context(request: &mut Request, window: Option<u64>) {
     let Some(window) = window else { return };
     let budget = window.saturating_mul(9) / 10;
-    let size = |r: &Request| estimate_tokens(serde_json::to_string(r).map(|s| s.len()).unwrap_or(0) as u64)
-        + u64::from(r.max_output_tokens);
+    let size = |r: &Request| {
+        estimate_tokens(serde_json::to_string(r).map(|s| s.len()).unwrap_or(0) as u64)
+            + u64::from(r.max_output_tokens)
+    };
     let last = request.messages.len().saturating_sub(4);
     for i in 0..last {
         if size(request) <= budget {
@@ -398,18 +410,29 @@ mod tests {
     fn rebuild_skips_cut_answers_and_joins_user_inputs() {
         let steps = vec![
             step(StepKind::UserInput, json!({"content": "do it"})),
-            step(StepKind::ModelTurn, json!({"text": "half", "truncated": true, "tool_calls": []})),
+            step(
+                StepKind::ModelTurn,
+                json!({"text": "half", "truncated": true, "tool_calls": []}),
+            ),
             step(StepKind::UserInput, json!({"content": "smaller please"})),
             step(
                 StepKind::ModelTurn,
                 json!({"text": "", "truncated": false,
                        "tool_calls": [{"id": "c1", "name": "list_files", "arguments": "{}"}]}),
             ),
-            step(StepKind::ToolCall, json!({"call_id": "c1", "result": "a.py", "is_error": false})),
+            step(
+                StepKind::ToolCall,
+                json!({"call_id": "c1", "result": "a.py", "is_error": false}),
+            ),
         ];
         let m = rebuild(&steps);
         assert_eq!(m.len(), 3);
-        assert_eq!(m[0], Message::User { content: "do it\n\nsmaller please".into() });
+        assert_eq!(
+            m[0],
+            Message::User {
+                content: "do it\n\nsmaller please".into()
+            }
+        );
         assert!(matches!(&m[1], Message::Assistant { tool_calls, .. } if tool_calls.len() == 1));
         assert!(matches!(&m[2], Message::ToolResult { call_id, .. } if call_id == "c1"));
     }
@@ -420,19 +443,35 @@ mod tests {
             model: String::new(),
             system: String::new(),
             messages: vec![
-                Message::User { content: "x".into() },
-                Message::ToolResult { call_id: "1".into(), content: "y".repeat(40_000), is_error: false },
-                Message::User { content: "a".into() },
-                Message::User { content: "b".into() },
-                Message::User { content: "c".into() },
-                Message::User { content: "d".into() },
+                Message::User {
+                    content: "x".into(),
+                },
+                Message::ToolResult {
+                    call_id: "1".into(),
+                    content: "y".repeat(40_000),
+                    is_error: false,
+                },
+                Message::User {
+                    content: "a".into(),
+                },
+                Message::User {
+                    content: "b".into(),
+                },
+                Message::User {
+                    content: "c".into(),
+                },
+                Message::User {
+                    content: "d".into(),
+                },
             ],
             tools: vec![],
             max_output_tokens: 100,
             temperature: None,
         };
         fit_context(&mut r, Some(5_000));
-        let Message::ToolResult { content, .. } = &r.messages[1] else { panic!() };
+        let Message::ToolResult { content, .. } = &r.messages[1] else {
+            panic!()
+        };
         assert!(content.contains("left out"), "{content}");
     }
 }

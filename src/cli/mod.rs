@@ -8,6 +8,9 @@ mod config_edit;
 mod export;
 mod keys;
 mod man;
+mod projects;
+mod rm;
+mod show;
 mod templates;
 
 use std::io;
@@ -74,6 +77,12 @@ pub enum Command {
     Export(export::ExportArgs),
     /// List the starter project templates.
     Templates(templates::TemplatesArgs),
+    /// List projects with their directory, status, creation time and cost so far.
+    Projects(projects::ProjectsArgs),
+    /// Show one project: directory, status, spec, tasks, last error, cost and budget.
+    Show(show::ShowArgs),
+    /// Forget a project (--files also deletes its directory, after asking).
+    Rm(rm::RmArgs),
 }
 
 /// What every command gets: the resolved context of this invocation.
@@ -172,6 +181,9 @@ fn run(command: Command, ctx: &Ctx) -> anyhow::Result<Exit> {
         Command::Keys(args) => keys::run(args, ctx),
         Command::Export(args) => export::run(args, ctx),
         Command::Templates(args) => templates::run(args, ctx),
+        Command::Projects(args) => projects::run(args, ctx),
+        Command::Show(args) => show::run(args, ctx),
+        Command::Rm(args) => rm::run(args, ctx),
     }
 }
 
@@ -215,6 +227,8 @@ fn exit_for(err: &anyhow::Error) -> Exit {
             crate::llm::LlmError,
             crate::llm::cassette::CassetteError,
             crate::llm::pricing::PriceError,
+            crate::store::StoreError,
+            crate::agent::AgentError,
         );
     }
     Exit::Failure

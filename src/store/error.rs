@@ -57,7 +57,7 @@ pub enum StoreError {
     #[error("the path {0:?} is not valid UTF-8; use a directory whose name is plain text")]
     NonUtf8Path(PathBuf),
     #[error("the database is busy (another samocoder is writing to it); try again in a moment")]
-    Busy,
+    Busy(rusqlite::Error),
     #[error("the database is damaged ({0}); move it aside, or pass --home DIR")]
     Damaged(rusqlite::Error),
     #[error("database error: {0}")]
@@ -72,7 +72,7 @@ impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         use rusqlite::ErrorCode as C;
         match e.sqlite_error_code() {
-            Some(C::DatabaseBusy | C::DatabaseLocked) => StoreError::Busy,
+            Some(C::DatabaseBusy | C::DatabaseLocked) => StoreError::Busy(e),
             Some(C::DatabaseCorrupt | C::NotADatabase) => StoreError::Damaged(e),
             _ => StoreError::Sqlite(e),
         }

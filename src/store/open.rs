@@ -47,9 +47,7 @@ pub(super) fn open(path: &Path) -> Result<Connection, StoreError> {
     };
     let mut conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
-    let mode: String = conn
-        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-        .map_err(|e| with_path(e.into(), path))?;
+    let mode = switch_to_wal(&conn).map_err(|e| with_path(e.into(), path))?;
     if !mode.eq_ignore_ascii_case("wal") {
         tracing::warn!(%mode, "the database could not switch to WAL mode");
     }
@@ -59,6 +57,30 @@ pub(super) fn open(path: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "foreign_keys", true)
         .map_err(open_err)?;
     Ok(conn)
+}
+
+/// Switches to WAL unless already there. The switch needs an exclusive lock and SQLite does
+/// not wait for it through the busy handler, so it is retried here (two processes creating
+/// the database at once).
+fn switch_to_wal(conn: &Connection) -> rusqlite::Result<String> {
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+    if mode.eq_ignore_ascii_case("wal") {
+        return Ok(mode);
+    }
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    let mut pause = Duration::from_millis(2);
+    loop {
+        match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)) {
+            Err(e)
+                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(100));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Gives a bare "damaged" error the file's path.

@@ -191,11 +191,13 @@ impl Db<'_> {
     /// Every project, oldest first, with what it has cost so far.
     pub fn list_projects(&self) -> Result<Vec<ProjectWithCost>> {
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT {COLUMNS},
-                (SELECT TOTAL(cost_usd) FROM llm_calls c WHERE c.project_id = p.id),
-                (SELECT COUNT(*) FROM llm_calls c WHERE c.project_id = p.id),
-                (SELECT COUNT(*) FROM llm_calls c WHERE c.project_id = p.id AND c.cost_usd IS NULL)
-             FROM projects p ORDER BY created_at, id"
+            "SELECT {COLUMNS}, COALESCE(c.cost, 0.0), COALESCE(c.calls, 0), COALESCE(c.unknown, 0)
+             FROM projects p LEFT JOIN (
+                 SELECT project_id, TOTAL(cost_usd) AS cost, COUNT(*) AS calls,
+                        COUNT(*) - COUNT(cost_usd) AS unknown
+                 FROM llm_calls WHERE project_id IS NOT NULL GROUP BY project_id
+             ) c ON c.project_id = p.id
+             ORDER BY p.created_at, p.id"
         ))?;
         let rows = stmt.query_map([], |r| {
             Ok(ProjectWithCost {

@@ -212,6 +212,33 @@ fn refuses_garbage_truncated_and_foreign_files_without_touching_them() {
 }
 
 #[test]
+fn processes_opening_and_writing_at_once_all_succeed() {
+    let t = temp();
+    let threads: Vec<_> = (0..4)
+        .map(|i| {
+            let path = t.path.clone();
+            let clock = t.clock.clone();
+            std::thread::spawn(move || {
+                // Separate connections, as separate processes would have.
+                let store = Store::open(&path, Arc::new(clock)).unwrap();
+                for j in 0..25 {
+                    project(&store, &format!("p{i}-{j}"));
+                }
+            })
+        })
+        .collect();
+    for th in threads {
+        th.join().unwrap();
+    }
+    let store = t.open();
+    assert_eq!(store.list_projects().unwrap().len(), 100);
+    let version = store
+        .read(|db| Ok(migrations::user_version(db.conn())?))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+}
+
+#[test]
 fn open_existing_does_not_create_a_file() {
     let t = temp();
     assert!(
@@ -335,10 +362,10 @@ fn a_failed_transaction_leaves_nothing() {
             })?;
             db.upsert_file(p.id, "main.py", &"a".repeat(64), 10)?;
             db.record_llm_call(&call(Some(p.id), Some(1.0), None))?;
-            Err::<(), _>(StoreError::Busy)
+            Err::<(), _>(StoreError::Task("stop".into()))
         })
         .unwrap_err();
-    assert!(matches!(err, StoreError::Busy));
+    assert!(matches!(err, StoreError::Task(_)));
     assert!(store.list_steps(p.id, 0, 100).unwrap().is_empty());
     assert!(store.list_files(p.id).unwrap().is_empty());
     assert_eq!(store.project_cost(p.id).unwrap().calls, 0);
@@ -544,4 +571,18 @@ async fn async_access_runs_off_the_runtime() {
         .unwrap();
     assert_eq!(n, 1);
     assert_eq!(store.project_cost(p.id).unwrap().calls, 0);
+}
+
+proptest::proptest! {
+    /// Whatever name is accepted is one safe directory name that is never a flag.
+    #[test]
+    fn accepted_names_are_safe_path_components(name in "[A-Za-z0-9._/\\\\ -]{0,70}") {
+        if validate_name(&name).is_ok() {
+            proptest::prop_assert!(!name.is_empty() && name.len() <= 64);
+            proptest::prop_assert!(!name.contains(['/', '\\', ' ']));
+            proptest::prop_assert!(name != "." && name != "..");
+            proptest::prop_assert!(!name.starts_with('-'));
+            proptest::prop_assert_eq!(Path::new(&name).components().count(), 1);
+        }
+    }
 }

@@ -2,5 +2,6 @@ mod cli;
 mod config;
 mod export;
 mod keys;
+mod store;
 mod templates;
 mod wire;

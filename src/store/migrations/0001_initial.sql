@@ -91,9 +91,13 @@ CREATE TABLE llm_calls (
     call_key           TEXT    UNIQUE,
     created_at         INTEGER NOT NULL
 ) STRICT;
-CREATE INDEX llm_calls_created ON llm_calls (created_at);
-CREATE INDEX llm_calls_project ON llm_calls (project_id, created_at);
-CREATE INDEX llm_calls_model ON llm_calls (provider, model, created_at);
+-- Covering indexes: usage reports and per-project totals read only the index, never the table.
+CREATE INDEX llm_calls_created ON llm_calls
+    (created_at, provider, model, project_id, cost_usd, input_tokens, output_tokens, cached_tokens);
+CREATE INDEX llm_calls_project ON llm_calls
+    (project_id, created_at, cost_usd, input_tokens, output_tokens, cached_tokens);
+CREATE INDEX llm_calls_model ON llm_calls
+    (provider, model, created_at, cost_usd, input_tokens, output_tokens, cached_tokens);
 CREATE INDEX llm_calls_run ON llm_calls (run_id);
 CREATE INDEX llm_calls_step ON llm_calls (step_id);
 

@@ -1,0 +1,139 @@
+//! `samocoder show PROJECT`: one project in detail: where it is, how far it got, what it cost.
+
+use clap::Args;
+use serde::Serialize;
+
+use super::Ctx;
+use super::projects::{ProjectJson, clean, cost_text, local_time, open_store};
+use crate::exit::Exit;
+use crate::store::{StoreError, Task};
+
+/// Lines of the spec shown by the human view.
+const SPEC_LINES: usize = 6;
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The project's name (or id), as listed by `samocoder projects`.
+    #[arg(value_name = "PROJECT")]
+    pub project: String,
+}
+
+#[derive(Debug, Serialize)]
+struct ShowJson<'a> {
+    #[serde(flatten)]
+    project: ProjectJson<'a>,
+    spec: Option<&'a str>,
+    architecture: Option<&'a serde_json::Value>,
+    budget_left_usd: Option<f64>,
+    tasks: &'a [Task],
+    last_error: Option<LastError<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct LastError<'a> {
+    task_id: i64,
+    task: &'a str,
+    error: &'a str,
+}
+
+pub fn run(args: ShowArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
+    let no_project = || StoreError::NoProject {
+        name: args.project.clone(),
+    };
+    let store = open_store(ctx)?.ok_or_else(no_project)?;
+    let p = store.get_project(&args.project)?;
+    let cost = store.project_cost(p.id)?;
+    let tasks = store.list_tasks(p.id)?;
+    let last_error = tasks
+        .iter()
+        .filter(|t| t.last_error.is_some())
+        .max_by_key(|t| (t.updated_at, t.id))
+        .map(|t| LastError {
+            task_id: t.id,
+            task: &t.title,
+            error: t.last_error.as_deref().unwrap_or_default(),
+        });
+    let left = p.budget_usd.map(|b| (b - cost.cost_usd).max(0.0));
+
+    if ctx.ui.json() {
+        ctx.ui.json_doc(&ShowJson {
+            project: ProjectJson::new(&p, &cost),
+            spec: p.spec.as_deref(),
+            architecture: p.architecture.as_ref(),
+            budget_left_usd: left,
+            tasks: &tasks,
+            last_error,
+        })?;
+        return Ok(Exit::Ok);
+    }
+
+    let mut out = Vec::new();
+    let mut field = |k: &str, v: String| out.push(format!("{:<12} {v}", format!("{k}:")));
+    field("Project", format!("{} (id {})", clean(&p.name), p.id));
+    field("Directory", clean(&p.dir.display().to_string()));
+    field("Status", p.status.to_string());
+    field("Created", local_time(p.created_at));
+    field("Updated", local_time(p.updated_at));
+    if !p.description.is_empty() {
+        field("Description", clean(&p.description));
+    }
+    if let Some(t) = &p.template {
+        field("Template", clean(t));
+    }
+    field("Cost", cost_text(&cost));
+    match (p.budget_usd, left) {
+        (Some(b), Some(l)) => {
+            let mut s = format!("${b:.4}, ${l:.4} left");
+            if cost.has_unknown() {
+                s.push_str(" (less calls of unknown price)");
+            }
+            field("Budget", s);
+        }
+        _ => field("Budget", "none".into()),
+    }
+    if let Some(e) = &last_error {
+        let first = e.error.lines().next().unwrap_or_default();
+        field("Last error", format!("{}: {}", clean(e.task), clean(first)));
+    }
+    match p.spec.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(spec) => {
+            out.push("Spec:".into());
+            let lines: Vec<&str> = spec.lines().collect();
+            for line in lines.iter().take(SPEC_LINES) {
+                out.push(format!("  {}", clean(line)));
+            }
+            if lines.len() > SPEC_LINES {
+                out.push(format!(
+                    "  ... ({} more lines; --json shows all)",
+                    lines.len() - SPEC_LINES
+                ));
+            }
+        }
+        None => out.push("Spec:        not written yet".into()),
+    }
+    if tasks.is_empty() {
+        out.push("Tasks:       none planned yet".into());
+    } else {
+        let done = tasks
+            .iter()
+            .filter(|t| t.status == crate::store::TaskStatus::Done)
+            .count();
+        out.push(format!("Tasks:       {done} of {} done", tasks.len()));
+        for t in &tasks {
+            let attempts = if t.attempts > 1 {
+                format!(" ({} attempts)", t.attempts)
+            } else {
+                String::new()
+            };
+            out.push(format!(
+                "  {}.{:<3} {:<12} {}{attempts}",
+                t.iteration,
+                t.ordinal,
+                t.status.to_string(),
+                clean(&t.title)
+            ));
+        }
+    }
+    ctx.ui.out(out.join("\n"))?;
+    Ok(Exit::Ok)
+}
