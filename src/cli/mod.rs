@@ -2,13 +2,16 @@
 //! environment snapshot, config on demand); each subcommand lives in its own file.
 #![allow(clippy::print_stderr)]
 
+mod agent_run;
 mod completions;
 mod config;
 mod config_edit;
 mod export;
 mod keys;
 mod man;
+mod new;
 mod projects;
+mod resume;
 mod rm;
 mod show;
 mod templates;
@@ -65,6 +68,10 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Build a new project from a description: spec, architecture, plan, code, tests, fixes.
+    New(new::NewArgs),
+    /// Carry on with a project from its last saved step (or add a change with -d).
+    Resume(resume::ResumeArgs),
     /// Show and change the configuration.
     Config(config::ConfigArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
@@ -175,6 +182,8 @@ pub fn main() -> ExitCode {
 
 fn run(command: Command, ctx: &Ctx) -> anyhow::Result<Exit> {
     match command {
+        Command::New(args) => new::run(args, ctx),
+        Command::Resume(args) => resume::run(args, ctx),
         Command::Config(args) => config::run(args, ctx),
         Command::Completions(args) => completions::run(args, ctx),
         Command::Man(args) => man::run(args, ctx),

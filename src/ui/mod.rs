@@ -3,12 +3,14 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod events;
+mod interact;
 mod progress;
 mod prompt;
 
 use std::io::{self, IsTerminal, Write};
 
 pub use events::{HumanRenderer, JsonRenderer};
+pub use interact::{UiApprover, UiAsker};
 pub use progress::Bar;
 pub use prompt::PromptError;
 

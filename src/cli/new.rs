@@ -1,0 +1,168 @@
+//! `samocoder new`: register a project and build it.
+
+use std::io::{IsTerminal, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::Args;
+
+use super::agent_run::{self, RunArgs};
+use super::{Ctx, UsageError};
+use crate::agent::RunRequest;
+use crate::clock::SystemClock;
+use crate::exit::Exit;
+use crate::store::{NewProject, Store};
+
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// The project's name (letters, digits, . _ -); default: from the description.
+    pub name: Option<String>,
+    /// What to build, in a sentence or a paragraph.
+    #[arg(short = 'd', long = "description", value_name = "TEXT", conflicts_with = "spec")]
+    pub description: Option<String>,
+    /// Read the description from a file.
+    #[arg(long, value_name = "FILE")]
+    pub spec: Option<PathBuf>,
+    /// Where to build it (default: ./NAME). Must be empty unless --force.
+    #[arg(long, value_name = "PATH")]
+    pub dir: Option<PathBuf>,
+    /// Build in a directory that is not empty.
+    #[arg(long)]
+    pub force: bool,
+    /// Start from this starter template (see `samocoder templates`).
+    #[arg(long, value_name = "NAME")]
+    pub template: Option<String>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+const MAX_DESCRIPTION: usize = 64 * 1024;
+
+pub fn run(args: NewArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
+    let config = ctx.config()?;
+    agent_run::check(&args.run, &config)?;
+    agent_run::policy(&args.run, ctx)?;
+    if let Some(t) = &args.template
+        && !crate::templates::list_starters()?.iter().any(|s| &s.name == t)
+    {
+        return Err(UsageError(format!("no starter template named `{t}`; see `samocoder templates`")).into());
+    }
+    let header = args.run.replay.as_deref().and_then(agent_run::cassette_header);
+    let description = description(&args, ctx, header.as_ref().and_then(|h| h.1.clone()))?;
+    let name = match args.name.clone().or_else(|| header.as_ref().and_then(|h| h.0.clone())) {
+        Some(n) => n,
+        None => slug(&description),
+    };
+    crate::store::validate_name(&name)?;
+    let dir = match &args.dir {
+        Some(d) => absolute(d)?,
+        None => std::env::current_dir()?.join(&name),
+    };
+    check_dir(&dir, args.force, ctx)?;
+
+    let store = Store::open(&ctx.paths.database, Arc::new(SystemClock))?;
+    if store.find_project(&name)?.is_some() {
+        return Err(UsageError(format!(
+            "a project named `{name}` exists; continue it with `samocoder resume {name}` or choose another name"
+        ))
+        .into());
+    }
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| UsageError(format!("cannot create {}: {e}", dir.display())))?;
+    let dir = dir.canonicalize()?;
+    let project = store.create_project(&NewProject {
+        name: name.clone(),
+        dir,
+        description,
+        template: args.template.clone(),
+        budget_usd: None,
+    })?;
+    store.append_audit(Some(project.id), "project.new", &serde_json::json!({"name": name}))?;
+    agent_run::run_agent(
+        ctx,
+        config,
+        store,
+        &args.run,
+        args.template.clone(),
+        RunRequest { project_id: project.id, command: "new".into(), change_request: None },
+    )
+}
+
+fn description(args: &NewArgs, ctx: &Ctx, from_cassette: Option<String>) -> anyhow::Result<String> {
+    let text = if let Some(d) = &args.description {
+        d.clone()
+    } else if let Some(path) = &args.spec {
+        std::fs::read_to_string(path)
+            .map_err(|e| UsageError(format!("cannot read --spec {}: {e}", path.display())))?
+    } else if let Some(d) = from_cassette {
+        d
+    } else if !std::io::stdin().is_terminal() {
+        let mut s = String::new();
+        std::io::stdin()
+            .take(MAX_DESCRIPTION as u64 + 1)
+            .read_to_string(&mut s)
+            .map_err(|e| UsageError(format!("cannot read the description from stdin: {e}")))?;
+        s
+    } else if !ctx.ui.yes() {
+        dialoguer::Input::<String>::new()
+            .with_prompt("What should samocoder build?")
+            .interact_text()
+            .map_err(|e| UsageError(format!("no description: {e}")))?
+    } else {
+        String::new()
+    };
+    let text = text.trim().to_string();
+    if text.is_empty() {
+        return Err(UsageError("say what to build: -d \"a todo CLI in Python with tests\", --spec FILE, or pipe it on stdin".into()).into());
+    }
+    if text.len() > MAX_DESCRIPTION {
+        return Err(UsageError(format!("the description is longer than {MAX_DESCRIPTION} bytes; put the essentials in it")).into());
+    }
+    Ok(text)
+}
+
+/// A project name from the first words of the description.
+fn slug(description: &str) -> String {
+    let words: Vec<String> = description
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty() && !matches!(w.to_ascii_lowercase().as_str(), "a" | "an" | "the" | "with" | "in" | "and" | "for" | "of"))
+        .take(3)
+        .map(|w| w.to_ascii_lowercase())
+        .collect();
+    if words.is_empty() { "project".into() } else { words.join("-") }
+}
+
+fn absolute(p: &Path) -> std::io::Result<PathBuf> {
+    if p.is_absolute() { Ok(p.to_path_buf()) } else { Ok(std::env::current_dir()?.join(p)) }
+}
+
+fn check_dir(dir: &Path, force: bool, ctx: &Ctx) -> anyhow::Result<()> {
+    match std::fs::read_dir(dir) {
+        Ok(mut entries) => {
+            if entries.next().is_some() && !force {
+                let q = format!("{} is not empty; build the project in it anyway", dir.display());
+                if ctx.ui.stdin_is_tty() && !ctx.ui.yes() && ctx.ui.confirm(&q, false)? {
+                    return Ok(());
+                }
+                return Err(UsageError(format!(
+                    "{} is not empty: pass --force to build in it, or choose another --dir",
+                    dir.display()
+                ))
+                .into());
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(_) if dir.exists() => Err(UsageError(format!("{} is not a directory", dir.display())).into()),
+        Err(e) => Err(UsageError(format!("cannot use {}: {e}", dir.display())).into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn slug_takes_the_first_meaningful_words() {
+        assert_eq!(super::slug("A todo CLI in Python with tests"), "todo-cli-python");
+        assert_eq!(super::slug("!!!"), "project");
+    }
+}

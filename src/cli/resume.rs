@@ -1,0 +1,61 @@
+//! `samocoder resume`: carry on with a project from its last saved step.
+
+use std::sync::Arc;
+
+use clap::Args;
+
+use super::agent_run::{self, RunArgs};
+use super::{Ctx, UsageError};
+use crate::agent::RunRequest;
+use crate::clock::SystemClock;
+use crate::exit::Exit;
+use crate::store::{ProjectStatus, Store};
+
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// The project (default: the most recent unfinished one).
+    pub project: Option<String>,
+    /// A change request: start a new feature iteration on a finished project.
+    #[arg(short = 'd', long = "description", value_name = "TEXT")]
+    pub change: Option<String>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+pub fn run(args: ResumeArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
+    let config = ctx.config()?;
+    agent_run::check(&args.run, &config)?;
+    agent_run::policy(&args.run, ctx)?;
+    let store = Store::open_existing(&ctx.paths.database, Arc::new(SystemClock))?
+        .ok_or_else(|| UsageError("there are no projects yet; start one with `samocoder new`".into()))?;
+    let project = match &args.project {
+        Some(p) => store.get_project(p)?,
+        None => store.latest_unfinished_project()?.ok_or_else(|| {
+            UsageError("no unfinished project to resume; name one (see `samocoder projects`)".into())
+        })?,
+    };
+    if project.status == ProjectStatus::Done && args.change.is_none() {
+        ctx.ui.info(format!(
+            "{} is done; to change it, run `samocoder resume {} -d \"what to change\"`",
+            project.name, project.name
+        ));
+        return Ok(Exit::Ok);
+    }
+    if !project.dir.is_dir() {
+        return Err(UsageError(format!(
+            "the directory of {} ({}) is gone; nothing to resume",
+            project.name,
+            project.dir.display()
+        ))
+        .into());
+    }
+    let change = args.change.as_deref().map(str::trim).filter(|c| !c.is_empty()).map(String::from);
+    agent_run::run_agent(
+        ctx,
+        config,
+        store,
+        &args.run,
+        None,
+        RunRequest { project_id: project.id, command: "resume".into(), change_request: change },
+    )
+}
