@@ -11,7 +11,7 @@ use crate::config::{NetworkConfig, ProviderConfig, WireKind};
 /// provider that names a key variable but gets no key fails each call with `NoKey`.
 pub fn adapter_for(
     provider: &ProviderConfig,
-    key: Option<String>,
+    key: Option<crate::keys::Secret>,
     client: &reqwest::Client,
     network: &NetworkConfig,
 ) -> Arc<dyn Provider> {

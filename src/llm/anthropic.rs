@@ -33,7 +33,7 @@ pub struct AnthropicAdapter {
 impl AnthropicAdapter {
     pub fn new(
         provider: &ProviderConfig,
-        key: Option<String>,
+        key: Option<crate::keys::Secret>,
         client: reqwest::Client,
         network: &NetworkConfig,
     ) -> Self {
@@ -41,7 +41,7 @@ impl AnthropicAdapter {
             name: provider.name.clone(),
             base_url: provider.base_url.trim_end_matches('/').to_string(),
             key_env: provider.key_env.clone(),
-            key: key.filter(|k| !k.is_empty()).map(ApiKey::new),
+            key: key.filter(|k| !k.expose().is_empty()).map(ApiKey::new),
             client,
             limits: Limits {
                 first_byte: secs(network.first_byte_timeout_s),

@@ -48,6 +48,8 @@ pub enum ErrorClass {
     /// A local record of a call (usage row, cassette line) could not be written; the answer is
     /// not handed on so no paid call goes unrecorded.
     RecordFailed,
+    /// The request names a provider or route the config does not have.
+    Config,
 }
 
 impl ErrorClass {
@@ -70,7 +72,10 @@ impl ErrorClass {
     pub fn is_final(&self) -> bool {
         matches!(
             self,
-            ErrorClass::Cancelled | ErrorClass::CassetteExhausted | ErrorClass::RecordFailed
+            ErrorClass::Cancelled
+                | ErrorClass::CassetteExhausted
+                | ErrorClass::RecordFailed
+                | ErrorClass::Config
         )
     }
 
@@ -96,6 +101,7 @@ impl ErrorClass {
             ErrorClass::Cancelled => "cancelled",
             ErrorClass::CassetteExhausted => "cassette_exhausted",
             ErrorClass::RecordFailed => "record_failed",
+            ErrorClass::Config => "config",
         }
     }
 }
@@ -142,7 +148,7 @@ impl ExitStatus for LlmError {
     fn exit(&self) -> Exit {
         match self.class {
             ErrorClass::Cancelled => Exit::Interrupted,
-            ErrorClass::CassetteExhausted | ErrorClass::NoKey => Exit::Usage,
+            ErrorClass::CassetteExhausted | ErrorClass::NoKey | ErrorClass::Config => Exit::Usage,
             ErrorClass::RecordFailed => Exit::Failure,
             _ => Exit::NoProvider,
         }

@@ -11,6 +11,7 @@ use super::classify::{ErrorBody, classify_status, classify_stream_error, excerpt
 use super::ratelimit::{exhausted_reset, rate_limit_info, retry_after};
 use super::{ErrorClass, LlmError};
 use crate::config::NetworkConfig;
+use crate::keys::Secret;
 
 /// Largest error body read from a failed response.
 pub const MAX_ERROR_BODY: usize = 64 * 1024;
@@ -20,14 +21,14 @@ const EXCERPT_CHARS: usize = 200;
 
 /// An API key. Debug and Display print `***`; only [`ApiKey::expose`] gives the value.
 #[derive(Clone)]
-pub(crate) struct ApiKey(String);
+pub(crate) struct ApiKey(Secret);
 
 impl ApiKey {
-    pub(crate) fn new(key: String) -> Self {
+    pub(crate) fn new(key: Secret) -> Self {
         ApiKey(key)
     }
     pub(crate) fn expose(&self) -> &str {
-        &self.0
+        self.0.expose()
     }
 }
 
@@ -247,7 +248,7 @@ mod tests {
             provider: "openai".into(),
             model: "gpt-4o".into(),
             key_env: Some("OPENAI_API_KEY".into()),
-            key: Some(ApiKey::new("sk-secret-123".into())),
+            key: Some(ApiKey::new(Secret::new("sk-secret-123"))),
         }
     }
 

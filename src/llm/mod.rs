@@ -16,8 +16,11 @@ pub mod sse;
 mod types;
 
 pub mod cassette;
+pub mod models;
 pub mod pricing;
 pub mod router;
+pub mod setup;
+mod store_sink;
 pub mod usage;
 
 use std::pin::Pin;
@@ -29,6 +32,7 @@ pub use anthropic::AnthropicAdapter;
 pub use error::{ErrorClass, LlmError};
 pub use http::build_client;
 pub use openai::OpenAiAdapter;
+pub use setup::{KeyState, ModelLayer};
 pub use types::*;
 
 /// The stream of events of one model call. Errors end the stream.

@@ -35,7 +35,7 @@ impl OpenAiAdapter {
     /// each call with `NoKey`.
     pub fn new(
         provider: &ProviderConfig,
-        key: Option<String>,
+        key: Option<crate::keys::Secret>,
         client: reqwest::Client,
         network: &NetworkConfig,
     ) -> Self {
@@ -43,7 +43,7 @@ impl OpenAiAdapter {
             name: provider.name.clone(),
             base_url: provider.base_url.trim_end_matches('/').to_string(),
             key_env: provider.key_env.clone(),
-            key: key.filter(|k| !k.is_empty()).map(ApiKey::new),
+            key: key.filter(|k| !k.expose().is_empty()).map(ApiKey::new),
             client,
             limits: Limits {
                 first_byte: secs(network.first_byte_timeout_s),
@@ -221,7 +221,7 @@ mod tests {
         };
         let a = OpenAiAdapter::new(
             &provider,
-            Some("k".into()),
+            Some(crate::keys::Secret::new("k")),
             reqwest::Client::new(),
             &network,
         );

@@ -118,6 +118,48 @@ impl PriceTable {
 
 const UNIT: &str = "USD per million tokens";
 
+/// The file under the data directory holding the table `samocoder prices import` wrote.
+pub const USER_TABLE_FILE: &str = "prices.json";
+
+/// Where the imported price table lives.
+pub fn user_table_path(data_dir: &std::path::Path) -> std::path::PathBuf {
+    data_dir.join(USER_TABLE_FILE)
+}
+
+impl PriceTable {
+    /// This table with `newer`'s models added or replacing ours; `newer`'s source and date.
+    pub fn overlay(mut self, newer: PriceTable) -> PriceTable {
+        self.models.extend(newer.models);
+        self.source = newer.source;
+        self.generated = newer.generated;
+        self
+    }
+}
+
+/// The table to price calls with: the shipped one, overlaid by the imported table under
+/// `data_dir` when there is one (its models win).
+pub fn load_table(data_dir: &std::path::Path) -> Result<PriceTable, PriceError> {
+    let path = user_table_path(data_dir);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(PriceTable::shipped()),
+        Err(e) => {
+            return Err(PriceError::UserTable {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            });
+        }
+    };
+    let user = PriceTable::from_json(&text).map_err(|e| PriceError::UserTable {
+        path: path.display().to_string(),
+        message: match e {
+            PriceError::Parse(m) => m,
+            other => other.to_string(),
+        },
+    })?;
+    Ok(PriceTable::shipped().overlay(user))
+}
+
 /// Why a price file could not be used.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PriceError {
@@ -129,6 +171,11 @@ pub enum PriceError {
         "the price file has no chat models for {providers}: pass LiteLLM's model_prices_and_context_window.json"
     )]
     NoModels { providers: String },
+    /// The imported table under the data directory cannot be used.
+    #[error(
+        "the imported price table {path} cannot be used ({message}): run `samocoder prices import FILE.json` again or delete it"
+    )]
+    UserTable { path: String, message: String },
 }
 
 impl ExitStatus for PriceError {
@@ -465,6 +512,33 @@ mod tests {
         // A local provider is free, not unknown.
         let c = p.cost(&m("ollama:llama3.1:8b"), &usage(10, 10, 0, 0), true);
         assert_eq!((c.usd, c.source), (Some(0.0), CostSource::Table));
+    }
+
+    #[test]
+    fn imported_table_overlays_the_shipped_one() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(load_table(dir.path()).unwrap(), PriceTable::shipped());
+        let mut user = PriceTable::empty();
+        user.source = "mine".into();
+        user.models.insert(
+            "openai:gpt-4o".into(),
+            ModelPrice {
+                input: 1.0,
+                output: 1.0,
+                cache_read: None,
+                cache_write: None,
+                context_window: None,
+            },
+        );
+        std::fs::write(user_table_path(dir.path()), user.to_json()).unwrap();
+        let t = load_table(dir.path()).unwrap();
+        assert_eq!(t.source, "mine");
+        assert_eq!(t.get(&m("openai:gpt-4o")).unwrap().input, 1.0);
+        assert!(t.get(&m("anthropic:claude-sonnet-4-5")).is_some());
+        std::fs::write(user_table_path(dir.path()), "{").unwrap();
+        let e = load_table(dir.path()).unwrap_err();
+        assert!(matches!(e, PriceError::UserTable { .. }), "{e}");
+        assert_eq!(e.exit(), Exit::Usage);
     }
 
     #[test]

@@ -13,9 +13,9 @@ use super::pricing::CostSource;
 pub struct CallContext {
     /// The agent role (`planner`, `coder`, `ask`, ...).
     pub role: String,
-    pub project_id: Option<String>,
-    pub run_id: Option<String>,
-    pub step_id: Option<String>,
+    pub project_id: Option<i64>,
+    pub run_id: Option<i64>,
+    pub step_id: Option<i64>,
     /// Start of every record's `call_key`. Must be unique per router instance (include the run
     /// and, after a resume, something new such as the resume count): keys are
     /// `{prefix}/{call}/{route_index}/{attempt}` with `call` counting from 1 per router.
@@ -47,9 +47,9 @@ impl Outcome {
 /// One attempt of one model call: a row of the `llm_calls` table (same field names).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CallRecord {
-    pub run_id: Option<String>,
-    pub project_id: Option<String>,
-    pub step_id: Option<String>,
+    pub run_id: Option<i64>,
+    pub project_id: Option<i64>,
+    pub step_id: Option<i64>,
     pub role: String,
     pub provider: String,
     pub model: String,

@@ -44,7 +44,12 @@ fn provider(kind: WireKind, base_url: &str) -> ProviderConfig {
 fn adapter(kind: WireKind, base_url: &str, idle_ms: u64) -> std::sync::Arc<dyn Provider> {
     let net = network(idle_ms);
     let client = build_client(&net).unwrap();
-    adapter_for(&provider(kind, base_url), Some(KEY.into()), &client, &net)
+    adapter_for(
+        &provider(kind, base_url),
+        Some(samocoder::keys::Secret::new(KEY)),
+        &client,
+        &net,
+    )
 }
 
 fn request() -> Request {
@@ -303,7 +308,12 @@ async fn first_byte_timeout_when_no_headers_come() {
     net.first_byte_timeout_s = 0.2;
     let client = build_client(&net).unwrap();
     for kind in WIRES {
-        let p = adapter_for(&provider(kind, &url), Some(KEY.into()), &client, &net);
+        let p = adapter_for(
+            &provider(kind, &url),
+            Some(samocoder::keys::Secret::new(KEY)),
+            &client,
+            &net,
+        );
         let (_, e) = run(&*p, request()).await;
         assert_eq!(e.unwrap().class, ErrorClass::Timeout);
     }
@@ -673,14 +683,14 @@ async fn key_never_in_debug_output() {
     let net = network(2000);
     let a = samocoder::llm::OpenAiAdapter::new(
         &provider(WireKind::Openai, "http://x/v1"),
-        Some(KEY.into()),
+        Some(samocoder::keys::Secret::new(KEY)),
         build_client(&net).unwrap(),
         &net,
     );
     assert!(!format!("{a:?}").contains(KEY));
     let b = samocoder::llm::AnthropicAdapter::new(
         &provider(WireKind::Anthropic, "http://x/v1"),
-        Some(KEY.into()),
+        Some(samocoder::keys::Secret::new(KEY)),
         build_client(&net).unwrap(),
         &net,
     );

@@ -118,9 +118,9 @@ impl Inner {
         let ctx = &self.opts.context;
         let err = end.as_ref().err();
         let rec = CallRecord {
-            run_id: ctx.run_id.clone(),
-            project_id: ctx.project_id.clone(),
-            step_id: ctx.step_id.clone(),
+            run_id: ctx.run_id,
+            project_id: ctx.project_id,
+            step_id: ctx.step_id,
             role: ctx.role.clone(),
             provider: entry.model.provider.clone(),
             model: entry.model.model.clone(),

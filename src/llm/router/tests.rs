@@ -141,9 +141,9 @@ impl Harness {
             max_retry_wait: Duration::from_secs(60),
             context: CallContext {
                 role: "coder".into(),
-                project_id: Some("p1".into()),
-                run_id: Some("r1".into()),
-                step_id: Some("s1".into()),
+                project_id: Some(1),
+                run_id: Some(2),
+                step_id: Some(3),
                 call_key_prefix: "r1/s1".into(),
             },
             breakers: self.breakers.clone(),
@@ -215,10 +215,7 @@ async fn retry_then_success_records_two_attempts_with_exact_cost() {
     assert_eq!((recs[1].input_tokens, recs[1].output_tokens), (1000, 500));
     assert!(!recs[1].usage_estimated);
     assert_eq!(recs[1].call_key, "r1/s1/1/0/2");
-    assert_eq!(
-        (recs[1].role.as_str(), recs[1].run_id.as_deref()),
-        ("coder", Some("r1"))
-    );
+    assert_eq!((recs[1].role.as_str(), recs[1].run_id), ("coder", Some(2)));
     assert!(recs[1].request_bytes > 0);
     match &h.events()[..] {
         [

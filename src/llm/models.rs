@@ -1,0 +1,105 @@
+//! `GET {base_url}/models`: the model list of a provider, which is also the cheapest check that
+//! a key works (no tokens are spent; a rejected key answers 401).
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::anthropic::ANTHROPIC_VERSION;
+use super::http::{ApiKey, CallCtx};
+use super::{ErrorClass, LlmError};
+use crate::config::{ProviderConfig, WireKind};
+use crate::keys::Secret;
+
+/// Largest model list read (OpenRouter's is about 400 KB).
+const MAX_LIST_BYTES: usize = 8 * 1024 * 1024;
+
+#[derive(Deserialize)]
+struct ListBody {
+    #[serde(default)]
+    data: Vec<ModelEntry>,
+}
+
+#[derive(Deserialize)]
+struct ModelEntry {
+    id: String,
+}
+
+/// The model ids `provider` lists, sorted. `timeout` bounds the whole request. A provider
+/// that needs a key and has none fails with `NoKey` without sending anything.
+pub async fn list_models(
+    client: &reqwest::Client,
+    provider: &ProviderConfig,
+    key: Option<&Secret>,
+    timeout: Duration,
+) -> Result<Vec<String>, LlmError> {
+    let ctx = CallCtx {
+        provider: provider.name.clone(),
+        model: String::new(),
+        key_env: provider.key_env.clone(),
+        key: key.cloned().map(ApiKey::new),
+    };
+    if ctx.key.is_none() && provider.key_env.is_some() {
+        return Err(ctx.no_key());
+    }
+    let base = provider.base_url.trim_end_matches('/');
+    let mut http = match provider.kind {
+        WireKind::Openai => client.get(format!("{base}/models")),
+        WireKind::Anthropic => client
+            .get(format!("{base}/models?limit=1000"))
+            .header("anthropic-version", ANTHROPIC_VERSION),
+    };
+    if let Some(key) = &ctx.key {
+        let header = match provider.kind {
+            WireKind::Openai => (
+                reqwest::header::AUTHORIZATION.as_str(),
+                format!("Bearer {}", key.expose()),
+            ),
+            WireKind::Anthropic => ("x-api-key", key.expose().to_string()),
+        };
+        if let Ok(mut value) = reqwest::header::HeaderValue::from_str(&header.1) {
+            value.set_sensitive(true);
+            http = http.header(header.0, value);
+        }
+    }
+    let response = match tokio::time::timeout(timeout, http.send()).await {
+        Err(_) => {
+            return Err(ctx.err(
+                ErrorClass::Timeout,
+                format!("no answer within {:.0} s", timeout.as_secs_f64()),
+            ));
+        }
+        Ok(Err(e)) => return Err(ctx.transport(&e, false)),
+        Ok(Ok(r)) => r,
+    };
+    if !response.status().is_success() {
+        return Err(ctx.status_error(response, timeout).await);
+    }
+    let body = tokio::time::timeout(timeout, read_body(response))
+        .await
+        .map_err(|_| ctx.err(ErrorClass::Timeout, "the model list did not arrive in time"))?
+        .map_err(|e| ctx.transport(&e, true))?;
+    let parsed: ListBody = serde_json::from_slice(&body).map_err(|e| {
+        ctx.err(
+            ErrorClass::InvalidResponse,
+            format!("the model list is not the expected JSON: {e}"),
+        )
+    })?;
+    let mut ids: Vec<String> = parsed.data.into_iter().map(|m| m.id).collect();
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
+}
+
+async fn read_body(response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
+    use futures_util::StreamExt;
+    let mut body = Vec::new();
+    let mut stream = response.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        body.extend_from_slice(&chunk?);
+        if body.len() > MAX_LIST_BYTES {
+            break;
+        }
+    }
+    Ok(body)
+}
