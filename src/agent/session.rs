@@ -170,8 +170,8 @@ impl<'a> Session<'a> {
         self.calls += 1;
         let context = CallContext {
             role: role.to_string(),
-            project_id: Some(self.project.id.to_string()),
-            run_id: Some(self.run_id.to_string()),
+            project_id: Some(self.project.id),
+            run_id: Some(self.run_id),
             step_id: None,
             call_key_prefix: format!("run{}/{}", self.run_id, self.calls),
         };

@@ -8,14 +8,16 @@ use clap::{Args, ValueEnum};
 use tokio_util::sync::CancellationToken;
 
 use super::{Ctx, UsageError};
-use crate::agent::{AgentDeps, Asker, Models, NoQuestions, RunRequest};
 use crate::agent::events::{Event, EventSink};
+use crate::agent::{AgentDeps, Asker, Models, NoQuestions, RunRequest};
 use crate::config::{Config, ModelRef};
 use crate::exec::{ApprovalPolicy, Approver, Decision, ShellRunner};
 use crate::exit::Exit;
 use crate::llm::cassette::{RecordingProvider, ReplayProvider};
 use crate::llm::pricing::Pricing;
-use crate::llm::router::{Breakers, RouteEntry, Router, RouterEvent, RouterObserver, RouterOptions};
+use crate::llm::router::{
+    Breakers, RouteEntry, Router, RouterEvent, RouterObserver, RouterOptions,
+};
 use crate::llm::setup::ModelLayer;
 use crate::llm::usage::{CallContext, UsageSink};
 use crate::llm::{LlmError, Provider, Usage};
@@ -64,15 +66,22 @@ pub fn check(args: &RunArgs, config: &Config) -> Result<(), UsageError> {
     if let Some(c) = args.max_cost
         && !(c.is_finite() && c > 0.0)
     {
-        return Err(UsageError(format!("--max-cost must be a dollar amount above 0, got {c}")));
+        return Err(UsageError(format!(
+            "--max-cost must be a dollar amount above 0, got {c}"
+        )));
     }
     if args.jobs == 0 || args.jobs > 64 {
         return Err(UsageError("--jobs must be from 1 to 64".into()));
     }
     if let Some(m) = &args.model {
-        let m: ModelRef = m.parse().map_err(|e: crate::config::BadModelRef| UsageError(e.to_string()))?;
+        let m: ModelRef = m
+            .parse()
+            .map_err(|e: crate::config::BadModelRef| UsageError(e.to_string()))?;
         if config.provider(&m.provider).is_none() {
-            return Err(UsageError(format!("--model {m}: no provider named `{}` in the config", m.provider)));
+            return Err(UsageError(format!(
+                "--model {m}: no provider named `{}` in the config",
+                m.provider
+            )));
         }
     }
     if let Some(r) = &args.route
@@ -86,7 +95,10 @@ pub fn check(args: &RunArgs, config: &Config) -> Result<(), UsageError> {
     if let Some(p) = &args.replay
         && !p.is_file()
     {
-        return Err(UsageError(format!("--replay {}: no such file", p.display())));
+        return Err(UsageError(format!(
+            "--replay {}: no such file",
+            p.display()
+        )));
     }
     Ok(())
 }
@@ -114,7 +126,8 @@ pub fn policy(args: &RunArgs, ctx: &Ctx) -> Result<ApprovalPolicy, UsageError> {
 pub fn cassette_header(path: &Path) -> Option<(Option<String>, Option<String>)> {
     let text = std::fs::read_to_string(path).ok()?;
     let line = text.lines().find(|l| l.starts_with("# samocoder-new:"))?;
-    let v: serde_json::Value = serde_json::from_str(line.trim_start_matches("# samocoder-new:").trim()).ok()?;
+    let v: serde_json::Value =
+        serde_json::from_str(line.trim_start_matches("# samocoder-new:").trim()).ok()?;
     Some((
         v["name"].as_str().map(String::from),
         v["description"].as_str().map(String::from),
@@ -139,7 +152,11 @@ pub fn run_agent(
     let cancel = CancellationToken::new();
     let observer: RouterObserver = {
         let events = events.clone();
-        Arc::new(move |ev: &RouterEvent| events.emit(Event::Routing { message: ev.to_string() }))
+        Arc::new(move |ev: &RouterEvent| {
+            events.emit(Event::Routing {
+                message: ev.to_string(),
+            })
+        })
     };
     let sink: Arc<dyn UsageSink> = Arc::new(store.clone());
     let models: Arc<dyn Models> = match &args.replay {
@@ -153,11 +170,18 @@ pub fn run_agent(
                 observer,
                 cancel: cancel.clone(),
                 breakers: Arc::new(Breakers::from_network(&config.network)),
-                pricing: Arc::new(Pricing::new(crate::llm::pricing::PriceTable::shipped(), Default::default())),
+                pricing: Arc::new(Pricing::new(
+                    crate::llm::pricing::PriceTable::shipped(),
+                    Default::default(),
+                )),
             })
         }
         None => {
-            let keys = crate::keys::Keys::new(&ctx.env, config.providers.values(), crate::keys::keychain_store(&ctx.env));
+            let keys = crate::keys::Keys::new(
+                &ctx.env,
+                config.providers.values(),
+                crate::keys::keychain_store(&ctx.env),
+            );
             let layer = ModelLayer::new(&config, &keys, sink, observer, cancel.clone())?;
             Arc::new(LiveModels {
                 layer,
@@ -169,13 +193,21 @@ pub fn run_agent(
         }
     };
     let interactive = ctx.ui.stdin_is_tty() && !ctx.ui.yes() && !ctx.ui.json();
-    let asker: Arc<dyn Asker> = if interactive { Arc::new(UiAsker { ui: ctx.ui.clone() }) } else { Arc::new(NoQuestions) };
+    let asker: Arc<dyn Asker> = if interactive {
+        Arc::new(UiAsker { ui: ctx.ui.clone() })
+    } else {
+        Arc::new(NoQuestions)
+    };
     let approver: Arc<dyn Approver> = if policy == ApprovalPolicy::Ask {
         Arc::new(UiApprover { ui: ctx.ui.clone() })
     } else {
         Arc::new(DenyAll)
     };
-    let deny: Vec<String> = config.providers.values().filter_map(|p| p.key_env.clone()).collect();
+    let deny: Vec<String> = config
+        .providers
+        .values()
+        .filter_map(|p| p.key_env.clone())
+        .collect();
     let runner = Arc::new(ShellRunner::new(crate::exec::child_env(&ctx.env, &deny)));
     let deps = AgentDeps {
         store,
@@ -198,7 +230,11 @@ pub fn run_agent(
 }
 
 /// Runs with Ctrl-C wired to the cancellation token, on a runtime of its own.
-pub fn run_with(deps: AgentDeps, req: RunRequest, cancel: CancellationToken) -> anyhow::Result<Exit> {
+pub fn run_with(
+    deps: AgentDeps,
+    req: RunRequest,
+    cancel: CancellationToken,
+) -> anyhow::Result<Exit> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -219,18 +255,22 @@ struct DenyAll;
 
 impl Approver for DenyAll {
     fn approve(&self, _command: &str, _cwd: &Path) -> Decision {
-        Decision::Deny { reason: Some("no one can approve commands in this run".into()) }
+        Decision::Deny {
+            reason: Some("no one can approve commands in this run".into()),
+        }
     }
 }
 
 /// Tools on PATH the architect may build with.
 fn available_tools(env: &crate::config::Env) -> Vec<String> {
     let path = env.get("PATH").unwrap_or_default();
-    ["python3", "node", "npm", "cargo", "go", "java", "ruby", "gcc", "make", "bash"]
-        .iter()
-        .filter(|t| std::env::split_paths(path).any(|d| d.join(t).is_file()))
-        .map(|t| t.to_string())
-        .collect()
+    [
+        "python3", "node", "npm", "cargo", "go", "java", "ruby", "gcc", "make", "bash",
+    ]
+    .iter()
+    .filter(|t| std::env::split_paths(path).any(|d| d.join(t).is_file()))
+    .map(|t| t.to_string())
+    .collect()
 }
 
 /// Live routes (or one `--model` / `--route` for every role), optionally recorded.
@@ -247,7 +287,10 @@ impl LiveModels {
         if let Some(m) = &self.model {
             return Some(m.clone());
         }
-        self.config.route(self.route.as_deref().unwrap_or(role)).first().cloned()
+        self.config
+            .route(self.route.as_deref().unwrap_or(role))
+            .first()
+            .cloned()
     }
 }
 
@@ -255,7 +298,9 @@ impl Models for LiveModels {
     fn for_role(&self, role: &str, context: CallContext) -> Result<Arc<dyn Provider>, LlmError> {
         let provider = match &self.model {
             Some(m) => self.layer.model(m, context)?,
-            None => self.layer.route(self.route.as_deref().unwrap_or(role), context)?,
+            None => self
+                .layer
+                .route(self.route.as_deref().unwrap_or(role), context)?,
         };
         Ok(match &self.record {
             Some(path) => Arc::new(RecordingProvider::new(provider, path)),
@@ -265,7 +310,11 @@ impl Models for LiveModels {
 
     fn estimate_cost(&self, role: &str, input: u64, output: u64) -> Option<f64> {
         let m = self.first(role)?;
-        let usage = Usage { input_tokens: input, output_tokens: output, ..Usage::default() };
+        let usage = Usage {
+            input_tokens: input,
+            output_tokens: output,
+            ..Usage::default()
+        };
         self.layer.pricing().cost(&m, &usage, false).usd
     }
 
@@ -288,13 +337,21 @@ struct ReplayModels {
 
 impl Models for ReplayModels {
     fn for_role(&self, _role: &str, context: CallContext) -> Result<Arc<dyn Provider>, LlmError> {
-        let mut options = RouterOptions::new(&self.config.network, self.breakers.clone(), self.pricing.clone(), self.sink.clone());
+        let mut options = RouterOptions::new(
+            &self.config.network,
+            self.breakers.clone(),
+            self.pricing.clone(),
+            self.sink.clone(),
+        );
         options.context = context;
         options.observer = self.observer.clone();
         options.cancel = self.cancel.clone();
         let entry = RouteEntry::new(
             self.replay.clone(),
-            ModelRef { provider: "replay".into(), model: "cassette".into() },
+            ModelRef {
+                provider: "replay".into(),
+                model: "cassette".into(),
+            },
         )
         .local(true);
         Ok(Arc::new(Router::new("replay", vec![entry], options)))

@@ -18,7 +18,12 @@ pub struct NewArgs {
     /// The project's name (letters, digits, . _ -); default: from the description.
     pub name: Option<String>,
     /// What to build, in a sentence or a paragraph.
-    #[arg(short = 'd', long = "description", value_name = "TEXT", conflicts_with = "spec")]
+    #[arg(
+        short = 'd',
+        long = "description",
+        value_name = "TEXT",
+        conflicts_with = "spec"
+    )]
     pub description: Option<String>,
     /// Read the description from a file.
     #[arg(long, value_name = "FILE")]
@@ -43,13 +48,26 @@ pub fn run(args: NewArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
     agent_run::check(&args.run, &config)?;
     agent_run::policy(&args.run, ctx)?;
     if let Some(t) = &args.template
-        && !crate::templates::list_starters()?.iter().any(|s| &s.name == t)
+        && !crate::templates::list_starters()?
+            .iter()
+            .any(|s| &s.name == t)
     {
-        return Err(UsageError(format!("no starter template named `{t}`; see `samocoder templates`")).into());
+        return Err(UsageError(format!(
+            "no starter template named `{t}`; see `samocoder templates`"
+        ))
+        .into());
     }
-    let header = args.run.replay.as_deref().and_then(agent_run::cassette_header);
+    let header = args
+        .run
+        .replay
+        .as_deref()
+        .and_then(agent_run::cassette_header);
     let description = description(&args, ctx, header.as_ref().and_then(|h| h.1.clone()))?;
-    let name = match args.name.clone().or_else(|| header.as_ref().and_then(|h| h.0.clone())) {
+    let name = match args
+        .name
+        .clone()
+        .or_else(|| header.as_ref().and_then(|h| h.0.clone()))
+    {
         Some(n) => n,
         None => slug(&description),
     };
@@ -77,14 +95,22 @@ pub fn run(args: NewArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
         template: args.template.clone(),
         budget_usd: None,
     })?;
-    store.append_audit(Some(project.id), "project.new", &serde_json::json!({"name": name}))?;
+    store.append_audit(
+        Some(project.id),
+        "project.new",
+        &serde_json::json!({"name": name}),
+    )?;
     agent_run::run_agent(
         ctx,
         config,
         store,
         &args.run,
         args.template.clone(),
-        RunRequest { project_id: project.id, command: "new".into(), change_request: None },
+        RunRequest {
+            project_id: project.id,
+            command: "new".into(),
+            change_request: None,
+        },
     )
 }
 
@@ -116,7 +142,10 @@ fn description(args: &NewArgs, ctx: &Ctx, from_cassette: Option<String>) -> anyh
         return Err(UsageError("say what to build: -d \"a todo CLI in Python with tests\", --spec FILE, or pipe it on stdin".into()).into());
     }
     if text.len() > MAX_DESCRIPTION {
-        return Err(UsageError(format!("the description is longer than {MAX_DESCRIPTION} bytes; put the essentials in it")).into());
+        return Err(UsageError(format!(
+            "the description is longer than {MAX_DESCRIPTION} bytes; put the essentials in it"
+        ))
+        .into());
     }
     Ok(text)
 }
@@ -125,22 +154,39 @@ fn description(args: &NewArgs, ctx: &Ctx, from_cassette: Option<String>) -> anyh
 fn slug(description: &str) -> String {
     let words: Vec<String> = description
         .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| !w.is_empty() && !matches!(w.to_ascii_lowercase().as_str(), "a" | "an" | "the" | "with" | "in" | "and" | "for" | "of"))
+        .filter(|w| {
+            !w.is_empty()
+                && !matches!(
+                    w.to_ascii_lowercase().as_str(),
+                    "a" | "an" | "the" | "with" | "in" | "and" | "for" | "of"
+                )
+        })
         .take(3)
         .map(|w| w.to_ascii_lowercase())
         .collect();
-    if words.is_empty() { "project".into() } else { words.join("-") }
+    if words.is_empty() {
+        "project".into()
+    } else {
+        words.join("-")
+    }
 }
 
 fn absolute(p: &Path) -> std::io::Result<PathBuf> {
-    if p.is_absolute() { Ok(p.to_path_buf()) } else { Ok(std::env::current_dir()?.join(p)) }
+    if p.is_absolute() {
+        Ok(p.to_path_buf())
+    } else {
+        Ok(std::env::current_dir()?.join(p))
+    }
 }
 
 fn check_dir(dir: &Path, force: bool, ctx: &Ctx) -> anyhow::Result<()> {
     match std::fs::read_dir(dir) {
         Ok(mut entries) => {
             if entries.next().is_some() && !force {
-                let q = format!("{} is not empty; build the project in it anyway", dir.display());
+                let q = format!(
+                    "{} is not empty; build the project in it anyway",
+                    dir.display()
+                );
                 if ctx.ui.stdin_is_tty() && !ctx.ui.yes() && ctx.ui.confirm(&q, false)? {
                     return Ok(());
                 }
@@ -153,7 +199,9 @@ fn check_dir(dir: &Path, force: bool, ctx: &Ctx) -> anyhow::Result<()> {
             Ok(())
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(_) if dir.exists() => Err(UsageError(format!("{} is not a directory", dir.display())).into()),
+        Err(_) if dir.exists() => {
+            Err(UsageError(format!("{} is not a directory", dir.display())).into())
+        }
         Err(e) => Err(UsageError(format!("cannot use {}: {e}", dir.display())).into()),
     }
 }
@@ -162,7 +210,10 @@ fn check_dir(dir: &Path, force: bool, ctx: &Ctx) -> anyhow::Result<()> {
 mod tests {
     #[test]
     fn slug_takes_the_first_meaningful_words() {
-        assert_eq!(super::slug("A todo CLI in Python with tests"), "todo-cli-python");
+        assert_eq!(
+            super::slug("A todo CLI in Python with tests"),
+            "todo-cli-python"
+        );
         assert_eq!(super::slug("!!!"), "project");
     }
 }

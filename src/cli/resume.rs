@@ -26,12 +26,16 @@ pub fn run(args: ResumeArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
     let config = ctx.config()?;
     agent_run::check(&args.run, &config)?;
     agent_run::policy(&args.run, ctx)?;
-    let store = Store::open_existing(&ctx.paths.database, Arc::new(SystemClock))?
-        .ok_or_else(|| UsageError("there are no projects yet; start one with `samocoder new`".into()))?;
+    let store =
+        Store::open_existing(&ctx.paths.database, Arc::new(SystemClock))?.ok_or_else(|| {
+            UsageError("there are no projects yet; start one with `samocoder new`".into())
+        })?;
     let project = match &args.project {
         Some(p) => store.get_project(p)?,
         None => store.latest_unfinished_project()?.ok_or_else(|| {
-            UsageError("no unfinished project to resume; name one (see `samocoder projects`)".into())
+            UsageError(
+                "no unfinished project to resume; name one (see `samocoder projects`)".into(),
+            )
         })?,
     };
     if project.status == ProjectStatus::Done && args.change.is_none() {
@@ -49,13 +53,22 @@ pub fn run(args: ResumeArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
         ))
         .into());
     }
-    let change = args.change.as_deref().map(str::trim).filter(|c| !c.is_empty()).map(String::from);
+    let change = args
+        .change
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(String::from);
     agent_run::run_agent(
         ctx,
         config,
         store,
         &args.run,
         None,
-        RunRequest { project_id: project.id, command: "resume".into(), change_request: change },
+        RunRequest {
+            project_id: project.id,
+            command: "resume".into(),
+            change_request: change,
+        },
     )
 }

@@ -25,7 +25,11 @@ impl Asker for UiAsker {
                 .allow_empty(true)
                 .interact_text()
                 .ok()?;
-            answers.push(if a.trim().is_empty() { "decide yourself".into() } else { a });
+            answers.push(if a.trim().is_empty() {
+                "decide yourself".into()
+            } else {
+                a
+            });
         }
         Some(answers)
     }
@@ -38,10 +42,15 @@ pub struct UiApprover {
 
 impl Approver for UiApprover {
     fn approve(&self, command: &str, cwd: &Path) -> Decision {
-        match self.ui.confirm(&format!("Run `{command}` in {}?", cwd.display()), true) {
+        match self
+            .ui
+            .confirm(&format!("Run `{command}` in {}?", cwd.display()), true)
+        {
             Ok(true) => Decision::Approve,
             Ok(false) => Decision::Deny { reason: None },
-            Err(e) => Decision::Deny { reason: Some(e.to_string()) },
+            Err(e) => Decision::Deny {
+                reason: Some(e.to_string()),
+            },
         }
     }
 }
