@@ -9,6 +9,7 @@ mod deps;
 mod error;
 pub mod events;
 mod planning;
+mod restart;
 pub mod roles;
 mod session;
 mod task;
@@ -18,6 +19,7 @@ use std::time::Instant;
 
 pub use deps::{AgentDeps, Asker, Models, NoQuestions};
 pub use error::AgentError;
+pub use restart::{Restart, restart_from_task};
 pub use session::{Session, fit_context, rebuild};
 pub use task::failure_signature;
 
@@ -140,7 +142,11 @@ async fn drive(s: &mut Session<'_>, change_request: Option<&str>) -> Result<(), 
     }
     // A task that failed in an earlier run is tried again, with a note to change approach.
     let tasks = s.store().list_tasks(pid)?;
-    if let Some(failed) = tasks.iter().find(|t| t.status == TaskStatus::Failed) {
+    let latest = tasks.iter().map(|t| t.iteration).max().unwrap_or(0);
+    if let Some(failed) = tasks
+        .iter()
+        .find(|t| t.status == TaskStatus::Failed && t.iteration == latest)
+    {
         s.store()
             .set_task_status(failed.id, TaskStatus::InProgress, None)?;
         s.say(

@@ -76,8 +76,6 @@ pub fn run(args: NewArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
         Some(d) => absolute(d)?,
         None => std::env::current_dir()?.join(&name),
     };
-    check_dir(&dir, args.force, ctx)?;
-
     let store = Store::open(&ctx.paths.database, Arc::new(SystemClock))?;
     if store.find_project(&name)?.is_some() {
         return Err(UsageError(format!(
@@ -85,6 +83,7 @@ pub fn run(args: NewArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
         ))
         .into());
     }
+    check_dir(&dir, args.force, ctx)?;
     std::fs::create_dir_all(&dir)
         .map_err(|e| UsageError(format!("cannot create {}: {e}", dir.display())))?;
     let dir = dir.canonicalize()?;

@@ -18,6 +18,10 @@ pub struct ResumeArgs {
     /// A change request: start a new feature iteration on a finished project.
     #[arg(short = 'd', long = "description", value_name = "TEXT")]
     pub change: Option<String>,
+    /// Go back to the checkpoint before task N (on a new git branch; nothing is deleted) and
+    /// do tasks N.. of the latest plan again.
+    #[arg(long, value_name = "N", conflicts_with = "change")]
+    pub from_task: Option<u32>,
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -38,7 +42,23 @@ pub fn run(args: ResumeArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
             )
         })?,
     };
-    if project.status == ProjectStatus::Done && args.change.is_none() {
+    if let Some(n) = args.from_task {
+        if project.status == ProjectStatus::Running && run_is_alive(&store, project.id)? {
+            return Err(UsageError(format!(
+                "{} is being worked on by another samocoder process",
+                project.name
+            ))
+            .into());
+        }
+        let r = crate::agent::restart_from_task(&store, &project, n)?;
+        ctx.ui.info(format!(
+            "restored {} to {} on branch {}; {} task(s) to do again",
+            project.name,
+            &r.from_commit[..r.from_commit.len().min(8)],
+            r.branch,
+            r.tasks
+        ));
+    } else if project.status == ProjectStatus::Done && args.change.is_none() {
         ctx.ui.info(format!(
             "{} is done; to change it, run `samocoder resume {} -d \"what to change\"`",
             project.name, project.name
@@ -70,5 +90,20 @@ pub fn run(args: ResumeArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
             command: "resume".into(),
             change_request: change,
         },
+    )
+}
+
+/// Whether the latest run of a project is still going (its process is alive).
+fn run_is_alive(store: &Store, project_id: i64) -> anyhow::Result<bool> {
+    let runs = store.list_runs(project_id)?;
+    let Some(last) = runs.iter().max_by_key(|r| r.id) else {
+        return Ok(false);
+    };
+    if last.finished_at.is_some() {
+        return Ok(false);
+    }
+    Ok(
+        std::path::Path::new(&format!("/proc/{}", last.pid)).exists()
+            && last.pid != std::process::id(),
     )
 }
