@@ -1,0 +1,205 @@
+//! Benchmark of a whole `samocoder new` run against the fake provider server, answering with the
+//! todo example's answers (examples/todo/cassette.jsonl) over the real OpenAI wire format.
+//!
+//! ```text
+//! cargo build --release && cargo run --release --example agent_bench -- [--runs N] [--jobs N] [--ttft-ms MS] [--tps N]
+//! ```
+//! Prints per run: wall time and peak RSS (GNU time, `/usr/bin/time`; includes the test runs it
+//! starts), and for the requests the server received: count, total bytes, and the share of each
+//! request body's prefix that is identical to the previous request's (prompt-cache friendliness).
+
+#[path = "../tests/common/fake_provider.rs"]
+mod fake_provider;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+use fake_provider::{Answer, FakeProvider, FakeToolCall, FakeUsage, Finish, Reply, Timing};
+use samocoder::llm::cassette::parse_cassette;
+
+fn arg<T: std::str::FromStr>(args: &[String], flag: &str, default: T) -> T {
+    args.iter()
+        .position(|a| a == flag)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn answers() -> Vec<Reply> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let path = root.join("examples/todo/cassette.jsonl");
+    let text = std::fs::read_to_string(&path).expect("read the todo cassette");
+    parse_cassette(&text, &path.display().to_string())
+        .expect("parse the todo cassette")
+        .into_iter()
+        .map(|e| {
+            let events = e.events();
+            let calls: Vec<FakeToolCall> = events
+                .iter()
+                .filter_map(|ev| match ev {
+                    samocoder::llm::StreamEvent::ToolCallEnd { call, .. } => Some(FakeToolCall {
+                        id: call.id.clone(),
+                        name: call.name.clone(),
+                        arguments: call.arguments.clone(),
+                    }),
+                    _ => None,
+                })
+                .collect();
+            let usage = e.usage.clone().unwrap_or_default();
+            Reply::Answer(Answer {
+                text: e.text.clone(),
+                tool_calls: calls,
+                finish: Finish::Natural,
+                usage: Some(FakeUsage {
+                    input: usage.input_tokens,
+                    output: usage.output_tokens,
+                    ..FakeUsage::default()
+                }),
+                ..Answer::default()
+            })
+        })
+        .collect()
+}
+
+/// Bytes shared at the start of two strings.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let runs: usize = arg(&args, "--runs", 3);
+    let jobs: usize = arg(&args, "--jobs", 1);
+    let timing = Timing {
+        ttft_ms: arg(&args, "--ttft-ms", 0),
+        tokens_per_s: arg(&args, "--tps", 0.0),
+    };
+    let bin = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/samocoder");
+    assert!(
+        bin.is_file(),
+        "build the release binary first: cargo build --release"
+    );
+    let mut walls = Vec::new();
+    for run in 0..runs {
+        let server = FakeProvider::start().await;
+        server.set_timing(timing.clone());
+        for r in answers() {
+            server.push(r);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::write(
+            home.join("config.toml"),
+            format!(
+                "[providers.fake]\nkind = \"openai\"\nbase_url = \"{}\"\n\n[routes]\ndefault = [\"fake:bench\"]\n\n\
+                 [prices.\"fake:bench\"]\ninput_per_mtok = 3.0\noutput_per_mtok = 15.0\ncontext_window = 200000\n",
+                server.base_url()
+            ),
+        )
+        .unwrap();
+        let started = Instant::now();
+        let bin2 = bin.clone();
+        let home2 = home.clone();
+        let cwd = dir.path().to_path_buf();
+        let out = tokio::task::spawn_blocking(move || {
+            Command::new("/usr/bin/time")
+                .args(["-f", "%M"])
+                .arg(&bin2)
+                .arg("--home")
+                .arg(&home2)
+                .args([
+                    "--json",
+                    "new",
+                    "todo",
+                    "--yes",
+                    "--jobs",
+                    &jobs.to_string(),
+                    "-d",
+                    "A small todo list CLI in Python",
+                ])
+                .current_dir(&cwd)
+                .output()
+                .expect("run samocoder")
+        })
+        .await
+        .unwrap();
+        let wall = started.elapsed();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let peak_kib: u64 = stderr
+            .lines()
+            .last()
+            .and_then(|l| l.trim().parse().ok())
+            .unwrap_or(0);
+        let last = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .last()
+            .unwrap_or("")
+            .to_string();
+        assert!(
+            last.contains("\"status\":\"done\""),
+            "run failed: {last}\n{stderr}"
+        );
+        let requests = server.requests();
+        let total: usize = requests
+            .iter()
+            .map(|r| serde_json::to_vec(&r.body).unwrap().len())
+            .sum();
+        // The prompt as a provider caches it: tools, then the messages (system first), in order.
+        let prompts: Vec<Vec<u8>> = requests
+            .iter()
+            .map(|r| {
+                let mut p = serde_json::to_vec(&r.body["tools"]).unwrap();
+                for m in r.body["messages"].as_array().into_iter().flatten() {
+                    p.extend(serde_json::to_vec(m).unwrap());
+                }
+                p
+            })
+            .collect();
+        let mut shares = Vec::new();
+        let mut same_thread = Vec::new();
+        let mut full_reuse = 0;
+        for (i, w) in prompts.windows(2).enumerate() {
+            let share = common_prefix(&w[0], &w[1]) as f64 / w[1].len() as f64;
+            shares.push(share);
+            let first = |r: &fake_provider::Recorded| {
+                r.body["messages"]
+                    .as_array()
+                    .map(|m| m.iter().take(2).cloned().collect::<Vec<_>>())
+            };
+            if first(&requests[i]) == first(&requests[i + 1]) {
+                same_thread.push(share);
+                // The previous prompt minus its closing bracket is a prefix: nothing was rewritten.
+                if common_prefix(&w[0], &w[1]) + 1 >= w[0].len() {
+                    full_reuse += 1;
+                }
+            }
+        }
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+        let mean_share = mean(&shares);
+        let thread_share = mean(&same_thread);
+        println!(
+            "run {}: wall {:.0} ms, peak RSS {:.1} MiB, {} model calls, {} request bytes, prompt prefix shared with the previous request: mean {:.0}% over all calls, {:.0}% within a conversation ({} pairs, min {:.0}%; previous prompt reused whole in {} of them)",
+            run + 1,
+            wall.as_secs_f64() * 1000.0,
+            peak_kib as f64 / 1024.0,
+            requests.len(),
+            total,
+            mean_share * 100.0,
+            thread_share * 100.0,
+            same_thread.len(),
+            same_thread.iter().cloned().fold(1.0, f64::min) * 100.0,
+            full_reuse,
+        );
+        walls.push(wall.as_secs_f64());
+    }
+    walls.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    println!(
+        "median wall time: {:.0} ms (jobs {jobs}, ttft {} ms, {} tokens/s)",
+        walls[walls.len() / 2] * 1000.0,
+        timing.ttft_ms,
+        timing.tokens_per_s
+    );
+}
