@@ -5,3 +5,4 @@ mod keys;
 mod store;
 mod templates;
 mod wire;
+mod agent_run;
