@@ -37,7 +37,9 @@ impl Cassette {
 
     /// Appends an answer made of these tool calls (ids `call_1`, ...), with known usage.
     pub fn tools(self, calls: Vec<Value>) -> Cassette {
-        self.answer(json!({"tool_calls": calls, "usage": {"input_tokens": 1000, "output_tokens": 100}}))
+        self.answer(
+            json!({"tool_calls": calls, "usage": {"input_tokens": 1000, "output_tokens": 100}}),
+        )
     }
 
     /// The spec answer.
@@ -161,7 +163,10 @@ impl Run {
 
     /// The last event, which must be `run_finished`.
     pub fn finished(&self) -> &Value {
-        let last = self.events.last().unwrap_or_else(|| panic!("no events: {self:?}"));
+        let last = self
+            .events
+            .last()
+            .unwrap_or_else(|| panic!("no events: {self:?}"));
         assert_eq!(last["type"], "run_finished", "{self:?}");
         last
     }
@@ -281,7 +286,11 @@ pub fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
             if ty.is_dir() {
                 walk(root, &path, out);
             } else {
-                let rel = path.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+                let rel = path
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
                 let bytes = if ty.is_symlink() {
                     format!("-> {}", std::fs::read_link(&path).unwrap().display()).into_bytes()
                 } else {

@@ -28,7 +28,13 @@ fn the_todo_example_builds_tests_green_and_checkpoints() {
     let cassette = todo_cassette();
     let r = run(
         &env,
-        &["new", "--replay", cassette.to_str().unwrap(), "--yes", "--json"],
+        &[
+            "new",
+            "--replay",
+            cassette.to_str().unwrap(),
+            "--yes",
+            "--json",
+        ],
         &[],
     );
     assert_eq!(r.code, 0, "{}", r.describe());
@@ -153,7 +159,10 @@ fn a_fix_loop_that_never_converges_stops_at_the_third_identical_failure_and_resu
     let fixes = r.of_type("fix_attempt");
     assert_eq!(fixes.len(), 3, "{}", r.describe());
     assert_eq!(
-        fixes.iter().map(|f| f["repeated"] == true).collect::<Vec<_>>(),
+        fixes
+            .iter()
+            .map(|f| f["repeated"] == true)
+            .collect::<Vec<_>>(),
         [false, true, true]
     );
     let finished = r.of_type("task_finished");
@@ -170,7 +179,10 @@ fn a_fix_loop_that_never_converges_stops_at_the_third_identical_failure_and_resu
     // Every answer was used and no more were asked for.
     assert_eq!(end["model_calls"], stuck.len());
     assert_eq!(
-        count(&env, "SELECT COUNT(*) FROM projects WHERE status = 'failed'"),
+        count(
+            &env,
+            "SELECT COUNT(*) FROM projects WHERE status = 'failed'"
+        ),
         1
     );
     assert_eq!(
@@ -187,7 +199,14 @@ fn a_fix_loop_that_never_converges_stops_at_the_third_identical_failure_and_resu
     let path = fixed.write(&env.root.path().join("fixed.jsonl"));
     let r = run(
         &env,
-        &["resume", "stuck", "--replay", path.to_str().unwrap(), "--yes", "--json"],
+        &[
+            "resume",
+            "stuck",
+            "--replay",
+            path.to_str().unwrap(),
+            "--yes",
+            "--json",
+        ],
         &[],
     );
     assert_eq!(r.code, 0, "{}", r.describe());
@@ -216,9 +235,15 @@ fn the_fix_loop_stops_at_max_fix_attempts_when_failures_differ() {
         .spec()
         .architecture("sh check.sh")
         .plan(&["Make check.sh pass"])
-        .tools(vec![write_file("check.sh", "echo 'wrong answer A'; exit 1\n")])
+        .tools(vec![write_file(
+            "check.sh",
+            "echo 'wrong answer A'; exit 1\n",
+        )])
         .tools(vec![task_done("a")])
-        .tools(vec![write_file("check.sh", "echo 'wrong answer B'; exit 1\n")])
+        .tools(vec![write_file(
+            "check.sh",
+            "echo 'wrong answer B'; exit 1\n",
+        )])
         .tools(vec![task_done("b")]);
     let path = c.write(&env.root.path().join("c.jsonl"));
     let r = run(

@@ -1,3 +1,5 @@
+mod agent_resume;
+mod agent_run;
 mod cli;
 mod config;
 mod export;
@@ -5,4 +7,3 @@ mod keys;
 mod store;
 mod templates;
 mod wire;
-mod agent_run;
