@@ -106,6 +106,7 @@ async fn start(
     let result = async {
         let ws = Workspace::open(&project.dir)?;
         ws.ensure_repo()?;
+        ws.remove_stale_temp_files()?;
         record_baseline(store, project.id, &ws)?;
         store.set_project_status(project.id, ProjectStatus::Running)?;
         let mut session = Session::new(deps, project, run.id, ws);

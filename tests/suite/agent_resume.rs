@@ -319,3 +319,20 @@ fn regression_a_user_edit_note_on_resume_dropped_the_pending_tool_calls() {
     want.insert("b.txt".into(), b"changed by the user\n".to_vec());
     assert_eq!(tree(&dir), want);
 }
+
+/// Regression: a kill during an atomic write left its `.samocoder-tmp-*` file in the project,
+/// and the resumed run committed it with the next checkpoint.
+#[test]
+fn regression_a_torn_temporary_file_from_a_killed_write_ended_up_in_the_checkpoint() {
+    let env = Env::new();
+    let c = cassette();
+    let want = reference(&c);
+    let path = kill_mid_task(&env, &c);
+    let dir = env.work().join(NAME);
+    // What a kill between the temporary write and its rename leaves behind.
+    std::fs::write(dir.join(".samocoder-tmp-Ab12Cd"), "c\n").unwrap();
+    resume_and_check(&env, &c, &path, &want);
+    let repo = git2::Repository::open(&dir).unwrap();
+    let head = repo.head().unwrap().peel_to_tree().unwrap();
+    assert!(head.get_name(".samocoder-tmp-Ab12Cd").is_none());
+}
