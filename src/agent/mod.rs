@@ -108,6 +108,8 @@ async fn start(
     let result = async {
         let ws = Workspace::open(&project.dir)?;
         ws.ensure_repo()?;
+        ws.remove_stale_temp_files()?;
+        record_baseline(store, project.id, &ws)?;
         store.set_project_status(project.id, ProjectStatus::Running)?;
         let mut session = Session::new(deps, project, run.id, ws);
         drive(&mut session, req.change_request.as_deref()).await
@@ -170,6 +172,36 @@ async fn drive(s: &mut Session<'_>, change_request: Option<&str>) -> Result<(), 
     s.emit(Event::PhaseStarted {
         phase: "finish".into(),
     });
+    Ok(())
+}
+
+/// Before samocoder has written anything, the files already there (the `.gitignore` made with
+/// the repository, or a directory adopted with `--force`) are the baseline: they are not
+/// reported as the user's edits when a run is resumed.
+fn record_baseline(
+    store: &crate::store::Store,
+    project_id: i64,
+    ws: &Workspace,
+) -> Result<(), AgentError> {
+    if !store.list_files(project_id)?.is_empty() {
+        return Ok(());
+    }
+    let tree = ws.hash_tree()?;
+    let files: Vec<(String, String, u64)> = tree
+        .into_iter()
+        .map(|(p, h)| {
+            let size = std::fs::metadata(ws.root().join(&p))
+                .map(|m| m.len())
+                .unwrap_or(0);
+            (p, h, size)
+        })
+        .collect();
+    store.transaction(|db| {
+        for (p, h, size) in &files {
+            db.upsert_file(project_id, p, h, *size)?;
+        }
+        Ok(())
+    })?;
     Ok(())
 }
 

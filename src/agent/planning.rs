@@ -33,6 +33,12 @@ impl Session<'_> {
         }
         loop {
             let steps = self.thread_steps(&thread.key)?;
+            // Accepted before a stop but not applied yet: use it, do not ask (and pay) again.
+            if let Some(call) = accepted_call(&steps)
+                && let Ok(v) = super::tools::parse_args::<T>(&call)
+            {
+                return Ok(v);
+            }
             let bad = steps
                 .iter()
                 .filter(|s| s.kind == StepKind::ToolCall && s.payload["is_error"] == true)
@@ -332,5 +338,66 @@ impl Session<'_> {
                 test_command: String::new(),
                 notes: None,
             })
+    }
+}
+
+/// The call of the thread's last answer that was accepted, when nothing but its tool results
+/// came after it (the run stopped before the accepted answer was applied).
+fn accepted_call(steps: &[crate::store::Step]) -> Option<crate::llm::ToolCall> {
+    let pos = steps.iter().rposition(|s| s.kind == StepKind::ModelTurn)?;
+    let after = &steps[pos + 1..];
+    if after.iter().any(|s| s.kind != StepKind::ToolCall) {
+        return None;
+    }
+    let id = after
+        .iter()
+        .find(|s| s.payload["is_error"] == false)?
+        .payload["call_id"]
+        .as_str()?
+        .to_string();
+    let calls: Vec<crate::llm::ToolCall> =
+        serde_json::from_value(steps[pos].payload["tool_calls"].clone()).ok()?;
+    calls.into_iter().find(|c| c.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Step;
+    use serde_json::Value;
+
+    fn step(kind: StepKind, payload: Value) -> Step {
+        Step {
+            id: 0,
+            project_id: 1,
+            run_id: 1,
+            task_id: None,
+            seq: 0,
+            kind,
+            payload,
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn an_accepted_answer_is_found_only_while_nothing_followed_it() {
+        let turn = step(
+            StepKind::ModelTurn,
+            json!({"tool_calls": [{"id": "a", "name": "submit_spec", "arguments": "{}"},
+                                  {"id": "b", "name": "submit_spec", "arguments": "{\"x\":1}"}]}),
+        );
+        let bad = step(
+            StepKind::ToolCall,
+            json!({"call_id": "a", "is_error": true}),
+        );
+        let ok = step(
+            StepKind::ToolCall,
+            json!({"call_id": "b", "is_error": false}),
+        );
+        let user = step(StepKind::UserInput, json!({"content": "answers"}));
+        let steps = vec![turn.clone(), bad.clone(), ok.clone()];
+        assert_eq!(accepted_call(&steps).unwrap().id, "b");
+        assert!(accepted_call(&[turn.clone(), bad]).is_none());
+        assert!(accepted_call(&[turn, ok, user]).is_none());
     }
 }

@@ -57,11 +57,16 @@ impl Session<'_> {
         if task.status != TaskStatus::InProgress {
             self.store().start_task_attempt(task.id)?;
         }
+        // On a resumed task the note about the user's edits waits until the calls of the last
+        // answer have all run: a message between a call and its result breaks the conversation.
+        let mut edits_note = None;
         if fresh {
             let prompt = self.task_prompt(&task, total, user_edits)?;
             self.say(&key, Some(task.id), &prompt)?;
         } else if let Some(edits) = user_edits {
-            self.say(&key, Some(task.id), &format!("Since the last run the user changed these files themselves (read them before editing; keep their changes):\n{edits}"))?;
+            edits_note = Some(format!(
+                "Since the last run the user changed these files themselves (read them before editing; keep their changes):\n{edits}"
+            ));
         }
 
         let limits = self.deps.config.limits.clone();
@@ -95,6 +100,11 @@ impl Session<'_> {
                     "the task's saved conversation is empty".into(),
                 ));
             };
+            if edits_note.is_some() && !has_pending_calls(&steps) {
+                let note = edits_note.take().unwrap_or_default();
+                self.say(&key, Some(task.id), &note)?;
+                continue;
+            }
             match last.kind {
                 StepKind::UserInput => {
                     if turns >= limits.max_turns_per_task {
@@ -669,6 +679,18 @@ fn last_turn_calls(steps: &[crate::store::Step]) -> (Vec<ToolCall>, HashSet<Stri
         .filter_map(|s| s.payload["call_id"].as_str().map(String::from))
         .collect();
     (calls, done)
+}
+
+/// Whether the thread ends with an answer some of whose tool calls have no result yet.
+fn has_pending_calls(steps: &[crate::store::Step]) -> bool {
+    match steps.last() {
+        Some(s) if s.kind == StepKind::ModelTurn && s.payload["truncated"] == true => false,
+        Some(s) if matches!(s.kind, StepKind::ModelTurn | StepKind::ToolCall) => {
+            let (calls, results) = last_turn_calls(steps);
+            calls.iter().any(|c| !results.contains(&c.id))
+        }
+        _ => false,
+    }
 }
 
 /// Whether the last answer's `task_done` was accepted.

@@ -8,6 +8,9 @@ use sha2::{Digest, Sha256};
 use super::error::{WorkspaceError, human_size};
 use super::path::{self, SafePath};
 
+/// The name prefix of the temporary files of atomic writes.
+const TEMP_PREFIX: &str = ".samocoder-tmp-";
+
 /// The project directory: the only door to project files.
 #[derive(Debug, Clone)]
 pub struct Workspace {
@@ -99,6 +102,29 @@ impl Workspace {
         Ok(bytes)
     }
 
+    /// Deletes the temporary files of atomic writes that a killed process left behind
+    /// (`.samocoder-tmp-*`, never followed through symlinks, `.git` skipped); returns how
+    /// many. Call it before a run starts writing, so none ends up in a checkpoint.
+    pub fn remove_stale_temp_files(&self) -> Result<usize, WorkspaceError> {
+        fn walk(dir: &Path, removed: &mut usize) -> std::io::Result<()> {
+            for entry in std::fs::read_dir(dir)? {
+                let entry = entry?;
+                let name = entry.file_name();
+                let ty = entry.file_type()?;
+                if ty.is_dir() && name != ".git" {
+                    walk(&entry.path(), removed)?;
+                } else if ty.is_file() && name.to_string_lossy().starts_with(TEMP_PREFIX) {
+                    std::fs::remove_file(entry.path())?;
+                    *removed += 1;
+                }
+            }
+            Ok(())
+        }
+        let mut removed = 0;
+        walk(self.root(), &mut removed).map_err(|e| WorkspaceError::io(".", e))?;
+        Ok(removed)
+    }
+
     /// Writes `bytes` atomically: parent directories are created (each checked), the content
     /// goes to a temporary file in the same directory, is fsynced and renamed over the target.
     /// An existing file keeps its permissions; a symlink at the target is replaced, not followed.
@@ -136,7 +162,7 @@ impl Workspace {
         };
         let io = |e| WorkspaceError::io(rel, e);
         let mut tmp = tempfile::Builder::new()
-            .prefix(".samocoder-tmp-")
+            .prefix(TEMP_PREFIX)
             .tempfile_in(&parent)
             .map_err(io)?;
         tmp.write_all(bytes).map_err(io)?;
@@ -228,6 +254,21 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stale_temp_files_are_removed_and_nothing_else() {
+        let (d, ws) = ws();
+        std::fs::create_dir_all(d.path().join("src/.git")).unwrap();
+        std::fs::write(d.path().join(".samocoder-tmp-abc"), "torn").unwrap();
+        std::fs::write(d.path().join("src/.samocoder-tmp-def"), "torn").unwrap();
+        std::fs::write(d.path().join("src/keep.py"), "x").unwrap();
+        std::fs::create_dir_all(d.path().join(".git")).unwrap();
+        std::fs::write(d.path().join(".git/.samocoder-tmp-x"), "git's").unwrap();
+        assert_eq!(ws.remove_stale_temp_files().unwrap(), 2);
+        assert!(d.path().join("src/keep.py").exists());
+        assert!(d.path().join(".git/.samocoder-tmp-x").exists());
+        assert!(!d.path().join(".samocoder-tmp-abc").exists());
+    }
 
     fn ws() -> (tempfile::TempDir, Workspace) {
         let dir = tempfile::tempdir().unwrap();

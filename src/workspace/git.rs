@@ -59,12 +59,16 @@ impl Workspace {
 
     /// Makes sure the project is a git repository; returns true when one was created.
     pub fn ensure_repo(&self) -> Result<bool, WorkspaceError> {
-        if self.root().join(".git").exists() {
+        let git = self.root().join(".git");
+        let interrupted_init = git.is_dir() && !git.join("HEAD").exists();
+        if git.exists() && !interrupted_init {
             self.repo()?;
             return Ok(false);
         }
+        // A `.git` without HEAD is an init that was killed half way (never a usable
+        // repository): finish it instead of refusing the project forever.
         let mut opts = git2::RepositoryInitOptions::new();
-        opts.initial_head("main").no_reinit(true);
+        opts.initial_head("main").no_reinit(!interrupted_init);
         Repository::init_opts(self.root(), &opts)?;
         let ignore = self.root().join(".gitignore");
         if !ignore.exists() {
@@ -221,6 +225,17 @@ mod tests {
     fn write(ws: &Workspace, p: &str, c: &str) {
         ws.write_atomic(&ws.resolve(p).unwrap(), c.as_bytes(), 1 << 20)
             .unwrap();
+    }
+
+    #[test]
+    fn ensure_repo_finishes_an_init_that_was_killed_half_way() {
+        let (d, ws) = new_ws();
+        std::fs::create_dir_all(d.path().join(".git/hooks")).unwrap();
+        std::fs::write(d.path().join(".git/description"), "x").unwrap();
+        assert!(ws.ensure_repo().unwrap());
+        assert_eq!(ws.current_branch().unwrap().as_deref(), Some("main"));
+        assert!(d.path().join(".gitignore").is_file());
+        assert!(!ws.ensure_repo().unwrap());
     }
 
     #[test]

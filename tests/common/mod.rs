@@ -1,6 +1,7 @@
 //! Test harness: a temporary home per test and a command builder for the real binary.
 #![allow(dead_code)]
 
+pub mod agent;
 pub mod fake_provider;
 
 use std::path::{Path, PathBuf};
@@ -39,6 +40,19 @@ impl Env {
     /// config) and the scratch directory as working directory.
     pub fn cmd(&self) -> Command {
         let mut cmd = Command::cargo_bin("samocoder").unwrap();
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.root.path())
+            .env("SAMOCODER_HOME", self.home())
+            .env("NO_COLOR", "1")
+            .current_dir(self.work());
+        cmd
+    }
+
+    /// The same command as [`Env::cmd`] as a `std::process::Command`, for tests that read a
+    /// child's output while it runs (and kill it).
+    pub fn std_cmd(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("samocoder"));
         cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.root.path())

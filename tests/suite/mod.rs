@@ -1,3 +1,8 @@
+mod agent_hostile;
+mod agent_policy;
+mod agent_providers;
+mod agent_resume;
+mod agent_run;
 mod cli;
 mod config;
 mod export;

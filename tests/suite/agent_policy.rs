@@ -1,0 +1,158 @@
+//! Command approval and the refusals of `new` before anything runs: `--approve never` records
+//! commands without running them; no terminal and no `--yes`/`--approve` is a usage error; a
+//! non-empty directory needs `--force`; project names are unique.
+
+use crate::common::agent::{Cassette, count, run, run_command, task_done, write_file};
+use crate::common::{Env, stderr};
+
+fn cassette(name: &str) -> Cassette {
+    Cassette::new(name)
+        .spec()
+        .architecture("touch tests-ran.txt")
+        .plan(&["Do it"])
+        .tools(vec![
+            write_file("a.txt", "a\n"),
+            run_command("touch command-ran.txt"),
+        ])
+        .tools(vec![task_done("done")])
+}
+
+#[test]
+fn approve_never_records_commands_without_running_them() {
+    let env = Env::new();
+    let path = cassette("never").write(&env.root.path().join("c.jsonl"));
+    let r = run(
+        &env,
+        &[
+            "new",
+            "--replay",
+            path.to_str().unwrap(),
+            "--approve",
+            "never",
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.describe());
+    let dir = env.work().join("never");
+    assert!(dir.join("a.txt").is_file());
+    assert!(!dir.join("command-ran.txt").exists());
+    assert!(!dir.join("tests-ran.txt").exists());
+    let commands = r.of_type("command_finished");
+    assert_eq!(commands.len(), 2, "{}", r.describe());
+    assert!(commands.iter().all(|c| c["disposition"] == "recorded"));
+    assert!(
+        r.of_type("warning")
+            .iter()
+            .any(|w| w["message"].as_str().unwrap().contains("unverified")),
+        "{}",
+        r.describe()
+    );
+    assert_eq!(
+        count(
+            &env,
+            "SELECT COUNT(*) FROM commands WHERE approval = 'recorded' AND exit_code IS NULL"
+        ),
+        2
+    );
+}
+
+#[test]
+fn no_terminal_without_yes_or_approve_is_a_usage_error_naming_yes() {
+    let env = Env::new();
+    let path = cassette("notty").write(&env.root.path().join("c.jsonl"));
+    let out = env
+        .cmd()
+        .args(["new", "--replay", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--yes"), "{}", stderr(&out));
+    assert!(!env.work().join("notty").exists(), "nothing was created");
+
+    // The same for resume.
+    let out = env
+        .cmd()
+        .args(["resume", "notty", "--replay", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--yes"), "{}", stderr(&out));
+}
+
+#[test]
+fn new_into_a_non_empty_directory_needs_force() {
+    let env = Env::new();
+    let path = cassette("full").write(&env.root.path().join("c.jsonl"));
+    let dir = env.work().join("full");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("mine.txt"), "mine\n").unwrap();
+    let out = env
+        .cmd()
+        .args(["new", "--replay", path.to_str().unwrap(), "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--force"), "{}", stderr(&out));
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "untouched");
+
+    let r = run(
+        &env,
+        &[
+            "new",
+            "--replay",
+            path.to_str().unwrap(),
+            "--yes",
+            "--force",
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.describe());
+    assert_eq!(env.read(dir.join("mine.txt")), "mine\n");
+    assert!(dir.join("a.txt").is_file());
+}
+
+#[test]
+fn a_duplicate_project_name_is_refused() {
+    let env = Env::new();
+    let path = cassette("twice").write(&env.root.path().join("c.jsonl"));
+    let r = run(
+        &env,
+        &["new", "--replay", path.to_str().unwrap(), "--yes", "--json"],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.describe());
+    let other = env.work().join("elsewhere");
+    let out = env
+        .cmd()
+        .args([
+            "new",
+            "--replay",
+            path.to_str().unwrap(),
+            "--yes",
+            "--dir",
+            other.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("resume twice"), "{}", stderr(&out));
+    assert!(!other.exists());
+    // Names are unique ignoring case.
+    let out = env
+        .cmd()
+        .args([
+            "new",
+            "TWICE",
+            "--replay",
+            path.to_str().unwrap(),
+            "--yes",
+            "--dir",
+            other.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(count(&env, "SELECT COUNT(*) FROM projects"), 1);
+}

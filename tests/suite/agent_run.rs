@@ -1,0 +1,306 @@
+//! `samocoder new` end to end with replayed cassettes: the shipped todo example (files, its own
+//! tests, git history, usage rows, `--json` events), the fix loop and its cap, and output cut
+//! by the token limit.
+
+use std::path::PathBuf;
+
+use crate::common::Env;
+use crate::common::agent::{
+    Cassette, count, git_log, run, run_command, task_done, tree, write_file,
+};
+
+pub fn todo_cassette() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/todo/cassette.jsonl")
+}
+
+/// Answers in a cassette file (lines that are not comments or blank).
+pub fn answers_in(path: &std::path::Path) -> i64 {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .count() as i64
+}
+
+#[test]
+fn the_todo_example_builds_tests_green_and_checkpoints() {
+    let env = Env::new();
+    let cassette = todo_cassette();
+    let r = run(
+        &env,
+        &[
+            "new",
+            "--replay",
+            cassette.to_str().unwrap(),
+            "--yes",
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.describe());
+    let end = r.finished();
+    assert_eq!(end["status"], "done");
+    assert_eq!(end["exit_code"], 0);
+    assert_eq!(end["tasks_done"], 2);
+    assert_eq!(end["tasks_total"], 2);
+    assert_eq!(r.events[0]["type"], "run_started");
+
+    // The fix loop ran once and converged.
+    let fixes = r.of_type("fix_attempt");
+    assert_eq!(fixes.len(), 1, "{}", r.describe());
+    let tests: Vec<bool> = r
+        .of_type("tests_run")
+        .iter()
+        .map(|e| e["passed"].as_bool().unwrap())
+        .collect();
+    assert_eq!(tests, [true, false, true]);
+
+    let dir = env.work().join("todo");
+    let files = tree(&dir);
+    for f in [
+        "SPEC.md",
+        "todo/__init__.py",
+        "todo/store.py",
+        "todo/cli.py",
+        "todo/__main__.py",
+        "tests/test_store.py",
+        "tests/test_cli.py",
+    ] {
+        assert!(files.contains_key(f), "{f} missing: {:?}", files.keys());
+    }
+    assert!(
+        String::from_utf8_lossy(&files["todo/cli.py"]).contains("item['text']"),
+        "the fix was applied"
+    );
+
+    // The project's own tests pass.
+    let out = std::process::Command::new("python3")
+        .args(["-m", "unittest"])
+        .current_dir(&dir)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    assert_eq!(
+        git_log(&dir),
+        ["Task 1: Todo storage", "Task 2: Command-line interface"]
+    );
+    // The work tree is clean after the last checkpoint.
+    let repo = git2::Repository::open(&dir).unwrap();
+    let dirty = repo
+        .statuses(None)
+        .unwrap()
+        .iter()
+        .filter(|s| !s.status().is_ignored())
+        .map(|s| s.path().unwrap_or_default().to_string())
+        .collect::<Vec<_>>();
+    assert!(dirty.is_empty(), "uncommitted: {dirty:?}");
+
+    // One usage row per answer, all from the cassette.
+    let answers = answers_in(&cassette);
+    assert_eq!(count(&env, "SELECT COUNT(*) FROM llm_calls"), answers);
+    assert_eq!(
+        count(
+            &env,
+            "SELECT COUNT(*) FROM llm_calls WHERE provider = 'replay' AND outcome = 'ok'"
+        ),
+        answers
+    );
+    assert_eq!(end["model_calls"], answers);
+    assert_eq!(count(&env, "SELECT COUNT(*) FROM tasks"), 2);
+
+    let projects = env.cmd().args(["projects", "--json"]).output().unwrap();
+    let text = String::from_utf8_lossy(&projects.stdout);
+    assert!(projects.status.success(), "{text}");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let todo = v
+        .as_array()
+        .and_then(|a| a.iter().find(|p| p["name"] == "todo"))
+        .unwrap_or_else(|| panic!("no todo in {text}"));
+    assert_eq!(todo["status"], "done", "{text}");
+}
+
+/// A task whose tests always fail the same way.
+fn never_converges() -> Cassette {
+    Cassette::new("stuck")
+        .spec()
+        .architecture("sh check.sh")
+        .plan(&["Make check.sh pass"])
+        .tools(vec![write_file(
+            "check.sh",
+            "echo 'FAIL: expected 2, got 3'; exit 1\n",
+        )])
+        .tools(vec![task_done("first try")])
+        .tools(vec![run_command("true")])
+        .tools(vec![task_done("second try")])
+        .tools(vec![run_command("true")])
+        .tools(vec![task_done("third try")])
+}
+
+#[test]
+fn a_fix_loop_that_never_converges_stops_at_the_third_identical_failure_and_resume_retries() {
+    let env = Env::new();
+    let stuck = never_converges();
+    let path = stuck.write(&env.root.path().join("stuck.jsonl"));
+    let r = run(
+        &env,
+        &["new", "--replay", path.to_str().unwrap(), "--yes", "--json"],
+        &[],
+    );
+    assert_eq!(r.code, 1, "{}", r.describe());
+    let end = r.finished();
+    assert_eq!(end["status"], "failed");
+    assert_eq!(end["exit_code"], 1);
+    let fixes = r.of_type("fix_attempt");
+    assert_eq!(fixes.len(), 3, "{}", r.describe());
+    assert_eq!(
+        fixes
+            .iter()
+            .map(|f| f["repeated"] == true)
+            .collect::<Vec<_>>(),
+        [false, true, true]
+    );
+    let finished = r.of_type("task_finished");
+    assert_eq!(finished.len(), 1);
+    assert_eq!(finished[0]["status"], "failed");
+    assert!(
+        finished[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("three times"),
+        "{}",
+        r.describe()
+    );
+    // Every answer was used and no more were asked for.
+    assert_eq!(end["model_calls"], stuck.len());
+    assert_eq!(
+        count(
+            &env,
+            "SELECT COUNT(*) FROM projects WHERE status = 'failed'"
+        ),
+        1
+    );
+    assert_eq!(
+        count(&env, "SELECT COUNT(*) FROM tasks WHERE status = 'failed'"),
+        1
+    );
+    assert!(git_log(&env.work().join("stuck")).is_empty());
+
+    // Resume with a cassette that goes on from there and fixes it.
+    let fixed = stuck
+        .clone()
+        .tools(vec![write_file("check.sh", "echo ok\n")])
+        .tools(vec![task_done("fixed the check")]);
+    let path = fixed.write(&env.root.path().join("fixed.jsonl"));
+    let r = run(
+        &env,
+        &[
+            "resume",
+            "stuck",
+            "--replay",
+            path.to_str().unwrap(),
+            "--yes",
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.describe());
+    assert_eq!(r.finished()["status"], "done");
+    assert_eq!(r.finished()["tasks_done"], 1);
+    assert_eq!(
+        git_log(&env.work().join("stuck")),
+        ["Task 1: Make check.sh pass"]
+    );
+    assert_eq!(
+        count(&env, "SELECT COUNT(*) FROM llm_calls"),
+        fixed.len() as i64
+    );
+    assert_eq!(count(&env, "SELECT COUNT(*) FROM tasks"), 1);
+    assert_eq!(
+        count(&env, "SELECT COUNT(*) FROM projects WHERE status = 'done'"),
+        1
+    );
+}
+
+#[test]
+fn the_fix_loop_stops_at_max_fix_attempts_when_failures_differ() {
+    let env = Env::new();
+    // Each attempt fails differently (the output names the attempt), so only the cap stops it.
+    let c = Cassette::new("capped")
+        .spec()
+        .architecture("sh check.sh")
+        .plan(&["Make check.sh pass"])
+        .tools(vec![write_file(
+            "check.sh",
+            "echo 'wrong answer A'; exit 1\n",
+        )])
+        .tools(vec![task_done("a")])
+        .tools(vec![write_file(
+            "check.sh",
+            "echo 'wrong answer B'; exit 1\n",
+        )])
+        .tools(vec![task_done("b")]);
+    let path = c.write(&env.root.path().join("c.jsonl"));
+    let r = run(
+        &env,
+        &[
+            "-c",
+            "limits.max_fix_attempts=1",
+            "new",
+            "--replay",
+            path.to_str().unwrap(),
+            "--yes",
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 1, "{}", r.describe());
+    assert_eq!(r.finished()["status"], "failed");
+    let reason = r.of_type("task_finished")[0]["reason"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(reason.contains("after 1 fix attempts"), "{reason}");
+    assert_eq!(r.finished()["model_calls"], c.len());
+}
+
+#[test]
+fn output_cut_by_the_token_limit_is_never_written() {
+    let env = Env::new();
+    let c = Cassette::new("cut")
+        .spec()
+        .architecture("test -f notes.txt")
+        .plan(&["Write the notes"])
+        .answer(serde_json::json!({
+            "tool_calls": [write_file("notes.txt", "first half of a long fi")],
+            "finish": "truncated",
+            "usage": {"input_tokens": 1000, "output_tokens": 4096},
+        }))
+        .tools(vec![write_file("notes.txt", "the whole file\n")])
+        .tools(vec![task_done("notes written")]);
+    let path = c.write(&env.root.path().join("cut.jsonl"));
+    let r = run(
+        &env,
+        &["new", "--replay", path.to_str().unwrap(), "--yes", "--json"],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.describe());
+    let dir = env.work().join("cut");
+    assert_eq!(env.read(dir.join("notes.txt")), "the whole file\n");
+    // Only one write happened: the complete one.
+    let writes = r.of_type("file_written");
+    assert_eq!(writes.len(), 1, "{}", r.describe());
+    assert_eq!(writes[0]["bytes"], 15);
+    assert_eq!(
+        count(
+            &env,
+            "SELECT COUNT(*) FROM llm_calls WHERE outcome = 'truncated'"
+        ),
+        1
+    );
+}
