@@ -2,12 +2,17 @@
 //! environment snapshot, config on demand); each subcommand lives in its own file.
 #![allow(clippy::print_stderr)]
 
+mod ask;
 mod completions;
 mod config;
 mod config_edit;
+mod doctor;
 mod export;
 mod keys;
+mod keys_test;
 mod man;
+mod models;
+mod prices;
 mod templates;
 
 use std::io;
@@ -74,6 +79,14 @@ pub enum Command {
     Export(export::ExportArgs),
     /// List the starter project templates.
     Templates(templates::TemplatesArgs),
+    /// Send one prompt through a route (or one model) and print the answer.
+    Ask(ask::AskArgs),
+    /// List each provider's models (GET /models) with known prices and context windows.
+    Models(models::ModelsArgs),
+    /// Check the setup: config, database, keychain, provider keys and routes.
+    Doctor(doctor::DoctorArgs),
+    /// Import a newer LiteLLM price file, or show the prices in use.
+    Prices(prices::PricesArgs),
 }
 
 /// What every command gets: the resolved context of this invocation.
@@ -172,6 +185,10 @@ fn run(command: Command, ctx: &Ctx) -> anyhow::Result<Exit> {
         Command::Keys(args) => keys::run(args, ctx),
         Command::Export(args) => export::run(args, ctx),
         Command::Templates(args) => templates::run(args, ctx),
+        Command::Ask(args) => ask::run(args, ctx),
+        Command::Models(args) => models::run(args, ctx),
+        Command::Doctor(args) => doctor::run(args, ctx),
+        Command::Prices(args) => prices::run(args, ctx),
     }
 }
 
@@ -215,6 +232,7 @@ fn exit_for(err: &anyhow::Error) -> Exit {
             crate::llm::LlmError,
             crate::llm::cassette::CassetteError,
             crate::llm::pricing::PriceError,
+            crate::store::StoreError,
         );
     }
     Exit::Failure
