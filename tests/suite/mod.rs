@@ -1,5 +1,7 @@
+mod ask;
 mod cli;
 mod config;
+mod doctor;
 mod export;
 mod keys;
 mod templates;
