@@ -609,3 +609,39 @@ async fn a_missing_key_names_the_variable() {
     );
     assert!(server.requests().is_empty());
 }
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_stops_the_call_records_it_cancelled_and_exits_130() {
+    use crate::common::fake_provider::Reply as R;
+    let server = FakeProvider::start().await;
+    server.push(R::Stall { keepalive_ms: 50 });
+    let env = Env::new();
+    env.write_config(&config(&server.base_url(), &["fake:m1"], ""));
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("samocoder"));
+    cmd.env_clear()
+        .env("HOME", env.root.path())
+        .env("SAMOCODER_HOME", env.home())
+        .env("FAKE_KEY", KEY)
+        .args(["-c", "network.idle_timeout_s=30", "ask", "say hi"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    // Wait until the request reached the server, then interrupt.
+    let t0 = Instant::now();
+    while server.requests().is_empty() && t0.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let pid = child.id() as i32;
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert!(t0.elapsed() < Duration::from_secs(10));
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert_eq!(rows(&env), vec![row(0, 1, "cancelled", Some("cancelled"))]);
+}
