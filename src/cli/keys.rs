@@ -35,6 +35,11 @@ enum KeysCommand {
         /// The provider whose key to remove.
         provider: String,
     },
+    /// Check that keys work: one `GET /models` per provider that has a key (no tokens spent).
+    Test {
+        /// Only this provider (default: every provider that has a key).
+        provider: Option<String>,
+    },
 }
 
 pub fn run(args: KeysArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
@@ -44,6 +49,10 @@ pub fn run(args: KeysArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
         KeysCommand::Set { provider, stdin } => set(ctx, &config, keychain, &provider, stdin),
         KeysCommand::List => list(ctx, &config, keychain),
         KeysCommand::Rm { provider } => rm(ctx, &config, keychain.as_ref(), &provider),
+        KeysCommand::Test { provider } => {
+            drop(keychain);
+            super::keys_test::run(ctx, &config, provider.as_deref())
+        }
     }
 }
 
@@ -56,7 +65,10 @@ fn known_providers(config: &Config) -> String {
     }
 }
 
-fn provider<'c>(config: &'c Config, name: &str) -> Result<&'c ProviderConfig, UsageError> {
+pub(super) fn provider<'c>(
+    config: &'c Config,
+    name: &str,
+) -> Result<&'c ProviderConfig, UsageError> {
     config.provider(name).ok_or_else(|| {
         UsageError(format!(
             "no provider named `{name}` in the config ({})",

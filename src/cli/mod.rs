@@ -3,13 +3,18 @@
 #![allow(clippy::print_stderr)]
 
 mod agent_run;
+mod ask;
 mod completions;
 mod config;
 mod config_edit;
+mod doctor;
 mod export;
 mod keys;
+mod keys_test;
 mod man;
+mod models;
 mod new;
+mod prices;
 mod projects;
 mod resume;
 mod rm;
@@ -90,6 +95,14 @@ pub enum Command {
     Show(show::ShowArgs),
     /// Forget a project (--files also deletes its directory, after asking).
     Rm(rm::RmArgs),
+    /// Send one prompt through a route (or one model) and print the answer.
+    Ask(ask::AskArgs),
+    /// List each provider's models (GET /models) with known prices and context windows.
+    Models(models::ModelsArgs),
+    /// Check the setup: config, database, keychain, provider keys and routes.
+    Doctor(doctor::DoctorArgs),
+    /// Import a newer LiteLLM price file, or show the prices in use.
+    Prices(prices::PricesArgs),
 }
 
 /// What every command gets: the resolved context of this invocation.
@@ -193,6 +206,10 @@ fn run(command: Command, ctx: &Ctx) -> anyhow::Result<Exit> {
         Command::Projects(args) => projects::run(args, ctx),
         Command::Show(args) => show::run(args, ctx),
         Command::Rm(args) => rm::run(args, ctx),
+        Command::Ask(args) => ask::run(args, ctx),
+        Command::Models(args) => models::run(args, ctx),
+        Command::Doctor(args) => doctor::run(args, ctx),
+        Command::Prices(args) => prices::run(args, ctx),
     }
 }
 

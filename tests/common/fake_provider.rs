@@ -223,6 +223,8 @@ struct Inner {
     queue: VecDeque<Reply>,
     requests: Vec<Recorded>,
     timing: Timing,
+    /// When set, requests without this key (`Authorization: Bearer` or `x-api-key`) get a 401.
+    required_key: Option<String>,
 }
 
 type Shared = Arc<Mutex<Inner>>;
@@ -275,6 +277,11 @@ impl FakeProvider {
         self.push(Reply::Answer(answer))
     }
 
+    /// Answers 401 (in the wire's error shape) to requests that do not carry this key.
+    pub fn require_key(&self, key: &str) {
+        self.inner.lock().unwrap().required_key = Some(key.to_string());
+    }
+
     pub fn set_timing(&self, timing: Timing) {
         self.inner.lock().unwrap().timing = timing;
     }
@@ -305,7 +312,21 @@ async fn anthropic(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> 
     serve(s, Wire::Anthropic, "/v1/messages", headers, body)
 }
 
-async fn models() -> Response {
+async fn models(State(s): State<Shared>, headers: HeaderMap) -> Response {
+    let wire = if headers.contains_key("anthropic-version") {
+        Wire::Anthropic
+    } else {
+        Wire::Openai
+    };
+    {
+        let mut inner = s.lock().unwrap();
+        inner
+            .requests
+            .push(record("/v1/models", &headers, Value::Null));
+        if let Some(denied) = check_key(&inner, wire, &headers) {
+            return denied;
+        }
+    }
     let body = json!({
         "object": "list",
         "data": [{"id": "fake-model", "object": "model", "type": "model", "owned_by": "fake"}],
@@ -318,19 +339,10 @@ fn serve(s: Shared, wire: Wire, path: &str, headers: HeaderMap, body: Bytes) -> 
     let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let (reply, timing) = {
         let mut inner = s.lock().unwrap();
-        inner.requests.push(Recorded {
-            path: path.to_string(),
-            headers: headers
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        k.as_str().to_string(),
-                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                    )
-                })
-                .collect(),
-            body: json.clone(),
-        });
+        inner.requests.push(record(path, &headers, json.clone()));
+        if let Some(denied) = check_key(&inner, wire, &headers) {
+            return denied;
+        }
         let reply = inner
             .queue
             .pop_front()
@@ -427,6 +439,52 @@ fn serve(s: Shared, wire: Wire, path: &str, headers: HeaderMap, body: Bytes) -> 
             respond(200, "text/event-stream", &[], Body::from(body))
         }
     }
+}
+
+fn record(path: &str, headers: &HeaderMap, body: Value) -> Recorded {
+    Recorded {
+        path: path.to_string(),
+        headers: headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        body,
+    }
+}
+
+/// A 401 when a key is required and the request does not carry it.
+fn check_key(inner: &Inner, wire: Wire, headers: &HeaderMap) -> Option<Response> {
+    let want = inner.required_key.as_deref()?;
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let given = match wire {
+        Wire::Openai => header("authorization").and_then(|v| v.strip_prefix("Bearer ")),
+        Wire::Anthropic => header("x-api-key"),
+    };
+    if given == Some(want) {
+        return None;
+    }
+    let body = match wire {
+        Wire::Openai => json!({"error": {
+            "message": "Incorrect API key provided.", "type": "invalid_request_error",
+            "param": null, "code": "invalid_api_key",
+        }}),
+        Wire::Anthropic => json!({
+            "type": "error",
+            "error": {"type": "authentication_error", "message": "invalid x-api-key"},
+            "request_id": "req_fake",
+        }),
+    };
+    Some(respond(
+        401,
+        "application/json",
+        &[],
+        Body::from(body.to_string()),
+    ))
 }
 
 fn respond(status: u16, content_type: &str, headers: &[(String, String)], body: Body) -> Response {

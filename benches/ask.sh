@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Whole-process cost of `samocoder ask "say hi"` against the fake provider answering at once:
+# wall time (median of RUNS runs), peak memory (max RSS) and the request body size in bytes.
+# Targets: under 50 ms and 15 MiB.
+#
+#   benches/ask.sh            # release build, 20 runs
+#   RUNS=50 benches/ask.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS="${RUNS:-20}"
+
+cargo build --release --quiet --bin samocoder --example fake_provider
+BIN="$PWD/target/release/samocoder"
+FAKE="$PWD/target/release/examples/fake_provider"
+
+HOME_DIR="$(mktemp -d)"
+OUT="$HOME_DIR/fake.out"
+"$FAKE" >"$OUT" 2>&1 &
+FAKE_PID=$!
+trap 'kill "$FAKE_PID" 2>/dev/null; rm -rf "$HOME_DIR"' EXIT
+for _ in $(seq 50); do [ -s "$OUT" ] && break; sleep 0.1; done
+BASE="$(head -1 "$OUT")"
+
+cat >"$HOME_DIR/config.toml" <<TOML
+[providers.fake]
+kind = "openai"
+base_url = "$BASE"
+key_env = "FAKE_KEY"
+
+[routes]
+default = ["fake:m1"]
+TOML
+
+export SAMOCODER_HOME="$HOME_DIR" FAKE_KEY="sk-bench-0123456789abcdef" NO_COLOR=1
+"$BIN" ask "say hi" >/dev/null   # creates the database: later runs measure the steady state
+
+# The exact request body on the wire: one call to a listener that prints Content-Length.
+body_bytes="$(python3 - "$BIN" <<'PY'
+import os, socket, subprocess, sys
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1)
+port = s.getsockname()[1]
+env = dict(os.environ)
+p = subprocess.Popen([sys.argv[1], "-q", "-c", "network.max_retries=0", "ask", "--model", "probe:m1", "say hi",
+                      "-c", f'providers.probe={{kind="openai", base_url="http://127.0.0.1:{port}/v1", key_env="FAKE_KEY"}}'],
+                     env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+conn, _ = s.accept(); data = b""
+while b"\r\n\r\n" not in data: data += conn.recv(65536)
+head = data.split(b"\r\n\r\n")[0].decode().lower()
+length = [l.split(":")[1].strip() for l in head.split("\r\n") if l.startswith("content-length:")]
+conn.sendall(b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"); conn.close(); p.wait()
+print(length[0] if length else "?")
+PY
+)"
+echo "request body: $body_bytes bytes (POST /chat/completions)"
+
+if command -v hyperfine >/dev/null; then
+  hyperfine --warmup 3 --runs "$RUNS" --style basic "$BIN ask 'say hi'"
+else
+  times=()
+  for _ in $(seq "$RUNS"); do
+    s=$(date +%s%N); "$BIN" ask "say hi" >/dev/null; e=$(date +%s%N)
+    times+=($(( (e - s) / 1000 )))
+  done
+  printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "wall time: median %.1f ms over %d runs\n", a[int((NR+1)/2)]/1000, NR}'
+fi
+
+rss=()
+for _ in $(seq 5); do
+  rss+=($(/usr/bin/time -f '%M' "$BIN" ask "say hi" 2>&1 >/dev/null | tail -1))
+done
+printf '%s\n' "${rss[@]}" | sort -n | awk '{a[NR]=$1} END {printf "peak memory: median %.1f MiB (max RSS of 5 runs)\n", a[int((NR+1)/2)]/1024}'
