@@ -15,6 +15,8 @@ mod resume;
 mod rm;
 mod show;
 mod templates;
+mod usage;
+mod files;
 
 use std::io;
 use std::path::PathBuf;
@@ -90,6 +92,10 @@ pub enum Command {
     Show(show::ShowArgs),
     /// Forget a project (--files also deletes its directory, after asking).
     Rm(rm::RmArgs),
+    /// Report tokens, requests and cost per provider/model, project, role or day.
+    Usage(usage::UsageArgs),
+    /// Show a project's files as a tree, or one file's contents.
+    Files(files::FilesArgs),
 }
 
 /// What every command gets: the resolved context of this invocation.
@@ -193,6 +199,8 @@ fn run(command: Command, ctx: &Ctx) -> anyhow::Result<Exit> {
         Command::Projects(args) => projects::run(args, ctx),
         Command::Show(args) => show::run(args, ctx),
         Command::Rm(args) => rm::run(args, ctx),
+        Command::Usage(args) => usage::run(args, ctx),
+        Command::Files(args) => files::run(args, ctx),
     }
 }
 
@@ -238,6 +246,7 @@ fn exit_for(err: &anyhow::Error) -> Exit {
             crate::llm::pricing::PriceError,
             crate::store::StoreError,
             crate::agent::AgentError,
+            crate::usage::UsageError,
         );
     }
     Exit::Failure
