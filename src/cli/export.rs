@@ -10,9 +10,9 @@ use clap::{ArgGroup, Args};
 
 use super::projects::{clean, open_store};
 use super::{Ctx, UsageError};
-use crate::store::StoreError;
 use crate::exit::Exit;
 use crate::export::{self, ExportOptions, ExportReport, Progress, SkipReason};
+use crate::store::StoreError;
 use crate::ui::{Bar, Ui};
 
 /// A bar is shown only for exports above these sizes (and only on a terminal).
@@ -50,7 +50,8 @@ pub struct ExportArgs {
 pub fn run(args: ExportArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
     let (dir, default_name) = match (args.project, args.dir) {
         (Some(name), None) => {
-            let store = open_store(ctx)?.ok_or_else(|| StoreError::NoProject { name: name.clone() })?;
+            let store =
+                open_store(ctx)?.ok_or_else(|| StoreError::NoProject { name: name.clone() })?;
             let p = store.get_project(&name)?;
             if !p.dir.is_dir() {
                 return Err(UsageError(format!(

@@ -7,6 +7,7 @@ mod completions;
 mod config;
 mod config_edit;
 mod export;
+mod files;
 mod keys;
 mod man;
 mod new;
@@ -16,7 +17,6 @@ mod rm;
 mod show;
 mod templates;
 mod usage;
-mod files;
 
 use std::io;
 use std::path::PathBuf;

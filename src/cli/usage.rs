@@ -23,9 +23,11 @@ pub enum By {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Days are UTC days. A request is one attempt; retried = attempt > 1 or a \
+#[command(
+    after_help = "Days are UTC days. A request is one attempt; retried = attempt > 1 or a \
 fallback provider (also counted as ok or failed). Cost is \"unknown\" when no price is known and \
-\"≥ $x\" when some calls have no known price.")]
+\"≥ $x\" when some calls have no known price."
+)]
 pub struct UsageArgs {
     /// Only this project (name or id).
     #[arg(long, value_name = "PROJECT")]
@@ -135,7 +137,8 @@ fn period(r: &Report) -> String {
 }
 
 fn ms(v: Option<f64>) -> String {
-    v.map(|x| format!("{x:.0} ms")).unwrap_or_else(|| "-".into())
+    v.map(|x| format!("{x:.0} ms"))
+        .unwrap_or_else(|| "-".into())
 }
 
 fn stat_cells(s: &Stats) -> Vec<String> {
@@ -191,8 +194,16 @@ fn print_table(ctx: &Ctx, r: &Report, project: Option<&str>) -> anyhow::Result<(
         let mut header: Vec<String> = keys.iter().map(|k| k.to_uppercase()).collect();
         header.extend(
             [
-                "REQUESTS", "OK", "FAILED", "RETRIED", "INPUT", "CACHED", "OUTPUT", "COST",
-                "AVG LATENCY", "AVG TTFT",
+                "REQUESTS",
+                "OK",
+                "FAILED",
+                "RETRIED",
+                "INPUT",
+                "CACHED",
+                "OUTPUT",
+                "COST",
+                "AVG LATENCY",
+                "AVG TTFT",
             ]
             .map(String::from),
         );

@@ -82,10 +82,19 @@ mod tests {
 
     #[test]
     fn spans_count_back_from_now() {
-        assert_eq!(parse_bound("7d", NOW, Bound::Since).unwrap(), NOW - 7 * DAY_MS);
+        assert_eq!(
+            parse_bound("7d", NOW, Bound::Since).unwrap(),
+            NOW - 7 * DAY_MS
+        );
         assert_eq!(parse_bound("24h", NOW, Bound::Since).unwrap(), NOW - DAY_MS);
-        assert_eq!(parse_bound("2w", NOW, Bound::Until).unwrap(), NOW - 14 * DAY_MS);
-        assert_eq!(parse_bound("90m", NOW, Bound::Since).unwrap(), NOW - 90 * 60_000);
+        assert_eq!(
+            parse_bound("2w", NOW, Bound::Until).unwrap(),
+            NOW - 14 * DAY_MS
+        );
+        assert_eq!(
+            parse_bound("90m", NOW, Bound::Since).unwrap(),
+            NOW - 90 * 60_000
+        );
     }
 
     #[test]
@@ -106,7 +115,15 @@ mod tests {
 
     #[test]
     fn nonsense_is_refused_with_the_flag_named() {
-        for bad in ["", "d", "7x", "yesterday", "2026-13-01", "-7d", "99999999999999999999d"] {
+        for bad in [
+            "",
+            "d",
+            "7x",
+            "yesterday",
+            "2026-13-01",
+            "-7d",
+            "99999999999999999999d",
+        ] {
             let err = parse_bound(bad, NOW, Bound::Until).unwrap_err().to_string();
             assert!(err.contains("--until"), "{bad}: {err}");
         }

@@ -34,7 +34,9 @@ type Groups = BTreeMap<(String, String), Stats>;
 fn build(db: &Db<'_>, q: &UsageQuery) -> crate::store::Result<Report> {
     let f = &q.filter;
     let mut groups = Groups::new();
-    let day_lo = f.since_ms.map(|s| s.div_euclid(DAY_MS) + i64::from(s.rem_euclid(DAY_MS) > 0));
+    let day_lo = f
+        .since_ms
+        .map(|s| s.div_euclid(DAY_MS) + i64::from(s.rem_euclid(DAY_MS) > 0));
     let day_hi = f.until_ms.map(|u| u.div_euclid(DAY_MS));
     match (day_lo, day_hi) {
         (Some(lo), Some(hi)) if lo >= hi => {
@@ -166,7 +168,16 @@ fn rollup(
         params.push(Box::new(hi));
     }
     let (k1, k2) = key_columns(q.group_by, true);
-    run(db, "llm_usage_daily", k1, k2, ROLLUP_SUMS, conds, params, groups)
+    run(
+        db,
+        "llm_usage_daily",
+        k1,
+        k2,
+        ROLLUP_SUMS,
+        conds,
+        params,
+        groups,
+    )
 }
 
 fn raw(

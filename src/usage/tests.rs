@@ -36,7 +36,11 @@ fn seed(s: &Store, clock: &FakeClock, projects: &[i64]) {
             model: ["m1", "m2", "m3"][(i % 3) as usize].into(),
             attempt: 1 + (i % 4 == 0) as u32,
             route_index: (i % 11 == 0) as u32,
-            outcome: Some(if i % 6 == 0 { Outcome::Error } else { Outcome::Ok }),
+            outcome: Some(if i % 6 == 0 {
+                Outcome::Error
+            } else {
+                Outcome::Ok
+            }),
             input_tokens: 100 + i as u64,
             cached_tokens: (i % 3) as u64 * 10,
             output_tokens: 20,
@@ -85,7 +89,10 @@ fn naive(s: &Store, f: &Filter) -> Stats {
 fn assert_same(a: &Stats, b: &Stats) {
     let mut a2 = *a;
     let mut b2 = *b;
-    assert!((a.known_cost_usd - b.known_cost_usd).abs() < 1e-9, "{a:?} vs {b:?}");
+    assert!(
+        (a.known_cost_usd - b.known_cost_usd).abs() < 1e-9,
+        "{a:?} vs {b:?}"
+    );
     a2.known_cost_usd = 0.0;
     b2.known_cost_usd = 0.0;
     assert_eq!(a2, b2);
@@ -163,7 +170,11 @@ fn rollup_follows_updates_and_deletes() {
     };
     let r = report(&s, &q).unwrap();
     assert_same(&r.totals, &naive(&s, &Filter::default()));
-    assert!(r.rows.iter().all(|row| row.key.project.as_deref() != Some("a")));
+    assert!(
+        r.rows
+            .iter()
+            .all(|row| row.key.project.as_deref() != Some("a"))
+    );
     let none = r
         .rows
         .iter()
@@ -208,7 +219,11 @@ fn budgets_use_all_time_spend_and_the_default() {
     assert!((b.spent_usd - all_time.known_cost_usd).abs() < 1e-9);
     assert_eq!(b.left_usd, Some((5.0 - all_time.known_cost_usd).max(0.0)));
     assert!(r.rows.iter().all(|row| row.key.day.is_some()));
-    let days: Vec<_> = r.rows.iter().map(|row| row.key.day.clone().unwrap()).collect();
+    let days: Vec<_> = r
+        .rows
+        .iter()
+        .map(|row| row.key.day.clone().unwrap())
+        .collect();
     assert_eq!(days, ["2026-11-02"]);
 }
 

@@ -1,7 +1,9 @@
 mod cli;
 mod config;
 mod export;
+mod files;
 mod keys;
 mod store;
 mod templates;
+mod usage;
 mod wire;
