@@ -25,4 +25,5 @@ pub mod logging;
 pub mod store;
 pub mod templates;
 pub mod ui;
+pub mod usage;
 pub mod workspace;

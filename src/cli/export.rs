@@ -1,13 +1,18 @@
-//! `samocoder export --dir PATH`: zip a project directory.
+//! `samocoder export PROJECT` / `samocoder export --dir PATH`: zip a project directory.
+//!
+//! One of PROJECT and --dir is required: exporting "the latest project" by default would make a
+//! script's output depend on whatever ran last.
 
 use std::io::{self, IsTerminal};
 use std::path::{Path, PathBuf};
 
 use clap::{ArgGroup, Args};
 
+use super::projects::{clean, open_store};
 use super::{Ctx, UsageError};
 use crate::exit::Exit;
 use crate::export::{self, ExportOptions, ExportReport, Progress, SkipReason};
+use crate::store::StoreError;
 use crate::ui::{Bar, Ui};
 
 /// A bar is shown only for exports above these sizes (and only on a terminal).
@@ -15,13 +20,17 @@ const BAR_MIN_FILES: u64 = 200;
 const BAR_MIN_BYTES: u64 = 5 * 1024 * 1024;
 
 #[derive(Debug, Args)]
-#[command(group(ArgGroup::new("source").required(true).args(["dir"])))]
+#[command(group(ArgGroup::new("source").required(true).args(["project", "dir"])))]
 pub struct ExportArgs {
+    /// The project to export (name or id, as listed by `samocoder projects`).
+    #[arg(value_name = "PROJECT")]
+    pub project: Option<String>,
     /// Export this directory (honours .gitignore/.ignore; leaves out .git, secrets and
     /// symlinks that leave it).
     #[arg(long, value_name = "PATH")]
     pub dir: Option<PathBuf>,
-    /// Where to write the zip ("-" for stdout). Default: <dirname>.zip in the current directory.
+    /// Where to write the zip ("-" for stdout). Default: <project name>.zip (or <dirname>.zip
+    /// with --dir) in the current directory.
     #[arg(short, long, value_name = "FILE.zip")]
     pub output: Option<PathBuf>,
     /// Overwrite the output file if it exists.
@@ -39,8 +48,29 @@ pub struct ExportArgs {
 }
 
 pub fn run(args: ExportArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
-    let Some(dir) = args.dir else {
-        return Err(UsageError("pass the directory to export with --dir PATH".into()).into());
+    let (dir, default_name) = match (args.project, args.dir) {
+        (Some(name), None) => {
+            let store =
+                open_store(ctx)?.ok_or_else(|| StoreError::NoProject { name: name.clone() })?;
+            let p = store.get_project(&name)?;
+            if !p.dir.is_dir() {
+                return Err(UsageError(format!(
+                    "the directory of project {} ({}) is missing; nothing to export",
+                    clean(&p.name),
+                    clean(&p.dir.display().to_string())
+                ))
+                .into());
+            }
+            let file = PathBuf::from(format!("{}.zip", p.name));
+            (p.dir, Some(file))
+        }
+        (None, Some(dir)) => (dir, None),
+        _ => {
+            return Err(UsageError(
+                "name the project to export (see `samocoder projects`) or pass --dir PATH".into(),
+            )
+            .into());
+        }
     };
     let opts = ExportOptions {
         include_git: args.include_git,
@@ -64,9 +94,10 @@ pub fn run(args: ExportArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
         }
         export::export_to_writer(&dir, &opts, &mut io::stdout().lock(), &mut progress)?
     } else {
-        let dest = match args.output {
-            Some(p) => p,
-            None => default_output(&dir)?,
+        let dest = match (args.output, default_name) {
+            (Some(p), _) => p,
+            (None, Some(name)) => name,
+            (None, None) => default_output(&dir)?,
         };
         export::export_to_file(&dir, &dest, &opts, args.force, &mut progress)?
     };

@@ -9,6 +9,7 @@ mod config;
 mod config_edit;
 mod doctor;
 mod export;
+mod files;
 mod keys;
 mod keys_test;
 mod man;
@@ -20,6 +21,7 @@ mod resume;
 mod rm;
 mod show;
 mod templates;
+mod usage;
 
 use std::io;
 use std::path::PathBuf;
@@ -103,6 +105,10 @@ pub enum Command {
     Doctor(doctor::DoctorArgs),
     /// Import a newer LiteLLM price file, or show the prices in use.
     Prices(prices::PricesArgs),
+    /// Report tokens, requests and cost per provider/model, project, role or day.
+    Usage(usage::UsageArgs),
+    /// Show a project's files as a tree, or one file's contents.
+    Files(files::FilesArgs),
 }
 
 /// What every command gets: the resolved context of this invocation.
@@ -210,6 +216,8 @@ fn run(command: Command, ctx: &Ctx) -> anyhow::Result<Exit> {
         Command::Models(args) => models::run(args, ctx),
         Command::Doctor(args) => doctor::run(args, ctx),
         Command::Prices(args) => prices::run(args, ctx),
+        Command::Usage(args) => usage::run(args, ctx),
+        Command::Files(args) => files::run(args, ctx),
     }
 }
 
@@ -255,6 +263,7 @@ fn exit_for(err: &anyhow::Error) -> Exit {
             crate::llm::pricing::PriceError,
             crate::store::StoreError,
             crate::agent::AgentError,
+            crate::usage::UsageError,
         );
     }
     Exit::Failure

@@ -10,6 +10,8 @@ use crate::store::{StoreError, Task};
 
 /// Lines of the spec shown by the human view.
 const SPEC_LINES: usize = 6;
+/// Commits of the project's git history shown (newest first).
+const GIT_LOG_LIMIT: usize = 10;
 
 #[derive(Debug, Args)]
 pub struct ShowArgs {
@@ -24,9 +26,55 @@ struct ShowJson<'a> {
     project: ProjectJson<'a>,
     spec: Option<&'a str>,
     architecture: Option<&'a serde_json::Value>,
+    /// The project's budget, else the config's `budget.per_project_usd`.
+    effective_budget_usd: Option<f64>,
     budget_left_usd: Option<f64>,
     tasks: &'a [Task],
     last_error: Option<LastError<'a>>,
+    /// Tasks with a checkpoint commit, in plan order.
+    checkpoints: Vec<Checkpoint<'a>>,
+    /// The project's git history (newest first), empty when it is not a repository.
+    git_log: Vec<GitCommit>,
+}
+
+#[derive(Debug, Serialize)]
+struct Checkpoint<'a> {
+    task_id: i64,
+    task: &'a str,
+    commit: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+struct GitCommit {
+    commit: String,
+    summary: String,
+    /// Unix seconds.
+    time: i64,
+}
+
+/// The git history of the project directory, or nothing when it is not a repository (or
+/// cannot be read: `show` reports what it can).
+fn git_log(dir: &std::path::Path) -> Vec<GitCommit> {
+    let Ok(ws) = crate::workspace::Workspace::open(dir) else {
+        return Vec::new();
+    };
+    if !dir.join(".git").exists() {
+        return Vec::new();
+    }
+    match ws.log(GIT_LOG_LIMIT) {
+        Ok(log) => log
+            .into_iter()
+            .map(|c| GitCommit {
+                commit: c.id.as_str().to_string(),
+                summary: c.summary,
+                time: c.time,
+            })
+            .collect(),
+        Err(e) => {
+            tracing::debug!(error = %e, "no git log for show");
+            Vec::new()
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -53,16 +101,31 @@ pub fn run(args: ShowArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
             task: &t.title,
             error: t.last_error.as_deref().unwrap_or_default(),
         });
-    let left = p.budget_usd.map(|b| (b - cost.cost_usd).max(0.0));
+    let budget = p.budget_usd.or(ctx.config()?.budget.per_project_usd);
+    let left = budget.map(|b| (b - cost.cost_usd).max(0.0));
+    let checkpoints: Vec<Checkpoint<'_>> = tasks
+        .iter()
+        .filter_map(|t| {
+            t.checkpoint.as_deref().map(|c| Checkpoint {
+                task_id: t.id,
+                task: &t.title,
+                commit: c,
+            })
+        })
+        .collect();
+    let log = git_log(&p.dir);
 
     if ctx.ui.json() {
         ctx.ui.json_doc(&ShowJson {
             project: ProjectJson::new(&p, &cost),
             spec: p.spec.as_deref(),
             architecture: p.architecture.as_ref(),
+            effective_budget_usd: budget,
             budget_left_usd: left,
             tasks: &tasks,
             last_error,
+            checkpoints,
+            git_log: log,
         })?;
         return Ok(Exit::Ok);
     }
@@ -81,9 +144,12 @@ pub fn run(args: ShowArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
         field("Template", clean(t));
     }
     field("Cost", cost_text(&cost));
-    match (p.budget_usd, left) {
+    match (budget, left) {
         (Some(b), Some(l)) => {
             let mut s = format!("${b:.4}, ${l:.4} left");
+            if p.budget_usd.is_none() {
+                s.push_str(" (budget.per_project_usd)");
+            }
             if cost.has_unknown() {
                 s.push_str(" (less calls of unknown price)");
             }
@@ -131,6 +197,24 @@ pub fn run(args: ShowArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
                 t.ordinal,
                 t.status.to_string(),
                 clean(&t.title)
+            ));
+        }
+    }
+    if !checkpoints.is_empty() {
+        out.push("Checkpoints:".into());
+        for c in &checkpoints {
+            let short: String = c.commit.chars().take(8).collect();
+            out.push(format!("  {}  {}", clean(&short), clean(c.task)));
+        }
+    }
+    if !log.is_empty() {
+        out.push(format!("Git log (last {}):", log.len()));
+        for c in &log {
+            let short: String = c.commit.chars().take(8).collect();
+            out.push(format!(
+                "  {short}  {}  {}",
+                local_time(c.time.saturating_mul(1000)),
+                clean(&c.summary)
             ));
         }
     }

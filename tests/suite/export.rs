@@ -282,3 +282,56 @@ mod unix {
         );
     }
 }
+
+#[test]
+fn export_project_by_name_writes_name_zip_without_metadata() {
+    let env = Env::new();
+    let dir = super::files::todo_project(&env);
+    fs::create_dir_all(dir.join(".samocoder")).unwrap();
+    fs::write(dir.join(".samocoder/state.json"), "{}").unwrap();
+    let out = env
+        .cmd()
+        .args(["export", "todo", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let zip = env.work().join("todo.zip");
+    let names = zip_names(&fs::read(&zip).unwrap());
+    assert!(names.contains(&"todo/store.py".to_string()), "{names:?}");
+    assert!(
+        names
+            .iter()
+            .all(|n| !n.starts_with(".git/") && !n.starts_with(".samocoder")),
+        "{names:?}"
+    );
+
+    let again = env.cmd().args(["export", "todo"]).output().unwrap();
+    assert_ne!(
+        again.status.code(),
+        Some(0),
+        "refuses to overwrite without --force"
+    );
+    let out = env
+        .cmd()
+        .args(["export", "todo", "-o", "other.zip"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(env.work().join("other.zip").exists());
+}
+
+#[test]
+fn export_needs_a_project_or_a_dir_and_a_known_project() {
+    let env = Env::new();
+    let out = env.cmd().arg("export").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = env.cmd().args(["export", "nope"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(common::stderr(&out).contains("nope"));
+    let out = env
+        .cmd()
+        .args(["export", "x", "--dir", "."])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

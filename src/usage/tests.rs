@@ -1,0 +1,292 @@
+use std::sync::Arc;
+
+use super::*;
+use crate::clock::FakeClock;
+use crate::store::{NewLlmCall, NewProject, Outcome, Store};
+
+const T0: i64 = 1_793_491_200_000; // 2026-11-01T00:00:00Z
+
+fn store() -> (Store, FakeClock, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = FakeClock::new(T0);
+    let store = Store::open(&dir.path().join("db.sqlite"), Arc::new(clock.clone())).unwrap();
+    (store, clock, dir)
+}
+
+fn project(s: &Store, name: &str, budget: Option<f64>) -> i64 {
+    s.create_project(&NewProject {
+        name: name.into(),
+        dir: format!("/tmp/{name}").into(),
+        description: String::new(),
+        template: None,
+        budget_usd: budget,
+    })
+    .unwrap()
+    .id
+}
+
+/// A deterministic spread of calls over three days, with every kind of row.
+fn seed(s: &Store, clock: &FakeClock, projects: &[i64]) {
+    for i in 0..300_i64 {
+        clock.set(T0 - DAY_MS + i * (3 * DAY_MS / 300) + (i % 7) * 1000);
+        s.record_llm_call(&NewLlmCall {
+            project_id: (i % 5 != 0).then(|| projects[(i % projects.len() as i64) as usize]),
+            role: ["coder", "planner", "fixer"][(i % 3) as usize].into(),
+            provider: ["openai", "anthropic"][(i % 2) as usize].into(),
+            model: ["m1", "m2", "m3"][(i % 3) as usize].into(),
+            attempt: 1 + (i % 4 == 0) as u32,
+            route_index: (i % 11 == 0) as u32,
+            outcome: Some(if i % 6 == 0 {
+                Outcome::Error
+            } else {
+                Outcome::Ok
+            }),
+            input_tokens: 100 + i as u64,
+            cached_tokens: (i % 3) as u64 * 10,
+            output_tokens: 20,
+            cost_usd: (i % 9 != 0).then_some(0.25),
+            latency_ms: 100 + (i % 10) as u64,
+            ttft_ms: (i % 2 == 0).then_some(40),
+            ..NewLlmCall::default()
+        })
+        .unwrap();
+    }
+}
+
+/// The same sums computed the slow way, straight from llm_calls.
+fn naive(s: &Store, f: &Filter) -> Stats {
+    s.read(|db| {
+        Ok(db.conn().query_row(
+            "SELECT COUNT(*), IFNULL(SUM(outcome = 'ok'), 0), IFNULL(SUM(outcome <> 'ok'), 0),
+                    IFNULL(SUM(attempt > 1 OR route_index > 0), 0), IFNULL(SUM(input_tokens), 0),
+                    IFNULL(SUM(cached_tokens), 0), IFNULL(SUM(output_tokens), 0),
+                    TOTAL(cost_usd), COUNT(*) - COUNT(cost_usd), IFNULL(SUM(latency_ms), 0),
+                    IFNULL(SUM(ttft_ms), 0), COUNT(ttft_ms)
+             FROM llm_calls WHERE (?1 IS NULL OR created_at >= ?1)
+               AND (?2 IS NULL OR created_at < ?2) AND (?3 IS NULL OR project_id = ?3)",
+            rusqlite::params![f.since_ms, f.until_ms, f.project_id],
+            |r| {
+                Ok(Stats {
+                    requests: r.get(0)?,
+                    ok: r.get(1)?,
+                    failed: r.get(2)?,
+                    retried: r.get(3)?,
+                    input_tokens: r.get(4)?,
+                    cached_tokens: r.get(5)?,
+                    output_tokens: r.get(6)?,
+                    known_cost_usd: r.get(7)?,
+                    unknown_cost_calls: r.get(8)?,
+                    latency_ms_sum: r.get(9)?,
+                    ttft_ms_sum: r.get(10)?,
+                    ttft_calls: r.get(11)?,
+                })
+            },
+        )?)
+    })
+    .unwrap()
+}
+
+fn assert_same(a: &Stats, b: &Stats) {
+    let mut a2 = *a;
+    let mut b2 = *b;
+    assert!(
+        (a.known_cost_usd - b.known_cost_usd).abs() < 1e-9,
+        "{a:?} vs {b:?}"
+    );
+    a2.known_cost_usd = 0.0;
+    b2.known_cost_usd = 0.0;
+    assert_eq!(a2, b2);
+}
+
+#[test]
+fn every_range_and_grouping_matches_the_raw_calls() {
+    let (s, clock, _d) = store();
+    let ps = [project(&s, "a", Some(10.0)), project(&s, "b", None)];
+    seed(&s, &clock, &ps);
+    let bounds = [
+        None,
+        Some(T0 - DAY_MS),
+        Some(T0 - 1),
+        Some(T0),
+        Some(T0 + 1),
+        Some(T0 + DAY_MS / 2),
+        Some(T0 + DAY_MS),
+        Some(T0 + 2 * DAY_MS + 5),
+    ];
+    let groupings = [
+        GroupBy::ProviderModel,
+        GroupBy::Project,
+        GroupBy::Provider,
+        GroupBy::Model,
+        GroupBy::Role,
+        GroupBy::Day,
+    ];
+    for since in bounds {
+        for until in bounds {
+            if matches!((since, until), (Some(a), Some(b)) if a >= b) {
+                continue;
+            }
+            for project_id in [None, Some(ps[0])] {
+                let filter = Filter {
+                    since_ms: since,
+                    until_ms: until,
+                    project_id,
+                    ..Filter::default()
+                };
+                let expected = naive(&s, &filter);
+                for g in groupings {
+                    let q = UsageQuery {
+                        filter: filter.clone(),
+                        group_by: g,
+                        default_budget_usd: None,
+                    };
+                    let r = report(&s, &q).unwrap();
+                    assert_same(&r.totals, &expected);
+                    let mut summed = Stats::default();
+                    r.rows.iter().for_each(|row| summed.add(&row.stats));
+                    assert_same(&summed, &expected);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn rollup_follows_updates_and_deletes() {
+    let (s, clock, _d) = store();
+    let ps = [project(&s, "a", None), project(&s, "b", None)];
+    seed(&s, &clock, &ps);
+    s.delete_project(ps[0], &serde_json::json!({})).unwrap();
+    s.read(|db| {
+        db.conn()
+            .execute("DELETE FROM llm_calls WHERE id % 3 = 0", [])
+            .map(|_| ())?;
+        Ok(())
+    })
+    .unwrap();
+    let q = UsageQuery {
+        group_by: GroupBy::Project,
+        ..UsageQuery::default()
+    };
+    let r = report(&s, &q).unwrap();
+    assert_same(&r.totals, &naive(&s, &Filter::default()));
+    assert!(
+        r.rows
+            .iter()
+            .all(|row| row.key.project.as_deref() != Some("a"))
+    );
+    let none = r
+        .rows
+        .iter()
+        .find(|row| row.key.project.as_deref() == Some("(no project)"))
+        .unwrap();
+    let orphans: i64 = s
+        .read(|db| {
+            Ok(db.conn().query_row(
+                "SELECT COUNT(*) FROM llm_calls WHERE project_id IS NULL",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .unwrap();
+    assert_eq!(none.stats.requests, orphans);
+}
+
+#[test]
+fn budgets_use_all_time_spend_and_the_default() {
+    let (s, clock, _d) = store();
+    let ps = [project(&s, "a", Some(100.0)), project(&s, "b", None)];
+    seed(&s, &clock, &ps);
+    let q = UsageQuery {
+        filter: Filter {
+            project_id: Some(ps[1]),
+            since_ms: Some(T0 + DAY_MS),
+            ..Filter::default()
+        },
+        group_by: GroupBy::Day,
+        default_budget_usd: Some(5.0),
+    };
+    let r = report(&s, &q).unwrap();
+    let b = r.project_budget.unwrap();
+    let all_time = naive(
+        &s,
+        &Filter {
+            project_id: Some(ps[1]),
+            ..Filter::default()
+        },
+    );
+    assert_eq!(b.budget_usd, Some(5.0));
+    assert!((b.spent_usd - all_time.known_cost_usd).abs() < 1e-9);
+    assert_eq!(b.left_usd, Some((5.0 - all_time.known_cost_usd).max(0.0)));
+    assert!(r.rows.iter().all(|row| row.key.day.is_some()));
+    let days: Vec<_> = r
+        .rows
+        .iter()
+        .map(|row| row.key.day.clone().unwrap())
+        .collect();
+    assert_eq!(days, ["2026-11-02"]);
+}
+
+#[test]
+fn empty_range_is_refused() {
+    let (s, _c, _d) = store();
+    let q = UsageQuery {
+        filter: Filter {
+            since_ms: Some(T0),
+            until_ms: Some(T0),
+            ..Filter::default()
+        },
+        ..UsageQuery::default()
+    };
+    assert!(matches!(report(&s, &q), Err(UsageError::EmptyRange)));
+}
+
+#[test]
+fn cost_text_never_shows_unknown_as_zero() {
+    let mut s = Stats {
+        requests: 2,
+        known_cost_usd: 0.5,
+        ..Stats::default()
+    };
+    assert_eq!(cost_text(&s), "$0.5000");
+    s.unknown_cost_calls = 1;
+    assert_eq!(cost_text(&s), "≥ $0.5000");
+    s.unknown_cost_calls = 2;
+    s.known_cost_usd = 0.0;
+    assert_eq!(cost_text(&s), "unknown");
+    assert_eq!(s.cost_usd(), None);
+}
+
+#[test]
+fn csv_quotes_fields_and_ends_with_totals() {
+    let row = Row {
+        key: GroupKey {
+            provider: Some("a,\"b\"".into()),
+            model: Some("m".into()),
+            ..GroupKey::default()
+        },
+        stats: Stats {
+            requests: 1,
+            ok: 1,
+            unknown_cost_calls: 1,
+            ..Stats::default()
+        },
+        budget: None,
+    };
+    let r = Report {
+        group_by: GroupBy::ProviderModel,
+        filter: Filter::default(),
+        rows: vec![row.clone()],
+        totals: row.stats,
+        project_budget: None,
+    };
+    let text = csv(&r);
+    let lines: Vec<&str> = text.split("\r\n").collect();
+    assert_eq!(
+        lines[0],
+        "provider,model,requests,ok,failed,retried,input_tokens,cached_tokens,output_tokens,cost_usd,unknown_cost_calls,avg_latency_ms,avg_ttft_ms"
+    );
+    assert_eq!(lines[1], "\"a,\"\"b\"\"\",m,1,1,0,0,0,0,0,,1,0.0,");
+    assert_eq!(lines[2], "TOTAL,,1,1,0,0,0,0,0,,1,0.0,");
+    assert_eq!(lines[3], "");
+}
