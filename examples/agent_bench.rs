@@ -84,7 +84,7 @@ async fn main() {
     let mut walls = Vec::new();
     for run in 0..runs {
         let server = FakeProvider::start().await;
-        server.set_timing(timing.clone());
+        server.set_timing(timing);
         for r in answers() {
             server.push(r);
         }

@@ -134,8 +134,9 @@ impl Runner for ShellRunner {
 async fn run_shell(runner: &ShellRunner, spec: CommandSpec) -> Result<CommandOutcome, ExecError> {
     let started = Instant::now();
     let mut cmd = tokio::process::Command::new("sh");
+    // stderr joins stdout in one pipe, so the model sees both in the order they were written.
     cmd.arg("-c")
-        .arg(&spec.command)
+        .arg(format!("exec 2>&1\n{}", spec.command))
         .current_dir(&spec.cwd)
         .env_clear()
         .envs(runner.env.iter().map(|(k, v)| (k, v)))
