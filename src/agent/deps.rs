@@ -23,6 +23,13 @@ pub trait Models: Send + Sync {
 
     /// The context window of the role's first route entry, when known.
     fn context_window(&self, role: &str) -> Option<u64>;
+
+    /// True when answers come from a cassette: the same answer position then gets the same
+    /// usage-record key, so an answer served again after a crash is not counted twice. Live
+    /// calls are never deduplicated this way: a repeated live call was paid twice.
+    fn replayed(&self) -> bool {
+        false
+    }
 }
 
 /// Answers clarifying questions. Non-interactive runs answer `None` (the model assumes).

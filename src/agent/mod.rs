@@ -39,7 +39,8 @@ pub struct RunRequest {
 }
 
 /// Runs the pipeline for a project until it is done or stops; always ends with a
-/// `run_finished` event and returns the exit code.
+/// `run_finished` event and returns the exit code. The caller must hold the project's run lock
+/// (see `cli::agent_run::lock_project`): the run assumes nobody else writes to the project.
 pub async fn run(deps: &AgentDeps, req: RunRequest) -> Exit {
     let started = Instant::now();
     let outcome = start(deps, &req).await;
@@ -107,6 +108,8 @@ async fn start(
     });
     let result = async {
         let ws = Workspace::open(&project.dir)?;
+        // The caller holds the project's run lock, so git locks left here are from a killed run.
+        ws.remove_stale_git_locks()?;
         ws.ensure_repo()?;
         ws.remove_stale_temp_files()?;
         record_baseline(store, project.id, &ws)?;

@@ -145,12 +145,17 @@ impl Session<'_> {
             break a;
         };
         let spec = answer.spec_markdown.trim().to_string() + "\n";
-        let path = self.ws.resolve("SPEC.md")?;
-        let written = self.ws.write_atomic(
-            &path,
-            spec.as_bytes(),
-            self.deps.config.limits.max_file_bytes,
-        )?;
+        let max = self.deps.config.limits.max_file_bytes;
+        let written = self
+            .ws
+            .resolve("SPEC.md")
+            .and_then(|p| self.ws.write_atomic(&p, spec.as_bytes(), max))
+            .map_err(|e| {
+                AgentError::Model(format!(
+                    "cannot write SPEC.md in {} ({e}); make sure it is a plain file you can write",
+                    self.ws.root().display()
+                ))
+            })?;
         let project_id = self.project.id;
         let run_id = self.run_id;
         self.store().transaction(|db| {

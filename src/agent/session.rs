@@ -168,12 +168,18 @@ impl<'a> Session<'a> {
         self.preflight(role, &request)?;
 
         self.calls += 1;
+        let call_key_prefix = if self.deps.models.replayed() {
+            let position = Session::answers_consumed(self.store(), self.project.id)?;
+            format!("p{}/answer{position}", self.project.id)
+        } else {
+            format!("run{}/{}", self.run_id, self.calls)
+        };
         let context = CallContext {
             role: role.to_string(),
             project_id: Some(self.project.id),
             run_id: Some(self.run_id),
             step_id: None,
-            call_key_prefix: format!("run{}/{}", self.run_id, self.calls),
+            call_key_prefix,
         };
         let provider = self.deps.models.for_role(role, context)?;
         self.emit(Event::ModelCallStarted { role: role.into() });

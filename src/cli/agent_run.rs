@@ -134,8 +134,34 @@ pub fn cassette_header(path: &Path) -> Option<(Option<String>, Option<String>)> 
     ))
 }
 
+/// Held while a process works on a project: a second `new`/`resume` of the same project is
+/// refused instead of both writing to it. The OS releases it when the process dies.
+pub struct ProjectLock {
+    _file: std::fs::File,
+}
+
+/// Takes the project's run lock (a file lock under the data directory).
+pub fn lock_project(ctx: &Ctx, project_id: i64, name: &str) -> anyhow::Result<ProjectLock> {
+    let dir = ctx.paths.data_dir.join("locks");
+    std::fs::create_dir_all(&dir)?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(format!("project-{project_id}.lock")))?;
+    match file.try_lock() {
+        Ok(()) => Ok(ProjectLock { _file: file }),
+        Err(std::fs::TryLockError::WouldBlock) => Err(UsageError(format!(
+            "{name} is being worked on by another samocoder process; wait for it or stop it first"
+        ))
+        .into()),
+        Err(std::fs::TryLockError::Error(e)) => Err(e.into()),
+    }
+}
+
 /// Runs the agent for a project with these flags; returns the exit code.
 pub fn run_agent(
+    _lock: ProjectLock,
     ctx: &Ctx,
     config: Config,
     store: Store,
@@ -359,6 +385,10 @@ impl Models for ReplayModels {
 
     fn estimate_cost(&self, _role: &str, _input: u64, _output: u64) -> Option<f64> {
         Some(0.0)
+    }
+
+    fn replayed(&self) -> bool {
+        true
     }
 
     fn context_window(&self, _role: &str) -> Option<u64> {

@@ -99,7 +99,9 @@ pub fn run(args: NewArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
         "project.new",
         &serde_json::json!({"name": name}),
     )?;
+    let lock = agent_run::lock_project(ctx, project.id, &project.name)?;
     agent_run::run_agent(
+        lock,
         ctx,
         config,
         store,

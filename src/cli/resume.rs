@@ -42,14 +42,8 @@ pub fn run(args: ResumeArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
             )
         })?,
     };
+    let lock = agent_run::lock_project(ctx, project.id, &project.name)?;
     if let Some(n) = args.from_task {
-        if project.status == ProjectStatus::Running && run_is_alive(&store, project.id)? {
-            return Err(UsageError(format!(
-                "{} is being worked on by another samocoder process",
-                project.name
-            ))
-            .into());
-        }
         let r = crate::agent::restart_from_task(&store, &project, n)?;
         ctx.ui.info(format!(
             "restored {} to {} on branch {}; {} task(s) to do again",
@@ -80,6 +74,7 @@ pub fn run(args: ResumeArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
         .filter(|c| !c.is_empty())
         .map(String::from);
     agent_run::run_agent(
+        lock,
         ctx,
         config,
         store,
@@ -90,20 +85,5 @@ pub fn run(args: ResumeArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
             command: "resume".into(),
             change_request: change,
         },
-    )
-}
-
-/// Whether the latest run of a project is still going (its process is alive).
-fn run_is_alive(store: &Store, project_id: i64) -> anyhow::Result<bool> {
-    let runs = store.list_runs(project_id)?;
-    let Some(last) = runs.iter().max_by_key(|r| r.id) else {
-        return Ok(false);
-    };
-    if last.finished_at.is_some() {
-        return Ok(false);
-    }
-    Ok(
-        std::path::Path::new(&format!("/proc/{}", last.pid)).exists()
-            && last.pid != std::process::id(),
     )
 }

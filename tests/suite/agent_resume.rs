@@ -336,3 +336,72 @@ fn regression_a_torn_temporary_file_from_a_killed_write_ended_up_in_the_checkpoi
     let head = repo.head().unwrap().peel_to_tree().unwrap();
     assert!(head.get_name(".samocoder-tmp-Ab12Cd").is_none());
 }
+
+/// Regression: a kill during a git commit left `.git/refs/heads/main.lock` (or `index.lock`),
+/// and every later run failed with "failed to lock file".
+#[test]
+fn regression_a_git_lock_left_by_a_killed_commit_blocked_every_later_run() {
+    let c = cassette();
+    let want = reference(&c);
+    let env = Env::new();
+    let path = c.write(&env.root.path().join("c.jsonl"));
+    kill_mid_task(&env, &c);
+    let dir = env.work().join(NAME);
+    std::fs::write(dir.join(".git/index.lock"), "").unwrap();
+    std::fs::create_dir_all(dir.join(".git/refs/heads")).unwrap();
+    std::fs::write(dir.join(".git/refs/heads/main.lock"), "").unwrap();
+    resume_and_check(&env, &c, &path, &want);
+    assert!(!dir.join(".git/index.lock").exists());
+}
+
+/// Regression: a replayed answer whose usage row was written but whose step was not saved (a
+/// kill in between) was served again on resume and counted twice.
+#[test]
+fn regression_a_replayed_answer_served_again_after_a_kill_was_counted_twice() {
+    let c = cassette();
+    let want = reference(&c);
+    let env = Env::new();
+    let path = c.write(&env.root.path().join("c.jsonl"));
+    let r = run(&env, &strs(&new_args(&path)), &[]);
+    assert_eq!(r.code, 0, "{}", r.describe());
+    // Undo everything after the last answer was recorded, as a kill right after the usage
+    // row was written (before the answer's step was saved) would have left it.
+    let db = rusqlite::Connection::open(env.home().join("samocoder.db")).unwrap();
+    db.execute_batch(
+        "DELETE FROM steps WHERE seq >= (SELECT MAX(seq) FROM steps WHERE kind = 'model_turn');
+         UPDATE tasks SET status = 'in_progress', checkpoint = NULL WHERE ordinal = 2;
+         UPDATE projects SET status = 'paused';",
+    )
+    .unwrap();
+    drop(db);
+    let dir = env.work().join(NAME);
+    for f in ["d.txt"] {
+        std::fs::remove_file(dir.join(f)).unwrap();
+    }
+    resume_and_check(&env, &c, &path, &want);
+}
+
+/// A second `resume` of a project that another process is working on is refused (exit 2)
+/// instead of both writing to it.
+#[test]
+fn a_project_being_worked_on_is_not_resumed_twice_at_once() {
+    let c = cassette();
+    let env = Env::new();
+    let path = c.write(&env.root.path().join("c.jsonl"));
+    kill_mid_task(&env, &c);
+    let id = count(&env, "SELECT id FROM projects");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(env.home().join("locks").join(format!("project-{id}.lock")))
+        .unwrap();
+    lock.try_lock().unwrap();
+    let r = run(&env, &strs(&resume_args(&path)), &[]);
+    assert_eq!(r.code, 2, "{}", r.describe());
+    assert!(
+        r.stderr.contains("another samocoder process"),
+        "{}",
+        r.describe()
+    );
+}
