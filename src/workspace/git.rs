@@ -212,6 +212,43 @@ impl Workspace {
     }
 }
 
+impl Workspace {
+    /// Removes git lock files (`index.lock`, `HEAD.lock`, `refs/**/*.lock`) that a killed
+    /// process left behind; returns how many. Only call it while holding the project's run lock:
+    /// a live git process of the same project would otherwise lose its lock.
+    pub fn remove_stale_git_locks(&self) -> Result<usize, WorkspaceError> {
+        fn walk(dir: &std::path::Path, removed: &mut usize) -> std::io::Result<()> {
+            let entries = match std::fs::read_dir(dir) {
+                Ok(e) => e,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+                Err(e) => return Err(e),
+            };
+            for entry in entries {
+                let entry = entry?;
+                let ty = entry.file_type()?;
+                if ty.is_dir() {
+                    walk(&entry.path(), removed)?;
+                } else if ty.is_file() && entry.file_name().to_string_lossy().ends_with(".lock") {
+                    std::fs::remove_file(entry.path())?;
+                    *removed += 1;
+                }
+            }
+            Ok(())
+        }
+        let git = self.root().join(".git");
+        let mut removed = 0;
+        for name in ["index.lock", "HEAD.lock", "config.lock"] {
+            match std::fs::remove_file(git.join(name)) {
+                Ok(()) => removed += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(WorkspaceError::io(".git", e)),
+            }
+        }
+        walk(&git.join("refs"), &mut removed).map_err(|e| WorkspaceError::io(".git/refs", e))?;
+        Ok(removed)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -325,42 +362,5 @@ mod tests {
             ws.restore_to(&CommitId::new("deadbeef"), "x", false),
             Err(WorkspaceError::UnknownCommit(_))
         ));
-    }
-}
-
-impl Workspace {
-    /// Removes git lock files (`index.lock`, `HEAD.lock`, `refs/**/*.lock`) that a killed
-    /// process left behind; returns how many. Only call it while holding the project's run lock:
-    /// a live git process of the same project would otherwise lose its lock.
-    pub fn remove_stale_git_locks(&self) -> Result<usize, WorkspaceError> {
-        fn walk(dir: &std::path::Path, removed: &mut usize) -> std::io::Result<()> {
-            let entries = match std::fs::read_dir(dir) {
-                Ok(e) => e,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-                Err(e) => return Err(e),
-            };
-            for entry in entries {
-                let entry = entry?;
-                let ty = entry.file_type()?;
-                if ty.is_dir() {
-                    walk(&entry.path(), removed)?;
-                } else if ty.is_file() && entry.file_name().to_string_lossy().ends_with(".lock") {
-                    std::fs::remove_file(entry.path())?;
-                    *removed += 1;
-                }
-            }
-            Ok(())
-        }
-        let git = self.root().join(".git");
-        let mut removed = 0;
-        for name in ["index.lock", "HEAD.lock", "config.lock"] {
-            match std::fs::remove_file(git.join(name)) {
-                Ok(()) => removed += 1,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(WorkspaceError::io(".git", e)),
-            }
-        }
-        walk(&git.join("refs"), &mut removed).map_err(|e| WorkspaceError::io(".git/refs", e))?;
-        Ok(removed)
     }
 }
