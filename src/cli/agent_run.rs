@@ -208,7 +208,21 @@ pub fn run_agent(
                 config.providers.values(),
                 crate::keys::keychain_store(&ctx.env),
             );
-            let layer = ModelLayer::new(&config, &keys, sink, observer, cancel.clone())?;
+            // Only the providers this run can call have their keys looked up.
+            let used: Vec<String> =
+                match args.model.as_ref().and_then(|m| m.parse::<ModelRef>().ok()) {
+                    Some(m) => vec![m.provider],
+                    None => config
+                        .routes
+                        .values()
+                        .flatten()
+                        .map(|m| m.provider.clone())
+                        .collect(),
+                };
+            let used: Vec<&str> = used.iter().map(String::as_str).collect();
+            let layer =
+                ModelLayer::for_providers(&config, &keys, &used, sink, observer, cancel.clone())?
+                    .with_price_table(crate::llm::pricing::load_table(&ctx.paths.data_dir)?);
             Arc::new(LiveModels {
                 layer,
                 config: config.clone(),
