@@ -39,8 +39,10 @@ impl Session<'_> {
             {
                 return Ok(v);
             }
+            // Counted per run: `resume` gives the model fresh tries.
             let bad = steps
                 .iter()
+                .filter(|s| s.run_id == self.run_id)
                 .filter(|s| s.kind == StepKind::ToolCall && s.payload["is_error"] == true)
                 .count();
             if bad >= MAX_BAD_ANSWERS {

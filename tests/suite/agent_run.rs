@@ -304,3 +304,52 @@ fn output_cut_by_the_token_limit_is_never_written() {
         1
     );
 }
+
+/// Regression: unusable planning answers were counted over all runs, so after three of them
+/// every `resume` failed at once instead of giving the model fresh tries.
+#[test]
+fn regression_unusable_spec_answers_stop_the_run_but_resume_tries_again() {
+    use crate::common::agent::call;
+    let env = Env::new();
+    let bad = || call("submit_spec", serde_json::json!({"spec_markdown": "  "}));
+    let c = Cassette::new("vague")
+        .tools(vec![bad()])
+        .tools(vec![bad()])
+        .tools(vec![bad()]);
+    let path = c.write(&env.root.path().join("bad.jsonl"));
+    let r = run(
+        &env,
+        &["new", "--replay", path.to_str().unwrap(), "--yes", "--json"],
+        &[],
+    );
+    assert_eq!(r.code, 1, "{}", r.describe());
+    assert!(
+        r.finished()["message"]
+            .as_str()
+            .unwrap()
+            .contains("no usable answer"),
+        "{}",
+        r.describe()
+    );
+
+    let good = c
+        .spec()
+        .architecture("true")
+        .plan(&["Write it"])
+        .tools(vec![write_file("a.txt", "a\n"), task_done("wrote a")]);
+    let path = good.write(&env.root.path().join("good.jsonl"));
+    let r = run(
+        &env,
+        &[
+            "resume",
+            "vague",
+            "--replay",
+            path.to_str().unwrap(),
+            "--yes",
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.describe());
+    assert_eq!(r.finished()["tasks_done"], 1);
+}
