@@ -42,7 +42,18 @@ impl fmt::Debug for ApiKey {
 /// connect timeout and no total timeout (streams last minutes; the adapters time the first
 /// byte and the gaps between events instead).
 pub fn build_client(network: &NetworkConfig) -> Result<reqwest::Client, LlmError> {
-    reqwest::Client::builder()
+    build_client_for(network, true)
+}
+
+/// Like [`build_client`]; with `tls` false the system's root certificates are not loaded
+/// (about 150 files and 4 MiB on a typical Linux), for processes that only call plain
+/// `http://` servers (local models, the test fake). Such a client refuses every `https://` URL.
+pub fn build_client_for(network: &NetworkConfig, tls: bool) -> Result<reqwest::Client, LlmError> {
+    let mut builder = reqwest::Client::builder();
+    if !tls {
+        builder = builder.tls_certs_only(std::iter::empty());
+    }
+    builder
         .connect_timeout(secs(network.connect_timeout_s))
         .user_agent(concat!("samocoder/", env!("CARGO_PKG_VERSION")))
         .build()

@@ -14,10 +14,11 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use super::http::build_client_for;
 use super::pricing::{PriceTable, Pricing, is_local_base_url};
 use super::router::{Breakers, RouteEntry, Router, RouterObserver, RouterOptions};
 use super::usage::{CallContext, UsageSink};
-use super::{ErrorClass, LlmError, Provider, adapter_for, build_client};
+use super::{ErrorClass, LlmError, Provider, adapter_for};
 use crate::config::{Config, ModelRef, ProviderConfig};
 use crate::keys::{KeyError, KeySource, Keys, Secret};
 
@@ -111,8 +112,14 @@ impl ModelLayer {
             };
             states.insert(p.name.clone(), state);
         }
+        // Root certificates are loaded only when some provider is reached over TLS.
+        let tls = providers.iter().any(|n| {
+            config
+                .provider(n)
+                .is_none_or(|p| !p.base_url.starts_with("http://"))
+        });
         Ok(ModelLayer {
-            client: build_client(&config.network)?,
+            client: build_client_for(&config.network, tls)?,
             breakers: Arc::new(Breakers::from_network(&config.network)),
             pricing: Arc::new(Pricing::new(PriceTable::shipped(), config.prices.clone())),
             config: config.clone(),
