@@ -186,11 +186,21 @@ impl<'a> Session<'a> {
         let mut stream = provider.stream(request);
         let mut response = Response::default();
         loop {
-            let next = tokio::select! {
-                ev = stream.next() => ev,
-                _ = self.deps.cancel.cancelled() => {
-                    drop(stream);
-                    return Err(AgentError::Interrupted { project: self.project.name.clone() });
+            // On Ctrl-C the router ends the call itself and records it as cancelled; keep
+            // polling so that record is written, but give up after a short grace.
+            let next = if self.deps.cancel.is_cancelled() {
+                match tokio::time::timeout(std::time::Duration::from_secs(2), stream.next()).await {
+                    Ok(ev) => ev,
+                    Err(_) => {
+                        return Err(AgentError::Interrupted {
+                            project: self.project.name.clone(),
+                        });
+                    }
+                }
+            } else {
+                tokio::select! {
+                    ev = stream.next() => ev,
+                    _ = self.deps.cancel.cancelled() => continue,
                 }
             };
             let Some(ev) = next else { break };

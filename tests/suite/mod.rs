@@ -3,6 +3,7 @@ mod agent_policy;
 mod agent_providers;
 mod agent_resume;
 mod agent_run;
+mod agent_signal;
 mod ask;
 mod cli;
 mod config;

@@ -1,0 +1,88 @@
+//! Ctrl-C (SIGINT) during a run: the command in flight and its children are killed, the run
+//! ends with exit 130 and a `run_finished` event saying `interrupted`, and `resume` finishes it.
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::common::Env;
+use crate::common::agent::{Cassette, count, run, run_command, task_done};
+
+#[test]
+fn ctrl_c_kills_the_running_command_saves_state_and_resume_finishes() {
+    let env = Env::new();
+    let c = Cassette::new("sig")
+        .spec()
+        .architecture("true")
+        .plan(&["Wait"])
+        .tools(vec![run_command(
+            r#"[ "$E2E_SLOW" = yes ] && sleep 30; echo done"#,
+        )])
+        .tools(vec![task_done("waited")]);
+    let path = c.write(&env.root.path().join("c.jsonl"));
+    let mut child = env
+        .std_cmd()
+        .args(["new", "--replay", path.to_str().unwrap(), "--yes", "--json"])
+        .env("E2E_SLOW", "yes")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    // Wait until the command has started (its model answer was saved), then interrupt.
+    for line in lines.by_ref() {
+        let v: Value = serde_json::from_str(&line.unwrap()).unwrap();
+        if v["type"] == "model_call_finished" && v["role"] == "coder" {
+            break;
+        }
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let sent = Instant::now();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let last: Value = lines
+        .map(|l| serde_json::from_str::<Value>(&l.unwrap()).unwrap())
+        .last()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert!(
+        sent.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        sent.elapsed()
+    );
+    assert_eq!(last["type"], "run_finished");
+    assert_eq!(last["status"], "interrupted");
+    assert_eq!(
+        count(
+            &env,
+            "SELECT COUNT(*) FROM projects WHERE status = 'paused'"
+        ),
+        1
+    );
+
+    let r = run(
+        &env,
+        &[
+            "resume",
+            "sig",
+            "--replay",
+            path.to_str().unwrap(),
+            "--yes",
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.describe());
+    assert_eq!(r.finished()["tasks_done"], 1);
+    assert_eq!(
+        count(&env, "SELECT COUNT(*) FROM llm_calls"),
+        c.len() as i64
+    );
+}
