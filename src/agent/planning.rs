@@ -253,9 +253,7 @@ impl Session<'_> {
             .as_deref()
             .filter(|c| !c.trim().is_empty())
         {
-            let out = self
-                .run_command(None, "architecture-install", cmd, None)
-                .await?;
+            let out = self.run_command(None, cmd, None).await?;
             if !out.0 {
                 self.emit(Event::Warning {
                     message: format!(

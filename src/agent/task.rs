@@ -80,11 +80,7 @@ impl Session<'_> {
                 .count() as u32;
             let tool_errors = this_run
                 .iter()
-                .filter(|s| {
-                    s.kind == StepKind::ToolCall
-                        && s.payload["is_error"] == true
-                        && s.payload["model_error"] != false
-                })
+                .filter(|s| s.kind == StepKind::ToolCall && s.payload["is_error"] == true)
                 .count() as u32;
             if tool_errors > limits.max_tool_errors {
                 return self.fail_task(
@@ -304,9 +300,7 @@ impl Session<'_> {
                     .map_err(|e| AgentError::Model(format!("a file write crashed: {e}")))??
             }
             DevTool::RunCommand { command, timeout_s } => {
-                let (_, text, _) = self
-                    .run_command(Some(task_id), "task", &command, timeout_s)
-                    .await?;
+                let (_, text, _) = self.run_command(Some(task_id), &command, timeout_s).await?;
                 ok(call, text)
             }
             DevTool::TaskDone { summary } => {
@@ -356,7 +350,6 @@ impl Session<'_> {
     pub async fn run_command(
         &mut self,
         task_id: Option<i64>,
-        _why: &str,
         command: &str,
         timeout_s: Option<u64>,
     ) -> Result<(bool, String, Option<i32>), AgentError> {
@@ -433,9 +426,7 @@ impl Session<'_> {
         } else {
             test_command
         };
-        let (passed, text, exit_code) = self
-            .run_command(Some(task.id), "verify", command, None)
-            .await?;
+        let (passed, text, exit_code) = self.run_command(Some(task.id), command, None).await?;
         let not_run =
             exit_code.is_none() && !text.contains("timed out") && !text.contains("killed");
         let tail: String = tail_lines(&text, 12);

@@ -204,7 +204,10 @@ impl EventSink for HumanRenderer {
             } if !quiet => {
                 let target = shorten(&target, 80);
                 if ok {
-                    if name != "write_file" && name != "edit_file" && name != "run_command" {
+                    if !matches!(
+                        name.as_str(),
+                        "write_file" | "edit_file" | "run_command" | "task_done"
+                    ) {
                         self.line(&mut st, ui.paint(Paint::Dim, &format!("  {name} {target}")));
                     }
                 } else {
