@@ -49,7 +49,7 @@ pub async fn run(deps: &AgentDeps, req: RunRequest) -> Exit {
         Ok((run_id, Err(e))) => (
             e.exit(),
             e.status().to_string(),
-            Some(e.to_string()),
+            Some(with_resume_hint(&e, deps, req.project_id)),
             Some(run_id),
         ),
         Err(e) => (e.exit(), e.status().to_string(), Some(e.to_string()), None),
@@ -212,4 +212,22 @@ fn record_baseline(
 fn has_open_plan(s: &Session<'_>, iteration: i64) -> Result<bool, AgentError> {
     let key = format!("plan:{}", iteration + 1);
     Ok(!s.thread_steps(&key)?.is_empty())
+}
+
+/// The error for the user; provider and store problems get the way back in, since the state
+/// of the run is saved (budget and interrupt messages already say it).
+fn with_resume_hint(e: &AgentError, deps: &AgentDeps, project_id: i64) -> String {
+    let text = e.to_string();
+    match e {
+        AgentError::Llm(_) | AgentError::Model(_) | AgentError::TaskFailed { .. } => {
+            match deps.store.project_by_id(project_id) {
+                Ok(p) => format!(
+                    "{text}; the state is saved: fix it, then `samocoder resume {}`",
+                    p.name
+                ),
+                Err(_) => text,
+            }
+        }
+        _ => text,
+    }
 }
