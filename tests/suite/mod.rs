@@ -1,4 +1,5 @@
 mod agent_hostile;
+mod agent_output;
 mod agent_policy;
 mod agent_providers;
 mod agent_resume;
