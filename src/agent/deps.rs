@@ -30,6 +30,12 @@ pub trait Models: Send + Sync {
     fn replayed(&self) -> bool {
         false
     }
+
+    /// True when parallel calls must run one at a time so answers keep a fixed order (a
+    /// cassette being recorded or replayed).
+    fn sequential(&self) -> bool {
+        self.replayed()
+    }
 }
 
 /// Answers clarifying questions. Non-interactive runs answer `None` (the model assumes).

@@ -20,8 +20,8 @@ const MAX_BAD_ANSWERS: usize = 3;
 impl Session<'_> {
     /// Asks `role` in `thread` until it submits a valid `tool` answer. Resumes from the saved
     /// thread: an answer saved but not yet handled is handled without a new call.
-    async fn structured<T: DeserializeOwned>(
-        &mut self,
+    pub(super) async fn structured<T: DeserializeOwned>(
+        &self,
         thread: &Thread,
         role: &str,
         first_message: &str,

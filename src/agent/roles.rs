@@ -258,3 +258,33 @@ mod tests {
         );
     }
 }
+
+/// A writer's answer: one file's whole content.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileAnswer {
+    pub content: String,
+}
+
+impl FileAnswer {
+    pub fn validate(&self, max_bytes: u64) -> Result<(), String> {
+        if self.content.len() as u64 > max_bytes {
+            return Err(format!(
+                "submit_file: the content is larger than {max_bytes} bytes"
+            ));
+        }
+        Ok(())
+    }
+}
+
+pub fn submit_file_tool() -> ToolDef {
+    ToolDef {
+        name: "submit_file".into(),
+        description: "Submit the complete content of the file.".into(),
+        parameters: json!({
+            "type": "object",
+            "properties": {"content": {"type": "string"}},
+            "required": ["content"],
+            "additionalProperties": false
+        }),
+    }
+}

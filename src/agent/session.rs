@@ -2,6 +2,7 @@
 //! conversation threads rebuilt from what was saved, so a resumed run continues exactly where
 //! the last saved step left off and never pays again for a saved answer.
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 use futures_util::StreamExt;
@@ -38,9 +39,9 @@ pub struct Session<'a> {
     pub ws: Workspace,
     pub gate: CommandGate,
     pub started: Instant,
-    calls: u64,
-    warned_run: bool,
-    warned_project: bool,
+    calls: AtomicU64,
+    warned_run: AtomicBool,
+    warned_project: AtomicBool,
 }
 
 impl<'a> Session<'a> {
@@ -59,9 +60,9 @@ impl<'a> Session<'a> {
             ws,
             gate,
             started: Instant::now(),
-            calls: 0,
-            warned_run: false,
-            warned_project: false,
+            calls: AtomicU64::new(0),
+            warned_run: AtomicBool::new(false),
+            warned_project: AtomicBool::new(false),
         }
     }
 
@@ -148,7 +149,7 @@ impl<'a> Session<'a> {
     /// Asks the model for the next answer in `thread` (conversation rebuilt from the saved
     /// steps), checking the budget first, and saves the answer before returning it.
     pub async fn model_turn(
-        &mut self,
+        &self,
         thread: &Thread,
         role: &str,
         task_id: Option<i64>,
@@ -167,12 +168,13 @@ impl<'a> Session<'a> {
         fit_context(&mut request, self.deps.models.context_window(role));
         self.preflight(role, &request)?;
 
-        self.calls += 1;
+        let call = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
         let call_key_prefix = if self.deps.models.replayed() {
+            // Replays are sequential, so the saved answers count is this answer's position.
             let position = Session::answers_consumed(self.store(), self.project.id)?;
             format!("p{}/answer{position}", self.project.id)
         } else {
-            format!("run{}/{}", self.run_id, self.calls)
+            format!("run{}/{call}", self.run_id)
         };
         let context = CallContext {
             role: role.to_string(),
@@ -290,7 +292,7 @@ impl<'a> Session<'a> {
         Ok(caps)
     }
 
-    fn after_call(&mut self, role: &str) -> Result<(), AgentError> {
+    fn after_call(&self, role: &str) -> Result<(), AgentError> {
         let last = self.store().read(|db| {
             Ok(db
                 .conn()
@@ -325,12 +327,11 @@ impl<'a> Session<'a> {
         let warn_at = self.deps.config.budget.warn_at;
         for (scope, spent, cap) in self.caps()? {
             let warned = if scope == "run" {
-                &mut self.warned_run
+                &self.warned_run
             } else {
-                &mut self.warned_project
+                &self.warned_project
             };
-            if !*warned && spent >= warn_at * cap {
-                *warned = true;
+            if spent >= warn_at * cap && !warned.swap(true, Ordering::SeqCst) {
                 self.deps.events.emit(Event::BudgetWarning {
                     scope: scope.into(),
                     spent_usd: spent,

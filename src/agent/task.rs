@@ -11,8 +11,9 @@ use sha2::{Digest, Sha256};
 
 use super::error::AgentError;
 use super::events::Event;
+use super::roles::{FileAnswer, submit_file_tool};
 use super::session::{Session, Thread};
-use super::tools::{DevTool, dev_tools, parse_dev_tool};
+use super::tools::{DevTool, FileRequest, dev_tools, parse_dev_tool};
 use crate::exec::{CommandSpec, Execution};
 use crate::llm::ToolCall;
 use crate::store::{Approval, NewCommand, NewStep, StepKind, Task, TaskStatus};
@@ -25,8 +26,8 @@ struct ToolOutcome {
     target: String,
     result: String,
     is_error: bool,
-    /// A file written by the call: (path, sha256, size, created).
-    file: Option<(String, String, u64, bool)>,
+    /// Files written by the call: (path, sha256, size, created).
+    files: Vec<(String, String, u64, bool)>,
 }
 
 impl Session<'_> {
@@ -253,7 +254,7 @@ impl Session<'_> {
                     target: call.name.clone(),
                     result: e,
                     is_error: true,
-                    file: None,
+                    files: Vec::new(),
                     call,
                 },
                 Ok(tool) => self.run_tool(task_id, call, tool).await?,
@@ -276,7 +277,7 @@ impl Session<'_> {
             target: target.clone(),
             result,
             is_error: false,
-            file: None,
+            files: Vec::new(),
         };
         Ok(match tool {
             DevTool::ListFiles => ok(call, self.ws.project_map(Default::default())?.render()),
@@ -288,7 +289,7 @@ impl Session<'_> {
                         target,
                         result: e.to_string(),
                         is_error: true,
-                        file: None,
+                        files: Vec::new(),
                     },
                     Err(e) => return Err(e.into()),
                 }
@@ -306,6 +307,118 @@ impl Session<'_> {
             DevTool::TaskDone { summary } => {
                 ok(call, format!("noted: {summary}; the tests will now be run"))
             }
+            DevTool::WriteFiles { files, context } => {
+                self.write_files(task_id, call, files, context).await?
+            }
+        })
+    }
+
+    /// `write_files`: one writer call per file, up to `--jobs` at once (one at a time when
+    /// answers are recorded or replayed, so a cassette keeps a fixed order), then the files are
+    /// written. Each writer's conversation is a thread of its own, so a stop in the middle
+    /// resumes without asking again for the files already answered.
+    async fn write_files(
+        &self,
+        task_id: i64,
+        call: ToolCall,
+        files: Vec<FileRequest>,
+        context: Vec<String>,
+    ) -> Result<ToolOutcome, AgentError> {
+        use futures_util::StreamExt;
+        let max = self.deps.config.limits.max_file_bytes;
+        let key = format!("task:{task_id}");
+        let turn = self
+            .thread_steps(&key)?
+            .iter()
+            .rev()
+            .find(|s| s.kind == StepKind::ModelTurn)
+            .map_or(0, |s| s.id);
+        let task = self.store().get_task(task_id)?;
+        let context: Vec<Value> = context
+            .iter()
+            .map(|p| {
+                let content = self
+                    .ws
+                    .resolve(p)
+                    .and_then(|sp| self.ws.read(&sp, 32 * 1024))
+                    .unwrap_or_else(|e| format!("(cannot be read: {e})"));
+                json!({"path": p, "content": content})
+            })
+            .collect();
+        let spec: String = self
+            .project
+            .spec
+            .clone()
+            .unwrap_or_default()
+            .chars()
+            .take(4000)
+            .collect();
+        let system = templates::render_prompt("writer.system", json!({}))?;
+        let mut jobs = Vec::new();
+        for (i, f) in files.iter().enumerate() {
+            let thread = Thread {
+                key: format!("{key}/write/{turn}/{}/{i}", call.id),
+                system: system.clone(),
+                tools: vec![submit_file_tool()],
+            };
+            let first = templates::render_prompt(
+                "writer.user",
+                json!({"path": f.path, "instructions": f.instructions, "context": context, "spec": spec,
+                       "architecture": self.architecture(),
+                       "task": {"index": task.ordinal, "title": task.title, "goal": task.goal}}),
+            )?;
+            jobs.push(async move {
+                let answer = self
+                    .structured::<FileAnswer>(&thread, "writer", &first, |a: &FileAnswer| {
+                        a.validate(max)
+                    })
+                    .await;
+                (thread, answer)
+            });
+        }
+        let parallel = if self.deps.models.sequential() {
+            1
+        } else {
+            self.deps.jobs.max(1)
+        };
+        let answers: Vec<_> = futures_util::stream::iter(jobs)
+            .buffered(parallel)
+            .collect()
+            .await;
+        let mut lines = Vec::new();
+        let mut written = Vec::new();
+        for (f, (_, answer)) in files.iter().zip(answers) {
+            let content = match answer {
+                Ok(a) => a.content,
+                Err(AgentError::Model(m)) => {
+                    lines.push(format!("{}: not written: {m}", f.path));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            match self.ws.resolve(&f.path).and_then(|p| {
+                self.ws
+                    .write_atomic(&p, content.as_bytes(), max)
+                    .map(|w| (p, w))
+            }) {
+                Ok((p, w)) => {
+                    lines.push(format!("wrote {} ({} bytes)", p.rel(), w.size));
+                    written.push((p.rel().to_string(), w.sha256, w.size, w.created));
+                }
+                Err(e) if e.is_model_error() => lines.push(format!("{}: {e}", f.path)),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(ToolOutcome {
+            target: files
+                .iter()
+                .map(|f| f.path.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            is_error: written.is_empty(),
+            result: lines.join("\n"),
+            files: written,
+            call,
         })
     }
 
@@ -323,7 +436,7 @@ impl Session<'_> {
                 kind: StepKind::ToolCall,
                 payload,
             })?;
-            if let Some((path, sha, size, _)) = &o.file {
+            for (path, sha, size, _) in &o.files {
                 db.upsert_file(project_id, path, sha, *size)?;
             }
             Ok(())
@@ -336,7 +449,7 @@ impl Session<'_> {
                 error: o.is_error.then(|| o.result.clone()),
             });
         }
-        if let Some((path, _, size, created)) = o.file {
+        for (path, _, size, created) in o.files {
             self.emit(Event::FileWritten {
                 path,
                 bytes: size,
@@ -644,14 +757,14 @@ fn file_tool(
             target,
             result: format!("wrote {} ({} bytes)", p.rel(), w.size),
             is_error: false,
-            file: Some((p.rel().to_string(), w.sha256, w.size, w.created)),
+            files: vec![(p.rel().to_string(), w.sha256, w.size, w.created)],
         }),
         Err(e) if e.is_model_error() => Ok(ToolOutcome {
             call,
             target,
             result: e.to_string(),
             is_error: true,
-            file: None,
+            files: Vec::new(),
         }),
         Err(e) => Err(e.into()),
     }

@@ -13,6 +13,16 @@ const MAX_PATH: usize = 4096;
 const MAX_COMMAND: usize = 8192;
 const MAX_TEXT: usize = 64 * 1024;
 
+/// One file of a `write_files` call.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+pub struct FileRequest {
+    pub path: String,
+    pub instructions: String,
+}
+
+/// Most files one `write_files` call may ask for.
+pub const MAX_WRITE_FILES: usize = 8;
+
 /// A developer tool call with validated arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DevTool {
@@ -36,6 +46,12 @@ pub enum DevTool {
     TaskDone {
         summary: String,
     },
+    /// Several independent new files, each written by its own model call (in parallel up to
+    /// `--jobs`), from instructions.
+    WriteFiles {
+        files: Vec<FileRequest>,
+        context: Vec<String>,
+    },
 }
 
 impl DevTool {
@@ -48,6 +64,11 @@ impl DevTool {
             | DevTool::EditFile { path, .. } => path.clone(),
             DevTool::RunCommand { command, .. } => command.clone(),
             DevTool::TaskDone { .. } => String::new(),
+            DevTool::WriteFiles { files, .. } => files
+                .iter()
+                .map(|f| f.path.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
         }
     }
 }
@@ -81,6 +102,28 @@ pub fn dev_tools() -> Vec<ToolDef> {
             "Run a shell command in the project directory (non-interactive, stdin closed).",
             json!({"command": {"type": "string"}, "timeout_s": {"type": "integer", "minimum": 1}}),
         ),
+        ToolDef {
+            name: "write_files".into(),
+            description: "Create several independent files at once: each is written by a helper from your instructions (it sees the spec, the task and the `context` files). Use it for new files that do not depend on each other; use write_file when you know the content.".into(),
+            parameters: json!({
+                "type": "object",
+                "properties": {
+                    "files": {
+                        "type": "array",
+                        "minItems": 1,
+                        "maxItems": MAX_WRITE_FILES,
+                        "items": {
+                            "type": "object",
+                            "properties": {"path": path, "instructions": {"type": "string"}},
+                            "required": ["path", "instructions"]
+                        }
+                    },
+                    "context": {"type": "array", "items": {"type": "string"}, "description": "Existing files the helpers should read."}
+                },
+                "required": ["files"],
+                "additionalProperties": false,
+            }),
+        },
         tool(
             "task_done",
             "Call when the current task is complete and its tests pass.",
@@ -125,6 +168,12 @@ struct EditArgs {
 struct CommandArgs {
     command: String,
     timeout_s: Option<u64>,
+}
+#[derive(Deserialize)]
+struct WriteFilesArgs {
+    files: Vec<FileRequest>,
+    #[serde(default)]
+    context: Vec<String>,
 }
 #[derive(Deserialize)]
 struct DoneArgs {
@@ -195,6 +244,39 @@ pub fn parse_dev_tool(call: &ToolCall, max_file_bytes: u64) -> Result<DevTool, S
                 timeout_s: a.timeout_s,
             }
         }
+        "write_files" => {
+            let a: WriteFilesArgs = args(name, &call.arguments)?;
+            if a.files.is_empty() || a.files.len() > MAX_WRITE_FILES {
+                return Err(format!(
+                    "write_files: give 1 to {MAX_WRITE_FILES} files, not {}",
+                    a.files.len()
+                ));
+            }
+            let mut seen = std::collections::HashSet::new();
+            let mut files = Vec::new();
+            for f in a.files {
+                let path = check_path(name, f.path)?;
+                if !seen.insert(path.clone()) {
+                    return Err(format!("write_files: `{path}` is listed twice"));
+                }
+                if f.instructions.trim().is_empty() || f.instructions.len() > MAX_TEXT {
+                    return Err(format!(
+                        "write_files: the instructions for `{path}` are empty or too long"
+                    ));
+                }
+                files.push(FileRequest {
+                    path,
+                    instructions: f.instructions,
+                });
+            }
+            let context = a
+                .context
+                .into_iter()
+                .take(MAX_WRITE_FILES)
+                .map(|p| check_path(name, p))
+                .collect::<Result<_, _>>()?;
+            DevTool::WriteFiles { files, context }
+        }
         "task_done" => {
             let a: DoneArgs = args(name, &call.arguments)?;
             DevTool::TaskDone {
@@ -203,7 +285,7 @@ pub fn parse_dev_tool(call: &ToolCall, max_file_bytes: u64) -> Result<DevTool, S
         }
         other => {
             return Err(format!(
-                "unknown tool `{}`; the tools are list_files, read_file, write_file, edit_file, run_command, task_done",
+                "unknown tool `{}`; the tools are list_files, read_file, write_file, write_files, edit_file, run_command, task_done",
                 truncate(other, 64)
             ));
         }
@@ -324,6 +406,17 @@ mod tests {
                 "invalid",
             ),
             ("rm_rf", "{}", "unknown tool"),
+            ("write_files", r#"{"files":[]}"#, "1 to 8"),
+            (
+                "write_files",
+                r#"{"files":[{"path":"a","instructions":"x"},{"path":"a","instructions":"y"}]}"#,
+                "twice",
+            ),
+            (
+                "write_files",
+                r#"{"files":[{"path":"a","instructions":" "}]}"#,
+                "empty",
+            ),
         ];
         for (name, args, want) in cases {
             let err = parse_dev_tool(&call(name, args), 10).unwrap_err();
@@ -357,7 +450,7 @@ mod tests {
             if let Some(c) = content { o.insert("content".into(), json!(c)); o.insert("command".into(), json!(c)); }
             if let Some(t) = timeout { o.insert("timeout_s".into(), json!(t)); }
             let args = Value::Object(o).to_string();
-            for name in ["read_file", "write_file", "edit_file", "run_command", "task_done", "list_files"] {
+            for name in ["read_file", "write_file", "edit_file", "run_command", "task_done", "list_files", "write_files"] {
                 let _ = parse_dev_tool(&call(name, &args), 1000);
             }
         }

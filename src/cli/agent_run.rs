@@ -361,6 +361,10 @@ impl Models for LiveModels {
     fn context_window(&self, role: &str) -> Option<u64> {
         self.layer.pricing().context_window(&self.first(role)?)
     }
+
+    fn sequential(&self) -> bool {
+        self.record.is_some()
+    }
 }
 
 /// Every role answered from one cassette, through a router so usage rows are recorded as for

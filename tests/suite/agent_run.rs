@@ -353,3 +353,58 @@ fn regression_unusable_spec_answers_stop_the_run_but_resume_tries_again() {
     assert_eq!(r.code, 0, "{}", r.describe());
     assert_eq!(r.finished()["tasks_done"], 1);
 }
+
+/// `write_files` has each file written by its own model call; with a cassette the calls run
+/// one at a time so the answers keep their order, even with `--jobs 4`.
+#[test]
+fn write_files_gets_each_file_from_its_own_writer_call() {
+    use crate::common::agent::call;
+    use serde_json::json;
+    let env = Env::new();
+    let c = Cassette::new("writers")
+        .spec()
+        .architecture("grep -q alpha a.txt && grep -q beta b.txt")
+        .plan(&["Two files"])
+        .tools(vec![call(
+            "write_files",
+            json!({"files": [{"path": "a.txt", "instructions": "the word alpha"},
+                             {"path": "b.txt", "instructions": "the word beta"}]}),
+        )])
+        .tools(vec![call("submit_file", json!({"content": "alpha\n"}))])
+        .tools(vec![call("submit_file", json!({"content": "beta\n"}))])
+        .tools(vec![task_done("two files")]);
+    let path = c.write(&env.root.path().join("c.jsonl"));
+    let r = run(
+        &env,
+        &[
+            "new",
+            "--replay",
+            path.to_str().unwrap(),
+            "--yes",
+            "--json",
+            "--jobs",
+            "4",
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.describe());
+    let dir = env.work().join("writers");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("a.txt")).unwrap(),
+        "alpha\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("b.txt")).unwrap(),
+        "beta\n"
+    );
+    let writers: Vec<_> = r
+        .of_type("model_call_started")
+        .into_iter()
+        .filter(|e| e["role"] == "writer")
+        .collect();
+    assert_eq!(writers.len(), 2);
+    assert_eq!(
+        count(&env, "SELECT COUNT(*) FROM llm_calls WHERE role = 'writer'"),
+        2
+    );
+}
