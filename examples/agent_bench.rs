@@ -26,38 +26,77 @@ fn arg<T: std::str::FromStr>(args: &[String], flag: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
-fn answers() -> Vec<Reply> {
+/// With `writers`, an answer that writes several files becomes one `write_files` call plus one
+/// writer answer per file (served to the request that names that file), so `--jobs` can
+/// overlap the writers' model latency.
+fn answers(writers: bool) -> Vec<Reply> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let path = root.join("examples/todo/cassette.jsonl");
     let text = std::fs::read_to_string(&path).expect("read the todo cassette");
+    let tool = |name: &str, args: serde_json::Value| FakeToolCall {
+        id: "call_1".into(),
+        name: name.into(),
+        arguments: args.to_string(),
+    };
     parse_cassette(&text, &path.display().to_string())
         .expect("parse the todo cassette")
         .into_iter()
-        .map(|e| {
-            let events = e.events();
-            let calls: Vec<FakeToolCall> = events
-                .iter()
+        .flat_map(|e| {
+            let calls: Vec<FakeToolCall> = e
+                .events()
+                .into_iter()
                 .filter_map(|ev| match ev {
                     samocoder::llm::StreamEvent::ToolCallEnd { call, .. } => Some(FakeToolCall {
-                        id: call.id.clone(),
-                        name: call.name.clone(),
-                        arguments: call.arguments.clone(),
+                        id: call.id,
+                        name: call.name,
+                        arguments: call.arguments,
                     }),
                     _ => None,
                 })
                 .collect();
-            let usage = e.usage.clone().unwrap_or_default();
-            Reply::Answer(Answer {
+            let u = e.usage.clone().unwrap_or_default();
+            let usage = Some(FakeUsage {
+                input: u.input_tokens,
+                output: u.output_tokens,
+                ..FakeUsage::default()
+            });
+            let writes: Vec<(String, String)> = calls
+                .iter()
+                .filter(|c| c.name == "write_file")
+                .filter_map(|c| {
+                    let v: serde_json::Value = serde_json::from_str(&c.arguments).ok()?;
+                    Some((v["path"].as_str()?.to_string(), v["content"].as_str()?.to_string()))
+                })
+                .collect();
+            if writers && writes.len() >= 2 && writes.len() == calls.len() {
+                let files: Vec<serde_json::Value> = writes
+                    .iter()
+                    .map(|(p, _)| serde_json::json!({"path": p, "instructions": format!("Write {p} as the task needs.")}))
+                    .collect();
+                let mut replies = vec![Reply::Answer(Answer {
+                    tool_calls: vec![tool("write_files", serde_json::json!({"files": files}))],
+                    usage: usage.clone(),
+                    ..Answer::default()
+                })];
+                for (p, content) in writes {
+                    replies.push(Reply::Matching {
+                        when: format!("File to write: {p}"),
+                        answer: Answer {
+                            tool_calls: vec![tool("submit_file", serde_json::json!({"content": content}))],
+                            usage: usage.clone(),
+                            ..Answer::default()
+                        },
+                    });
+                }
+                return replies;
+            }
+            vec![Reply::Answer(Answer {
                 text: e.text.clone(),
                 tool_calls: calls,
                 finish: Finish::Natural,
-                usage: Some(FakeUsage {
-                    input: usage.input_tokens,
-                    output: usage.output_tokens,
-                    ..FakeUsage::default()
-                }),
+                usage,
                 ..Answer::default()
-            })
+            })]
         })
         .collect()
 }
@@ -72,6 +111,7 @@ async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let runs: usize = arg(&args, "--runs", 3);
     let jobs: usize = arg(&args, "--jobs", 1);
+    let writers = args.iter().any(|a| a == "--writers");
     let timing = Timing {
         ttft_ms: arg(&args, "--ttft-ms", 0),
         tokens_per_s: arg(&args, "--tps", 0.0),
@@ -85,7 +125,7 @@ async fn main() {
     for run in 0..runs {
         let server = FakeProvider::start().await;
         server.set_timing(timing);
-        for r in answers() {
+        for r in answers(writers) {
             server.push(r);
         }
         let dir = tempfile::tempdir().unwrap();
@@ -197,9 +237,14 @@ async fn main() {
     }
     walls.sort_by(|a, b| a.partial_cmp(b).unwrap());
     println!(
-        "median wall time: {:.0} ms (jobs {jobs}, ttft {} ms, {} tokens/s)",
+        "median wall time: {:.0} ms (jobs {jobs}, ttft {} ms, {} tokens/s{})",
         walls[walls.len() / 2] * 1000.0,
         timing.ttft_ms,
-        timing.tokens_per_s
+        timing.tokens_per_s,
+        if writers {
+            ", files by parallel writers"
+        } else {
+            ""
+        }
     );
 }

@@ -145,6 +145,12 @@ pub enum Reply {
         answer: Answer,
         events: usize,
     },
+    /// An answer served only to a request whose JSON body contains `when` (for concurrent
+    /// requests whose arrival order varies); other replies are served in order around it.
+    Matching {
+        when: String,
+        answer: Answer,
+    },
     /// 200 and stream headers, then only keep-alives (comments for OpenAI, `ping` events for
     /// Anthropic) every `keepalive_ms` until the client gives up.
     Stall {
@@ -343,14 +349,24 @@ fn serve(s: Shared, wire: Wire, path: &str, headers: HeaderMap, body: Bytes) -> 
         if let Some(denied) = check_key(&inner, wire, &headers) {
             return denied;
         }
-        let reply = inner
-            .queue
-            .pop_front()
+        let body = json.to_string();
+        let next = inner.queue.iter().position(|r| match r {
+            Reply::Matching { when, .. } => body.contains(when.as_str()),
+            _ => true,
+        });
+        let reply = next
+            .and_then(|i| inner.queue.remove(i))
             .unwrap_or_else(|| Reply::Answer(echo(&json)));
+        let reply = match reply {
+            Reply::Matching { answer, .. } => Reply::Answer(answer),
+            other => other,
+        };
         (reply, inner.timing)
     };
     match reply {
-        Reply::Answer(a) => stream_answer(wire, &json, a, timing, None),
+        Reply::Answer(a) | Reply::Matching { answer: a, .. } => {
+            stream_answer(wire, &json, a, timing, None)
+        }
         Reply::Cut { answer, events } => stream_answer(wire, &json, answer, timing, Some(events)),
         Reply::Error {
             status,
