@@ -192,7 +192,7 @@ pub fn run_agent(
             Arc::new(ReplayModels {
                 replay: Arc::new(replay),
                 config: config.clone(),
-                sink,
+                sink: Arc::new(ReplaySink(sink)),
                 observer,
                 cancel: cancel.clone(),
                 breakers: Arc::new(Breakers::from_network(&config.network)),
@@ -411,5 +411,19 @@ impl Models for ReplayModels {
 
     fn context_window(&self, _role: &str) -> Option<u64> {
         None
+    }
+}
+
+/// Records replayed answers, but not the attempt that found the cassette empty: nothing was
+/// served, and the answer a longer cassette serves at that position later must not be taken
+/// for a duplicate of it.
+struct ReplaySink(Arc<dyn UsageSink>);
+
+impl UsageSink for ReplaySink {
+    fn record(&self, rec: &crate::llm::usage::CallRecord) -> Result<(), String> {
+        if rec.error_class.as_deref() == Some(crate::llm::ErrorClass::CassetteExhausted.as_str()) {
+            return Ok(());
+        }
+        self.0.record(rec)
     }
 }

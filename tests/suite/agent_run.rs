@@ -408,3 +408,79 @@ fn write_files_gets_each_file_from_its_own_writer_call() {
         2
     );
 }
+
+/// A run that stops between two writers of one `write_files` call resumes with the second
+/// writer only: the first file's answer is saved and not asked (or paid) for again.
+#[test]
+fn a_stop_between_writers_resumes_without_asking_the_first_writer_again() {
+    use crate::common::agent::call;
+    use serde_json::json;
+    let env = Env::new();
+    let full = Cassette::new("halfway")
+        .spec()
+        .architecture("grep -q alpha a.txt && grep -q beta b.txt")
+        .plan(&["Two files"])
+        .tools(vec![call(
+            "write_files",
+            json!({"files": [{"path": "a.txt", "instructions": "the word alpha"},
+                             {"path": "b.txt", "instructions": "the word beta"}]}),
+        )])
+        .tools(vec![call("submit_file", json!({"content": "alpha\n"}))])
+        .tools(vec![call("submit_file", json!({"content": "beta\n"}))])
+        .tools(vec![task_done("two files")]);
+    let mut short = full.clone();
+    short.lines.truncate(5);
+    let path = short.write(&env.root.path().join("short.jsonl"));
+    let r = run(
+        &env,
+        &[
+            "new",
+            "--replay",
+            path.to_str().unwrap(),
+            "--yes",
+            "--json",
+            "--jobs",
+            "2",
+        ],
+        &[],
+    );
+    assert_eq!(
+        r.code,
+        2,
+        "the cassette runs out at the second writer: {}",
+        r.describe()
+    );
+    let path = full.write(&env.root.path().join("full.jsonl"));
+    let r = run(
+        &env,
+        &[
+            "resume",
+            "halfway",
+            "--replay",
+            path.to_str().unwrap(),
+            "--yes",
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.describe());
+    let dir = env.work().join("halfway");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("a.txt")).unwrap(),
+        "alpha\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("b.txt")).unwrap(),
+        "beta\n"
+    );
+    assert_eq!(
+        count(&env, "SELECT COUNT(*) FROM llm_calls WHERE outcome = 'ok'"),
+        full.len() as i64
+    );
+    assert_eq!(
+        r.finished()["model_calls"],
+        2,
+        "only the second writer and task_done: {}",
+        r.describe()
+    );
+}
