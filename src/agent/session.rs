@@ -101,20 +101,12 @@ impl<'a> Session<'a> {
 
     /// Every saved step of a thread, in order.
     pub fn thread_steps(&self, key: &str) -> Result<Vec<Step>, AgentError> {
-        let all = self.store().list_steps(self.project.id, 0, u32::MAX)?;
-        Ok(all
-            .into_iter()
-            .filter(|s| s.payload.get("thread").and_then(Value::as_str) == Some(key))
-            .collect())
+        Ok(self.store().thread_steps(self.project.id, key)?)
     }
 
     /// How many model answers this project's saved state has consumed (the replay position).
     pub fn answers_consumed(store: &Store, project_id: i64) -> Result<usize, AgentError> {
-        Ok(store
-            .list_steps(project_id, 0, u32::MAX)?
-            .iter()
-            .filter(|s| s.kind == StepKind::ModelTurn)
-            .count())
+        Ok(store.count_steps(project_id, StepKind::ModelTurn)? as usize)
     }
 
     /// Saves a user message into a thread.

@@ -234,6 +234,8 @@ store_methods! {
     read fn next_seq(&self, project_id: i64) -> i64;
     read fn list_steps(&self, project_id: i64, after_seq: i64, limit: u32) -> Vec<Step>;
     read fn last_step(&self, project_id: i64) -> Option<Step>;
+    read fn thread_steps(&self, project_id: i64, thread: &str) -> Vec<Step>;
+    read fn count_steps(&self, project_id: i64, kind: StepKind) -> i64;
     write fn upsert_file(&self, project_id: i64, path: &str, sha256: &str, size: u64) -> ();
     read fn get_file(&self, project_id: i64, path: &str) -> Option<FileRecord>;
     read fn list_files(&self, project_id: i64) -> Vec<FileRecord>;

@@ -108,6 +108,25 @@ impl Db<'_> {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// The steps of one conversation thread (the `thread` field of their payload), in order.
+    pub fn thread_steps(&self, project_id: i64, thread: &str) -> Result<Vec<Step>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM steps
+             WHERE project_id = ?1 AND json_extract(payload, '$.thread') = ?2 ORDER BY seq"
+        ))?;
+        let rows = stmt.query_map(params![project_id, thread], from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// How many steps of `kind` a project has.
+    pub fn count_steps(&self, project_id: i64, kind: StepKind) -> Result<i64> {
+        Ok(self.conn.query_row(
+            "SELECT COUNT(*) FROM steps WHERE project_id = ?1 AND kind = ?2",
+            params![project_id, kind],
+            |r| r.get(0),
+        )?)
+    }
+
     pub fn last_step(&self, project_id: i64) -> Result<Option<Step>> {
         Ok(self
             .conn

@@ -401,6 +401,40 @@ fn steps_are_numbered_per_project() {
 }
 
 #[test]
+fn thread_steps_and_counts_select_by_payload_thread_and_kind() {
+    let t = temp();
+    let store = t.open();
+    let a = project(&store, "a");
+    let b = project(&store, "b");
+    let r = run(&store, None);
+    let step = |p: i64, kind: StepKind, thread: &str| {
+        store
+            .insert_step(&NewStep {
+                project_id: p,
+                run_id: r.id,
+                task_id: None,
+                kind,
+                payload: json!({"thread": thread}),
+            })
+            .unwrap()
+            .seq
+    };
+    step(a.id, StepKind::UserInput, "task:1");
+    step(a.id, StepKind::ModelTurn, "task:1/write/3/call_1/0");
+    step(a.id, StepKind::ModelTurn, "task:1");
+    step(b.id, StepKind::ModelTurn, "task:1");
+    let seqs: Vec<i64> = store
+        .thread_steps(a.id, "task:1")
+        .unwrap()
+        .iter()
+        .map(|s| s.seq)
+        .collect();
+    assert_eq!(seqs, [1, 3]);
+    assert_eq!(store.count_steps(a.id, StepKind::ModelTurn).unwrap(), 2);
+    assert_eq!(store.count_steps(b.id, StepKind::UserInput).unwrap(), 0);
+}
+
+#[test]
 fn tasks_move_through_their_states() {
     let t = temp();
     let store = t.open();
