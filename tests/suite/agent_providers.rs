@@ -162,3 +162,98 @@ async fn a_provider_that_starts_failing_mid_run_falls_back_and_the_run_finishes(
     assert!(tree(&dir).contains_key("b.txt"));
     assert_eq!(git_log(&dir).len(), 2);
 }
+
+/// Each role uses its own route when one is configured: here the planner's answers come from a
+/// second provider, everything else from the default route.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_with_its_own_route_is_served_by_it() {
+    let c = cassette();
+    let answers = c.fake_answers();
+    let main = FakeProvider::start().await;
+    let planner = FakeProvider::start().await;
+    for (i, a) in answers.into_iter().enumerate() {
+        if i == 2 {
+            planner.push_answer(a);
+        } else {
+            main.push_answer(a);
+        }
+    }
+    let env = Env::new();
+    env.write_config(&format!(
+        "{}{}[routes]\ndefault = [\"fake:m1\"]\nplanner = [\"plan:p1\"]\n",
+        provider("fake", "openai", &main),
+        provider("plan", "anthropic", &planner),
+    ));
+    let r = new_live(&env, &[]);
+    assert_eq!(r.code, 0, "{}", r.describe());
+    assert_eq!(planner.requests().len(), 1);
+    assert_eq!(main.requests().len(), c.len() - 1);
+    assert_eq!(
+        count(
+            &env,
+            "SELECT COUNT(*) FROM llm_calls WHERE role = 'planner' AND provider = 'plan'"
+        ),
+        1
+    );
+}
+
+/// `resume -d` on a finished project plans and builds a new feature iteration on top of it.
+#[test]
+fn resume_with_a_change_request_adds_an_iteration() {
+    let env = Env::new();
+    let first = Cassette::new("grow")
+        .spec()
+        .architecture("test -f a.txt")
+        .plan(&["Write a"])
+        .tools(vec![write_file("a.txt", "a\n"), task_done("a")]);
+    let path = first.write(&env.root.path().join("first.jsonl"));
+    let r = run(
+        &env,
+        &["new", "--replay", path.to_str().unwrap(), "--yes", "--json"],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.describe());
+    let more = first
+        .clone()
+        .plan(&["Write b"])
+        .tools(vec![write_file("b.txt", "b\n"), task_done("b")]);
+    let path = more.write(&env.root.path().join("more.jsonl"));
+    let r = run(
+        &env,
+        &[
+            "resume",
+            "grow",
+            "-d",
+            "also write b",
+            "--replay",
+            path.to_str().unwrap(),
+            "--yes",
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.describe());
+    assert_eq!(
+        count(
+            &env,
+            "SELECT COUNT(*) FROM tasks WHERE iteration = 2 AND status = 'done'"
+        ),
+        1
+    );
+    let dir = env.work().join("grow");
+    assert_eq!(git_log(&dir), ["Task 1: Write a", "Task 1: Write b"]);
+    assert!(tree(&dir).contains_key("b.txt"));
+    // A done project without a change request has nothing to do.
+    let r = run(
+        &env,
+        &[
+            "resume",
+            "grow",
+            "--replay",
+            path.to_str().unwrap(),
+            "--yes",
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.describe());
+}
