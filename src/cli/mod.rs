@@ -79,36 +79,36 @@ pub enum Command {
     New(new::NewArgs),
     /// Carry on with a project from its last saved step (or add a change with -d).
     Resume(resume::ResumeArgs),
-    /// Show and change the configuration.
-    Config(config::ConfigArgs),
-    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
-    Completions(completions::CompletionsArgs),
-    /// Print the man page (roff) for samocoder.
-    Man(man::ManArgs),
-    /// Store, list and remove provider API keys (OS keychain; environment variables win).
-    Keys(keys::KeysArgs),
-    /// Zip a project directory (honours .gitignore; leaves out .git, secrets, outside links).
-    Export(export::ExportArgs),
-    /// List the starter project templates.
-    Templates(templates::TemplatesArgs),
     /// List projects with their directory, status, creation time and cost so far.
     Projects(projects::ProjectsArgs),
     /// Show one project: directory, status, spec, tasks, last error, cost and budget.
     Show(show::ShowArgs),
-    /// Forget a project (--files also deletes its directory, after asking).
-    Rm(rm::RmArgs),
+    /// Show a project's files as a tree, or one file's contents.
+    Files(files::FilesArgs),
+    /// Report tokens, requests and cost per provider/model, project, role or day.
+    Usage(usage::UsageArgs),
+    /// Zip a project directory (honours .gitignore; leaves out .git, secrets, outside links).
+    Export(export::ExportArgs),
     /// Send one prompt through a route (or one model) and print the answer.
     Ask(ask::AskArgs),
     /// List each provider's models (GET /models) with known prices and context windows.
     Models(models::ModelsArgs),
     /// Check the setup: config, database, keychain, provider keys and routes.
     Doctor(doctor::DoctorArgs),
+    /// Store, list and remove provider API keys (OS keychain; environment variables win).
+    Keys(keys::KeysArgs),
+    /// Show and change the configuration.
+    Config(config::ConfigArgs),
     /// Import a newer LiteLLM price file, or show the prices in use.
     Prices(prices::PricesArgs),
-    /// Report tokens, requests and cost per provider/model, project, role or day.
-    Usage(usage::UsageArgs),
-    /// Show a project's files as a tree, or one file's contents.
-    Files(files::FilesArgs),
+    /// List the starter project templates.
+    Templates(templates::TemplatesArgs),
+    /// Forget a project (--files also deletes its directory, after asking).
+    Rm(rm::RmArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (roff) for samocoder.
+    Man(man::ManArgs),
 }
 
 /// What every command gets: the resolved context of this invocation.

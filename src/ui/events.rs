@@ -151,7 +151,10 @@ impl EventSink for HumanRenderer {
                     st.spinner = Some(pb);
                 }
             }
-            Event::ModelText { text } if ui.verbosity() == super::Verbosity::Verbose => {
+            Event::ModelText { text }
+                if ui.verbosity() == super::Verbosity::Verbose
+                    || (ui.stderr_is_tty() && !quiet) =>
+            {
                 let dim = ui.paint(Paint::Dim, &text);
                 match &st.spinner {
                     Some(pb) => pb.suspend(|| {
