@@ -12,6 +12,7 @@ mod planning;
 mod restart;
 pub mod roles;
 mod session;
+mod snapshot;
 mod task;
 pub mod tools;
 
@@ -178,9 +179,8 @@ async fn drive(s: &mut Session<'_>, change_request: Option<&str>) -> Result<(), 
     Ok(())
 }
 
-/// Before samocoder has written anything, the files already there (the `.gitignore` made with
-/// the repository, or a directory adopted with `--force`) are the baseline: they are not
-/// reported as the user's edits when a run is resumed.
+/// Records the files already in the project before samocoder's first write (its own
+/// `.gitignore`, or what a `--force` directory held), so they are not taken for user edits.
 fn record_baseline(
     store: &crate::store::Store,
     project_id: i64,
@@ -189,22 +189,8 @@ fn record_baseline(
     if !store.list_files(project_id)?.is_empty() {
         return Ok(());
     }
-    let tree = ws.hash_tree()?;
-    let files: Vec<(String, String, u64)> = tree
-        .into_iter()
-        .map(|(p, h)| {
-            let size = std::fs::metadata(ws.root().join(&p))
-                .map(|m| m.len())
-                .unwrap_or(0);
-            (p, h, size)
-        })
-        .collect();
-    store.transaction(|db| {
-        for (p, h, size) in &files {
-            db.upsert_file(project_id, p, h, *size)?;
-        }
-        Ok(())
-    })?;
+    let snap = snapshot::TreeSnapshot::take(store, project_id, ws)?;
+    store.transaction(|db| snap.apply(db, project_id))?;
     Ok(())
 }
 

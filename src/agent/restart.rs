@@ -47,8 +47,7 @@ pub fn restart_from_task(store: &Store, project: &Project, n: u32) -> Result<Res
     let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
     let branch = format!("samocoder/from-task-{n}-{stamp}");
     ws.restore_to(&CommitId::new(before.clone()), &branch, true)?;
-    let tree = ws.hash_tree()?;
-    let known = store.list_files(project.id)?;
+    let snap = super::snapshot::TreeSnapshot::take(store, project.id, &ws)?;
     let redo: Vec<_> = current
         .iter()
         .filter(|t| t.ordinal >= i64::from(n))
@@ -74,17 +73,7 @@ pub fn restart_from_task(store: &Store, project: &Project, n: u32) -> Result<Res
                 verify: t.verify.clone(),
             })?;
         }
-        for f in &known {
-            if !tree.contains_key(&f.path) {
-                db.remove_file(project.id, &f.path)?;
-            }
-        }
-        for (path, sha) in &tree {
-            let size = std::fs::metadata(ws.root().join(path))
-                .map(|m| m.len())
-                .unwrap_or(0);
-            db.upsert_file(project.id, path, sha, size)?;
-        }
+        snap.apply(db, project.id)?;
         db.append_audit(
             Some(project.id),
             "project.restart",

@@ -503,6 +503,19 @@ impl Session<'_> {
                 (false, msg.clone(), None, false, 0, msg)
             }
         };
+        // What the command changed is samocoder's doing, not the user's: record it.
+        let snap = match &execution {
+            Execution::Ran(_) => Some(super::snapshot::TreeSnapshot::take(
+                self.store(),
+                self.project.id,
+                &self.ws,
+            )?),
+            _ => None,
+        };
+        if let Some(snap) = snap {
+            let project_id = self.project.id;
+            self.store().transaction(|db| snap.apply(db, project_id))?;
+        }
         self.store().record_command(&NewCommand {
             project_id: self.project.id,
             run_id: Some(self.run_id),
@@ -637,22 +650,7 @@ impl Session<'_> {
             Some(c) => Some(c),
             None => self.ws.head()?,
         };
-        let tree = self.ws.hash_tree()?;
-        let known: Vec<String> = self
-            .store()
-            .list_files(self.project.id)?
-            .into_iter()
-            .map(|f| f.path)
-            .collect();
-        let sizes: Vec<(String, String, u64)> = tree
-            .iter()
-            .map(|(p, h)| {
-                let size = std::fs::metadata(self.ws.root().join(p))
-                    .map(|m| m.len())
-                    .unwrap_or(0);
-                (p.clone(), h.clone(), size)
-            })
-            .collect();
+        let snap = super::snapshot::TreeSnapshot::take(self.store(), self.project.id, &self.ws)?;
         let project_id = self.project.id;
         let run_id = self.run_id;
         let commit_id = commit.as_ref().map(|c| c.as_str().to_string());
@@ -664,12 +662,7 @@ impl Session<'_> {
                 kind: StepKind::Checkpoint,
                 payload: json!({"thread": key, "commit": commit_id, "summary": summary}),
             })?;
-            for (p, h, size) in &sizes {
-                db.upsert_file(project_id, p, h, *size)?;
-            }
-            for p in known.iter().filter(|p| !tree.contains_key(*p)) {
-                db.remove_file(project_id, p)?;
-            }
+            snap.apply(db, project_id)?;
             if let Some(c) = &commit_id {
                 db.set_task_checkpoint(task.id, c)?;
             }

@@ -403,3 +403,30 @@ fn a_project_being_worked_on_is_not_resumed_twice_at_once() {
         r.describe()
     );
 }
+
+/// Regression: a file made by the model's own command in the middle of a task was reported as
+/// the user's edit when the run was resumed after a stop.
+#[test]
+fn regression_files_made_by_the_models_commands_were_reported_as_user_edits() {
+    let c = Cassette::new(NAME)
+        .spec()
+        .architecture("test -f made.txt")
+        .plan(&["Make a file"])
+        .tools(vec![run_command("echo x > made.txt")])
+        .tools(vec![run_command(
+            r#"[ "$E2E_SLOW" = yes ] && sleep 5; true"#,
+        )])
+        .tools(vec![task_done("made it")]);
+    let env = Env::new();
+    let path = c.write(&env.root.path().join("c.jsonl"));
+    run_and_kill(
+        &env,
+        &strs(&new_args(&path)),
+        &[("E2E_SLOW", "yes")],
+        |e| e["type"] == "command_finished" && e["command"] == "echo x > made.txt",
+        Duration::from_millis(500),
+    );
+    let r = run(&env, &strs(&resume_args(&path)), &[]);
+    assert_eq!(r.code, 0, "{}", r.describe());
+    assert!(r.of_type("user_edits").is_empty(), "{}", r.describe());
+}
