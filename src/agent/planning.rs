@@ -254,7 +254,7 @@ impl Session<'_> {
             .filter(|c| !c.trim().is_empty())
         {
             let out = self.run_command(None, cmd, None).await?;
-            if !out.0 {
+            if !out.passed {
                 self.emit(Event::Warning {
                     message: format!(
                         "the install command failed; the tasks will see its output: {cmd}"

@@ -20,6 +20,17 @@ use crate::store::{Approval, NewCommand, NewStep, StepKind, Task, TaskStatus};
 use crate::templates;
 use crate::workspace::{Workspace, diff_trees};
 
+/// How a command went, as far as the agent cares.
+pub struct CommandResult {
+    /// It ran and exited 0 in time.
+    pub passed: bool,
+    /// The status line and the (capped) output, or why it did not run: for the model.
+    pub text: String,
+    pub exit_code: Option<i32>,
+    /// False when the policy or the user did not let it run.
+    pub ran: bool,
+}
+
 /// What a tool call produced, for the model and for the record.
 struct ToolOutcome {
     call: ToolCall,
@@ -138,7 +149,7 @@ impl Session<'_> {
                             return Ok(());
                         }
                     } else {
-                        self.say(&key, Some(task.id), "Continue.").ok();
+                        self.say(&key, Some(task.id), "Continue.")?;
                     }
                 }
                 StepKind::Verify => {
@@ -301,8 +312,8 @@ impl Session<'_> {
                     .map_err(|e| AgentError::Model(format!("a file write crashed: {e}")))??
             }
             DevTool::RunCommand { command, timeout_s } => {
-                let (_, text, _) = self.run_command(Some(task_id), &command, timeout_s).await?;
-                ok(call, text)
+                let out = self.run_command(Some(task_id), &command, timeout_s).await?;
+                ok(call, out.text)
             }
             DevTool::TaskDone { summary } => {
                 ok(call, format!("noted: {summary}; the tests will now be run"))
@@ -465,7 +476,7 @@ impl Session<'_> {
         task_id: Option<i64>,
         command: &str,
         timeout_s: Option<u64>,
-    ) -> Result<(bool, String, Option<i32>), AgentError> {
+    ) -> Result<CommandResult, AgentError> {
         let cap = self.deps.config.limits.command_timeout_s;
         let timeout = Duration::from_secs(timeout_s.unwrap_or(cap).clamp(1, cap));
         let keep = (self.deps.config.limits.command_output_bytes / 2) as usize;
@@ -534,7 +545,12 @@ impl Session<'_> {
             duration_ms,
             disposition: disposition.into(),
         });
-        Ok((passed, text, exit_code))
+        Ok(CommandResult {
+            passed,
+            text,
+            exit_code,
+            ran: matches!(execution, Execution::Ran(_)),
+        })
     }
 
     /// Runs the test command. Passing: checkpoint and `true`. Failing: a fix request (or the
@@ -552,9 +568,14 @@ impl Session<'_> {
         } else {
             test_command
         };
-        let (passed, text, exit_code) = self.run_command(Some(task.id), command, None).await?;
-        let not_run =
-            exit_code.is_none() && !text.contains("timed out") && !text.contains("killed");
+        let CommandResult {
+            passed,
+            text,
+            exit_code,
+            ran,
+        } = self.run_command(Some(task.id), command, None).await?;
+        // Denied, refused or recorded (policy `never`): the task is done but unverified.
+        let not_run = !ran;
         let tail: String = tail_lines(&text, 12);
         self.emit(Event::TestsRun {
             command: command.into(),
