@@ -14,10 +14,7 @@ use crate::config::{Config, ModelRef};
 use crate::exec::{ApprovalPolicy, Approver, Decision, ShellRunner};
 use crate::exit::Exit;
 use crate::llm::cassette::{RecordingProvider, ReplayProvider};
-use crate::llm::pricing::Pricing;
-use crate::llm::router::{
-    Breakers, RouteEntry, Router, RouterEvent, RouterObserver, RouterOptions,
-};
+use crate::llm::router::{RouteEntry, RouterEvent, RouterObserver};
 use crate::llm::setup::ModelLayer;
 use crate::llm::usage::{CallContext, UsageSink};
 use crate::llm::{LlmError, Provider, Usage};
@@ -185,29 +182,25 @@ pub fn run_agent(
         })
     };
     let sink: Arc<dyn UsageSink> = Arc::new(store.clone());
+    let keys = crate::keys::Keys::new(
+        &ctx.env,
+        config.providers.values(),
+        crate::keys::keychain_store(&ctx.env),
+    );
     let models: Arc<dyn Models> = match &args.replay {
         Some(path) => {
             let consumed = crate::agent::Session::answers_consumed(&store, req.project_id)?;
             let replay = ReplayProvider::open(path)?.starting_at(consumed);
+            // No provider is called, so no key is looked up.
+            let sink: Arc<dyn UsageSink> = Arc::new(ReplaySink(sink));
+            let layer =
+                ModelLayer::for_providers(&config, &keys, &[], sink, observer, cancel.clone())?;
             Arc::new(ReplayModels {
                 replay: Arc::new(replay),
-                config: config.clone(),
-                sink: Arc::new(ReplaySink(sink)),
-                observer,
-                cancel: cancel.clone(),
-                breakers: Arc::new(Breakers::from_network(&config.network)),
-                pricing: Arc::new(Pricing::new(
-                    crate::llm::pricing::PriceTable::shipped(),
-                    Default::default(),
-                )),
+                layer,
             })
         }
         None => {
-            let keys = crate::keys::Keys::new(
-                &ctx.env,
-                config.providers.values(),
-                crate::keys::keychain_store(&ctx.env),
-            );
             // Only the providers this run can call have their keys looked up.
             let used: Vec<String> =
                 match args.model.as_ref().and_then(|m| m.parse::<ModelRef>().ok()) {
@@ -371,34 +364,17 @@ impl Models for LiveModels {
 /// live calls (at no cost).
 struct ReplayModels {
     replay: Arc<ReplayProvider>,
-    config: Config,
-    sink: Arc<dyn UsageSink>,
-    observer: RouterObserver,
-    cancel: CancellationToken,
-    breakers: Arc<Breakers>,
-    pricing: Arc<Pricing>,
+    layer: ModelLayer,
 }
 
 impl Models for ReplayModels {
     fn for_role(&self, _role: &str, context: CallContext) -> Result<Arc<dyn Provider>, LlmError> {
-        let mut options = RouterOptions::new(
-            &self.config.network,
-            self.breakers.clone(),
-            self.pricing.clone(),
-            self.sink.clone(),
-        );
-        options.context = context;
-        options.observer = self.observer.clone();
-        options.cancel = self.cancel.clone();
-        let entry = RouteEntry::new(
-            self.replay.clone(),
-            ModelRef {
-                provider: "replay".into(),
-                model: "cassette".into(),
-            },
-        )
-        .local(true);
-        Ok(Arc::new(Router::new("replay", vec![entry], options)))
+        let model = ModelRef {
+            provider: "replay".into(),
+            model: "cassette".into(),
+        };
+        let entry = RouteEntry::new(self.replay.clone(), model).local(true);
+        Ok(self.layer.router_over("replay", vec![entry], context))
     }
 
     fn estimate_cost(&self, _role: &str, _input: u64, _output: u64) -> Option<f64> {

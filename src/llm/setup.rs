@@ -177,6 +177,17 @@ impl ModelLayer {
                 RouteEntry::new(adapter, m.clone()).local(is_local_base_url(&provider.base_url)),
             );
         }
+        Ok(self.router_over(name, entries, context))
+    }
+
+    /// A router over given entries (e.g. a cassette player), with this layer's breakers,
+    /// prices, usage sink, observer and cancellation.
+    pub fn router_over(
+        &self,
+        name: &str,
+        entries: Vec<RouteEntry>,
+        context: CallContext,
+    ) -> Arc<dyn Provider> {
         let mut opts = RouterOptions::new(
             &self.config.network,
             self.breakers.clone(),
@@ -187,7 +198,7 @@ impl ModelLayer {
         opts.observer = self.observer.clone();
         opts.cancel = self.cancel.clone();
         opts.jitter_seed = self.jitter_seed;
-        Ok(Arc::new(Router::new(name, entries, opts)))
+        Arc::new(Router::new(name, entries, opts))
     }
 
     /// The config of a provider, or a `Config` error listing the known ones.
