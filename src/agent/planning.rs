@@ -159,15 +159,12 @@ impl Session<'_> {
                 ))
             })?;
         let project_id = self.project.id;
-        let run_id = self.run_id;
         self.store().transaction(|db| {
-            db.insert_step(&crate::store::NewStep {
-                project_id,
-                run_id,
-                task_id: None,
-                kind: StepKind::Spec,
-                payload: json!({"thread": "spec-result", "assumptions": answer.assumptions}),
-            })?;
+            db.insert_step(&self.step(
+                StepKind::Spec,
+                None,
+                json!({"thread": "spec-result", "assumptions": answer.assumptions}),
+            ))?;
             db.upsert_file(project_id, "SPEC.md", &written.sha256, written.size)?;
             db.set_project_spec(project_id, &spec)
         })?;
@@ -224,15 +221,12 @@ impl Session<'_> {
         }
         let arch = serde_json::to_value(&answer).unwrap_or_default();
         let project_id = self.project.id;
-        let run_id = self.run_id;
         self.store().transaction(|db| {
-            db.insert_step(&crate::store::NewStep {
-                project_id,
-                run_id,
-                task_id: None,
-                kind: StepKind::Architecture,
-                payload: json!({"thread": "architecture-result", "architecture": arch}),
-            })?;
+            db.insert_step(&self.step(
+                StepKind::Architecture,
+                None,
+                json!({"thread": "architecture-result", "architecture": arch}),
+            ))?;
             for (rel, sha, size) in &files {
                 db.upsert_file(project_id, rel, sha, *size)?;
             }
@@ -293,15 +287,8 @@ impl Session<'_> {
             .structured(&thread, "planner", &first, PlanAnswer::validate)
             .await?;
         let project_id = self.project.id;
-        let run_id = self.run_id;
         let tasks = self.store().transaction(|db| {
-            db.insert_step(&crate::store::NewStep {
-                project_id,
-                run_id,
-                task_id: None,
-                kind: StepKind::Plan,
-                payload: json!({"thread": "plan-result", "iteration": iteration, "change_request": change_request}),
-            })?;
+            db.insert_step(&self.step(StepKind::Plan, None, json!({"thread": "plan-result", "iteration": iteration, "change_request": change_request})))?;
             let mut out = Vec::new();
             for (i, t) in plan.tasks.iter().enumerate() {
                 out.push(db.insert_task(&NewTask {

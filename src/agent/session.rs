@@ -90,13 +90,20 @@ impl<'a> Session<'a> {
         task_id: Option<i64>,
         payload: Value,
     ) -> Result<Step, AgentError> {
-        Ok(self.store().insert_step(&NewStep {
+        Ok(self
+            .store()
+            .insert_step(&self.step(kind, task_id, payload))?)
+    }
+
+    /// A step of this run, for saving (alone or inside a transaction with what it belongs to).
+    pub fn step(&self, kind: StepKind, task_id: Option<i64>, payload: Value) -> NewStep {
+        NewStep {
             project_id: self.project.id,
             run_id: self.run_id,
             task_id,
             kind,
             payload,
-        })?)
+        }
     }
 
     /// Every saved step of a thread, in order.

@@ -16,7 +16,7 @@ use super::session::{Session, Thread};
 use super::tools::{DevTool, FileRequest, dev_tools, parse_dev_tool};
 use crate::exec::{CommandSpec, Execution};
 use crate::llm::ToolCall;
-use crate::store::{Approval, NewCommand, NewStep, StepKind, Task, TaskStatus};
+use crate::store::{Approval, NewCommand, StepKind, Task, TaskStatus};
 use crate::templates;
 use crate::workspace::{Workspace, diff_trees};
 
@@ -436,17 +436,10 @@ impl Session<'_> {
     /// Saves a tool result (and the file it wrote) in one transaction.
     fn record_tool(&self, key: &str, task_id: i64, o: ToolOutcome) -> Result<(), AgentError> {
         let project_id = self.project.id;
-        let run_id = self.run_id;
         let payload = json!({"thread": key, "call_id": o.call.id, "name": o.call.name, "target": o.target,
                              "result": o.result, "is_error": o.is_error});
         self.store().transaction(|db| {
-            db.insert_step(&NewStep {
-                project_id,
-                run_id,
-                task_id: Some(task_id),
-                kind: StepKind::ToolCall,
-                payload,
-            })?;
+            db.insert_step(&self.step(StepKind::ToolCall, Some(task_id), payload))?;
             for (path, sha, size, _) in &o.files {
                 db.upsert_file(project_id, path, sha, *size)?;
             }
@@ -647,14 +640,13 @@ impl Session<'_> {
             json!({"attempt": attempt, "max_attempts": limits.max_fix_attempts, "command": command,
                    "exit_code": exit_code.map_or("none".into(), |c| c.to_string()), "output": text, "repeated": repeated}),
         )?;
-        let project_id = self.project.id;
-        let run_id = self.run_id;
-        let task_id = task.id;
         self.store().transaction(|db| {
-            db.insert_step(&NewStep { project_id, run_id, task_id: Some(task_id), kind: StepKind::Verify,
-                payload: json!({"thread": key, "command": command, "passed": false, "signature": signature, "exit_code": exit_code}) })?;
-            db.insert_step(&NewStep { project_id, run_id, task_id: Some(task_id), kind: StepKind::UserInput,
-                payload: json!({"thread": key, "content": fix}) })?;
+            db.insert_step(&self.step(
+                StepKind::Verify,
+                Some(task.id),
+                json!({"thread": key, "command": command, "passed": false, "signature": signature, "exit_code": exit_code}),
+            ))?;
+            db.insert_step(&self.step(StepKind::UserInput, Some(task.id), json!({"thread": key, "content": fix})))?;
             Ok(())
         })?;
         Ok(false)
@@ -673,16 +665,13 @@ impl Session<'_> {
         };
         let snap = super::snapshot::TreeSnapshot::take(self.store(), self.project.id, &self.ws)?;
         let project_id = self.project.id;
-        let run_id = self.run_id;
         let commit_id = commit.as_ref().map(|c| c.as_str().to_string());
         self.store().transaction(|db| {
-            db.insert_step(&NewStep {
-                project_id,
-                run_id,
-                task_id: Some(task.id),
-                kind: StepKind::Checkpoint,
-                payload: json!({"thread": key, "commit": commit_id, "summary": summary}),
-            })?;
+            db.insert_step(&self.step(
+                StepKind::Checkpoint,
+                Some(task.id),
+                json!({"thread": key, "commit": commit_id, "summary": summary}),
+            ))?;
             snap.apply(db, project_id)?;
             if let Some(c) = &commit_id {
                 db.set_task_checkpoint(task.id, c)?;
