@@ -36,6 +36,13 @@ pub enum AgentError {
     /// The model could not give a usable answer for a planning step.
     #[error("{0}")]
     Model(String),
+    /// What was asked cannot be done as asked (a bad `--from-task`, a change request while
+    /// tasks are open); nothing was changed.
+    #[error("{0}")]
+    Usage(String),
+    /// Something on this machine failed (a file that cannot be written, a crashed worker).
+    #[error("{0}")]
+    Failed(String),
 }
 
 impl ExitStatus for AgentError {
@@ -48,7 +55,10 @@ impl ExitStatus for AgentError {
             AgentError::Template(e) => e.exit(),
             AgentError::Budget { .. } => Exit::Budget,
             AgentError::Interrupted { .. } => Exit::Interrupted,
-            AgentError::TaskFailed { .. } | AgentError::Model(_) => Exit::Failure,
+            AgentError::TaskFailed { .. } | AgentError::Model(_) | AgentError::Failed(_) => {
+                Exit::Failure
+            }
+            AgentError::Usage(_) => Exit::Usage,
         }
     }
 }

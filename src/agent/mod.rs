@@ -134,7 +134,7 @@ async fn drive(s: &mut Session<'_>, change_request: Option<&str>) -> Result<(), 
     let mut iteration = s.store().current_iteration(pid)?;
     if let Some(change) = change_request {
         if s.store().next_open_task(pid)?.is_some() {
-            return Err(AgentError::Model(format!(
+            return Err(AgentError::Usage(format!(
                 "{} still has unfinished tasks; run `samocoder resume {}` first, then ask for the change",
                 s.project.name, s.project.name
             )));
@@ -205,15 +205,16 @@ fn has_open_plan(s: &Session<'_>, iteration: i64) -> Result<bool, AgentError> {
 fn with_resume_hint(e: &AgentError, deps: &AgentDeps, project_id: i64) -> String {
     let text = e.to_string();
     match e {
-        AgentError::Llm(_) | AgentError::Model(_) | AgentError::TaskFailed { .. } => {
-            match deps.store.project_by_id(project_id) {
-                Ok(p) => format!(
-                    "{text}; the state is saved: fix it, then `samocoder resume {}`",
-                    p.name
-                ),
-                Err(_) => text,
-            }
-        }
+        AgentError::Llm(_)
+        | AgentError::Model(_)
+        | AgentError::Failed(_)
+        | AgentError::TaskFailed { .. } => match deps.store.project_by_id(project_id) {
+            Ok(p) => format!(
+                "{text}; the state is saved: fix it, then `samocoder resume {}`",
+                p.name
+            ),
+            Err(_) => text,
+        },
         _ => text,
     }
 }

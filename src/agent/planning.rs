@@ -153,7 +153,7 @@ impl Session<'_> {
             .resolve("SPEC.md")
             .and_then(|p| self.ws.write_atomic(&p, spec.as_bytes(), max))
             .map_err(|e| {
-                AgentError::Model(format!(
+                AgentError::Failed(format!(
                     "cannot write SPEC.md in {} ({e}); make sure it is a plain file you can write",
                     self.ws.root().display()
                 ))
@@ -216,7 +216,7 @@ impl Session<'_> {
             let rel = f.to_string_lossy().replace('\\', "/");
             let p = self.ws.resolve(&rel)?;
             let text = std::fs::read(p.abs())
-                .map_err(|e| AgentError::Model(format!("cannot read {rel}: {e}")))?;
+                .map_err(|e| AgentError::Failed(format!("cannot read {rel}: {e}")))?;
             files.push((rel, crate::workspace::sha256_hex(&text), text.len() as u64));
         }
         let arch = serde_json::to_value(&answer).unwrap_or_default();

@@ -19,7 +19,7 @@ pub struct Restart {
 /// queues copies of tasks `n..` as a new iteration. Unfinished originals are closed as failed
 /// with a note (they stay in the history).
 pub fn restart_from_task(store: &Store, project: &Project, n: u32) -> Result<Restart, AgentError> {
-    let bad = |m: String| AgentError::Model(m);
+    let bad = AgentError::Usage;
     let tasks = store.list_tasks(project.id)?;
     let iteration = tasks.iter().map(|t| t.iteration).max().ok_or_else(|| {
         bad(format!(

@@ -104,7 +104,7 @@ impl Session<'_> {
                 );
             }
             let Some(last) = steps.last() else {
-                return Err(AgentError::Model(
+                return Err(AgentError::Failed(
                     "the task's saved conversation is empty".into(),
                 ));
             };
@@ -246,14 +246,14 @@ impl Session<'_> {
                         let _permit = sem.acquire_owned().await;
                         tokio::task::spawn_blocking(move || file_tool(&ws, call, tool, max))
                             .await
-                            .map_err(|e| AgentError::Model(format!("a file write crashed: {e}")))
+                            .map_err(|e| AgentError::Failed(format!("a file write crashed: {e}")))
                             .and_then(|r| r)
                     }));
                 }
                 for h in handles {
                     let outcome = h
                         .await
-                        .map_err(|e| AgentError::Model(format!("a file write crashed: {e}")))??;
+                        .map_err(|e| AgentError::Failed(format!("a file write crashed: {e}")))??;
                     self.record_tool(key, task_id, outcome)?;
                 }
                 continue;
@@ -309,7 +309,7 @@ impl Session<'_> {
                 let ws = self.ws.clone();
                 tokio::task::spawn_blocking(move || file_tool(&ws, call, t, max))
                     .await
-                    .map_err(|e| AgentError::Model(format!("a file write crashed: {e}")))??
+                    .map_err(|e| AgentError::Failed(format!("a file write crashed: {e}")))??
             }
             DevTool::RunCommand { command, timeout_s } => {
                 let out = self.run_command(Some(task_id), &command, timeout_s).await?;

@@ -484,3 +484,166 @@ fn a_stop_between_writers_resumes_without_asking_the_first_writer_again() {
         r.describe()
     );
 }
+
+fn two_tasks(name: &str) -> Cassette {
+    Cassette::new(name)
+        .spec()
+        .architecture("test -f a.txt")
+        .plan(&["Write a", "Write b"])
+        .tools(vec![write_file("a.txt", "a\n"), task_done("a")])
+        .tools(vec![write_file("b.txt", "b\n"), task_done("b")])
+}
+
+/// `resume --from-task N` goes back to the checkpoint before task N on a new branch, keeps the
+/// old branch and every task, and does task N again; a bad N is refused (exit 2) unchanged.
+#[test]
+fn from_task_redoes_tasks_on_a_new_branch_and_refuses_a_bad_task_number() {
+    let env = Env::new();
+    let c = two_tasks("redo");
+    let path = c.write(&env.root.path().join("c.jsonl"));
+    let r = run(
+        &env,
+        &["new", "--replay", path.to_str().unwrap(), "--yes", "--json"],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.describe());
+    let dir = env.work().join("redo");
+    for bad in ["0", "3", "1"] {
+        let r = run(
+            &env,
+            &["resume", "redo", "--from-task", bad, "--yes", "--json"],
+            &[],
+        );
+        assert_eq!(r.code, 2, "--from-task {bad}: {}", r.describe());
+    }
+    assert_eq!(
+        count(&env, "SELECT COUNT(*) FROM tasks"),
+        2,
+        "a refused restart changes nothing"
+    );
+
+    let again = c
+        .clone()
+        .tools(vec![write_file("b.txt", "b again\n"), task_done("b again")]);
+    let path = again.write(&env.root.path().join("again.jsonl"));
+    let r = run(
+        &env,
+        &[
+            "resume",
+            "redo",
+            "--from-task",
+            "2",
+            "--replay",
+            path.to_str().unwrap(),
+            "--yes",
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.describe());
+    assert_eq!(
+        std::fs::read_to_string(dir.join("b.txt")).unwrap(),
+        "b again\n"
+    );
+    assert_eq!(count(&env, "SELECT COUNT(*) FROM tasks"), 3);
+    let branches = std::process::Command::new("git")
+        .args(["branch", "--format=%(refname:short)"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let branches = String::from_utf8_lossy(&branches.stdout).to_string();
+    assert!(branches.lines().any(|b| b == "main"), "{branches}");
+    assert!(
+        branches
+            .lines()
+            .any(|b| b.starts_with("samocoder/from-task-2-")),
+        "{branches}"
+    );
+    let main_log = std::process::Command::new("git")
+        .args(["log", "--format=%s", "main"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&main_log.stdout).lines().count(),
+        2,
+        "the old branch keeps its history"
+    );
+}
+
+/// A change request while tasks are still open is refused (exit 2): finish them first.
+#[test]
+fn a_change_request_with_open_tasks_is_refused() {
+    let env = Env::new();
+    let mut c = two_tasks("open");
+    c.lines.truncate(4);
+    let path = c.write(&env.root.path().join("c.jsonl"));
+    let r = run(
+        &env,
+        &["new", "--replay", path.to_str().unwrap(), "--yes", "--json"],
+        &[],
+    );
+    assert_eq!(
+        r.code,
+        2,
+        "the cassette runs out in task 2: {}",
+        r.describe()
+    );
+    let r = run(
+        &env,
+        &[
+            "resume",
+            "open",
+            "-d",
+            "more",
+            "--replay",
+            path.to_str().unwrap(),
+            "--yes",
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 2, "{}", r.describe());
+    assert!(
+        r.finished()["message"]
+            .as_str()
+            .unwrap()
+            .contains("unfinished tasks"),
+        "{}",
+        r.describe()
+    );
+}
+
+/// Bad flags of `new` are refused with exit 2 before anything is created.
+#[test]
+fn bad_run_flags_exit_2_and_create_nothing() {
+    let env = Env::new();
+    let path = todo_cassette();
+    let replay = path.to_str().unwrap();
+    let cases: [&[&str]; 7] = [
+        &["--jobs", "0"],
+        &["--max-cost=-1"],
+        &["--max-cost", "0"],
+        &["--template", "no-such-starter"],
+        &["--model", "gpt-4.1"],
+        &["--model", "nosuch:m"],
+        &["--route", "nosuch"],
+    ];
+    for extra in cases {
+        let mut args = vec!["new", "--replay", replay, "--yes"];
+        args.extend_from_slice(extra);
+        let r = run(&env, &args, &[]);
+        assert_eq!(r.code, 2, "{extra:?}: {}", r.describe());
+        assert_eq!(
+            r.stderr.trim().lines().count(),
+            1,
+            "{extra:?}: one line: {}",
+            r.stderr
+        );
+    }
+    assert!(
+        !env.home().join("samocoder.db").exists()
+            || count(&env, "SELECT COUNT(*) FROM projects") == 0
+    );
+    assert!(!env.work().join("todo").exists());
+}
