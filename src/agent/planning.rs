@@ -355,21 +355,7 @@ fn accepted_call(steps: &[crate::store::Step]) -> Option<crate::llm::ToolCall> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Step;
-    use serde_json::Value;
-
-    fn step(kind: StepKind, payload: Value) -> Step {
-        Step {
-            id: 0,
-            project_id: 1,
-            run_id: 1,
-            task_id: None,
-            seq: 0,
-            kind,
-            payload,
-            created_at: 0,
-        }
-    }
+    use crate::agent::session::tests::step;
 
     #[test]
     fn an_accepted_answer_is_found_only_while_nothing_followed_it() {

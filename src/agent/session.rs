@@ -405,11 +405,12 @@ pub fn fit_context(request: &mut Request, window: Option<u64>) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::store::StepKind;
 
-    fn step(kind: StepKind, payload: Value) -> Step {
+    /// A saved step for tests of code that reads steps.
+    pub(in crate::agent) fn step(kind: StepKind, payload: Value) -> Step {
         Step {
             id: 0,
             project_id: 1,

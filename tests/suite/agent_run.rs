@@ -358,21 +358,8 @@ fn regression_unusable_spec_answers_stop_the_run_but_resume_tries_again() {
 /// one at a time so the answers keep their order, even with `--jobs 4`.
 #[test]
 fn write_files_gets_each_file_from_its_own_writer_call() {
-    use crate::common::agent::call;
-    use serde_json::json;
     let env = Env::new();
-    let c = Cassette::new("writers")
-        .spec()
-        .architecture("grep -q alpha a.txt && grep -q beta b.txt")
-        .plan(&["Two files"])
-        .tools(vec![call(
-            "write_files",
-            json!({"files": [{"path": "a.txt", "instructions": "the word alpha"},
-                             {"path": "b.txt", "instructions": "the word beta"}]}),
-        )])
-        .tools(vec![call("submit_file", json!({"content": "alpha\n"}))])
-        .tools(vec![call("submit_file", json!({"content": "beta\n"}))])
-        .tools(vec![task_done("two files")]);
+    let c = two_writers("writers");
     let path = c.write(&env.root.path().join("c.jsonl"));
     let r = run(
         &env,
@@ -413,21 +400,8 @@ fn write_files_gets_each_file_from_its_own_writer_call() {
 /// writer only: the first file's answer is saved and not asked (or paid) for again.
 #[test]
 fn a_stop_between_writers_resumes_without_asking_the_first_writer_again() {
-    use crate::common::agent::call;
-    use serde_json::json;
     let env = Env::new();
-    let full = Cassette::new("halfway")
-        .spec()
-        .architecture("grep -q alpha a.txt && grep -q beta b.txt")
-        .plan(&["Two files"])
-        .tools(vec![call(
-            "write_files",
-            json!({"files": [{"path": "a.txt", "instructions": "the word alpha"},
-                             {"path": "b.txt", "instructions": "the word beta"}]}),
-        )])
-        .tools(vec![call("submit_file", json!({"content": "alpha\n"}))])
-        .tools(vec![call("submit_file", json!({"content": "beta\n"}))])
-        .tools(vec![task_done("two files")]);
+    let full = two_writers("halfway");
     let mut short = full.clone();
     short.lines.truncate(5);
     let path = short.write(&env.root.path().join("short.jsonl"));
@@ -646,4 +620,22 @@ fn bad_run_flags_exit_2_and_create_nothing() {
             || count(&env, "SELECT COUNT(*) FROM projects") == 0
     );
     assert!(!env.work().join("todo").exists());
+}
+
+/// A task whose files come from two writers of one `write_files` call.
+fn two_writers(name: &str) -> Cassette {
+    use crate::common::agent::call;
+    use serde_json::json;
+    Cassette::new(name)
+        .spec()
+        .architecture("grep -q alpha a.txt && grep -q beta b.txt")
+        .plan(&["Two files"])
+        .tools(vec![call(
+            "write_files",
+            json!({"files": [{"path": "a.txt", "instructions": "the word alpha"},
+                             {"path": "b.txt", "instructions": "the word beta"}]}),
+        )])
+        .tools(vec![call("submit_file", json!({"content": "alpha\n"}))])
+        .tools(vec![call("submit_file", json!({"content": "beta\n"}))])
+        .tools(vec![task_done("two files")])
 }
