@@ -164,8 +164,8 @@ impl<'a> Session<'a> {
             max_output_tokens: self.deps.config.limits.max_output_tokens,
             temperature: None,
         };
-        fit_context(&mut request, self.deps.models.context_window(role));
-        self.preflight(role, &request)?;
+        let input_tokens = fit_context(&mut request, self.deps.models.context_window(role));
+        self.preflight(role, input_tokens, request.max_output_tokens)?;
 
         let call = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
         let call_key_prefix = if self.deps.models.replayed() {
@@ -243,10 +243,8 @@ impl<'a> Session<'a> {
     }
 
     /// Stops before a call that the budget cannot pay for.
-    fn preflight(&self, role: &str, request: &Request) -> Result<(), AgentError> {
-        let bytes = serde_json::to_string(request).map(|s| s.len()).unwrap_or(0) as u64;
-        let input = estimate_tokens(bytes);
-        let output = u64::from(request.max_output_tokens).min(2048);
+    fn preflight(&self, role: &str, input: u64, max_output: u32) -> Result<(), AgentError> {
+        let output = u64::from(max_output).min(2048);
         let estimate = self
             .deps
             .models
@@ -381,27 +379,31 @@ pub fn rebuild(steps: &[Step]) -> Vec<Message> {
 
 /// Keeps a request under the model's context window: when the estimate is over 90% of it, the
 /// oldest large tool results are replaced by a short note (the model can read files again).
-pub fn fit_context(request: &mut Request, window: Option<u64>) {
-    let Some(window) = window else { return };
-    let budget = window.saturating_mul(9) / 10;
-    let size = |r: &Request| {
-        estimate_tokens(serde_json::to_string(r).map(|s| s.len()).unwrap_or(0) as u64)
-            + u64::from(r.max_output_tokens)
-    };
-    let last = request.messages.len().saturating_sub(4);
-    for i in 0..last {
-        if size(request) <= budget {
-            return;
-        }
-        if let Message::ToolResult { content, .. } = &mut request.messages[i]
-            && content.len() > 512
-        {
-            *content = format!(
-                "[{} bytes of earlier output left out to fit the context window; run or read again if needed]",
-                content.len()
-            );
+/// Returns the estimated input tokens of the request as it will be sent. The request is
+/// serialized once; elisions adjust the count (closely enough for an estimate).
+pub fn fit_context(request: &mut Request, window: Option<u64>) -> u64 {
+    let mut bytes = serde_json::to_string(request).map(|s| s.len()).unwrap_or(0) as u64;
+    if let Some(window) = window {
+        let budget = window.saturating_mul(9) / 10;
+        let output = u64::from(request.max_output_tokens);
+        let last = request.messages.len().saturating_sub(4);
+        for m in &mut request.messages[..last] {
+            if estimate_tokens(bytes) + output <= budget {
+                break;
+            }
+            if let Message::ToolResult { content, .. } = m
+                && content.len() > 512
+            {
+                let note = format!(
+                    "[{} bytes of earlier output left out to fit the context window; run or read again if needed]",
+                    content.len()
+                );
+                bytes = bytes.saturating_sub(content.len() as u64) + note.len() as u64;
+                *content = note;
+            }
         }
     }
+    estimate_tokens(bytes)
 }
 
 #[cfg(test)]
@@ -490,5 +492,26 @@ pub(super) mod tests {
             panic!()
         };
         assert!(content.contains("left out"), "{content}");
+    }
+
+    #[test]
+    fn fit_context_leaves_a_small_request_alone_and_counts_it() {
+        let mut r = Request {
+            model: String::new(),
+            system: "s".into(),
+            messages: vec![Message::ToolResult {
+                call_id: "1".into(),
+                content: "y".repeat(4000),
+                is_error: false,
+            }],
+            tools: vec![],
+            max_output_tokens: 100,
+            temperature: None,
+        };
+        let before = r.clone();
+        let bytes = serde_json::to_string(&r).unwrap().len() as u64;
+        assert_eq!(fit_context(&mut r, Some(200_000)), estimate_tokens(bytes));
+        assert_eq!(fit_context(&mut r, None), estimate_tokens(bytes));
+        assert_eq!(r, before);
     }
 }
