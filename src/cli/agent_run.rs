@@ -390,14 +390,16 @@ impl Models for ReplayModels {
     }
 }
 
-/// Records replayed answers, but not the attempt that found the cassette empty: nothing was
-/// served, and the answer a longer cassette serves at that position later must not be taken
-/// for a duplicate of it.
+/// Records the answers a replay served (whole or cut by the token limit) and nothing else.
+/// A replay attempt that served no answer (the cassette ran out, Ctrl-C) cost nothing, and
+/// since replayed rows are keyed by answer position, recording it would make the answer a
+/// longer cassette serves at that position later look like a duplicate.
 struct ReplaySink(Arc<dyn UsageSink>);
 
 impl UsageSink for ReplaySink {
     fn record(&self, rec: &crate::llm::usage::CallRecord) -> Result<(), String> {
-        if rec.error_class.as_deref() == Some(crate::llm::ErrorClass::CassetteExhausted.as_str()) {
+        use crate::llm::usage::Outcome;
+        if matches!(rec.outcome, Outcome::Error | Outcome::Cancelled) {
             return Ok(());
         }
         self.0.record(rec)
