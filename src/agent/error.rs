@@ -62,16 +62,3 @@ impl ExitStatus for AgentError {
         }
     }
 }
-
-impl AgentError {
-    /// The `status` of the `run_finished` event.
-    pub fn status(&self) -> &'static str {
-        match self.exit() {
-            Exit::Budget => "budget_exhausted",
-            Exit::Interrupted => "interrupted",
-            Exit::NoProvider => "no_provider",
-            Exit::Failure => "failed",
-            _ => "error",
-        }
-    }
-}

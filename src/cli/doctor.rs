@@ -2,6 +2,7 @@
 //! route uses (its key, with one `GET /models`), and each route (at least one entry whose
 //! provider answered). Providers no route uses are not contacted. Exit 1 when the config or
 //! database is broken or a route has no working entry; warnings alone exit 0.
+use super::Result;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -41,7 +42,7 @@ struct Report {
     checks: Vec<Check>,
 }
 
-pub fn run(_args: DoctorArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
+pub fn run(_args: DoctorArgs, ctx: &Ctx) -> Result<Exit> {
     let mut checks = Vec::new();
     let config = match ctx.config() {
         Ok(c) => {
@@ -157,7 +158,7 @@ fn keychain(ctx: &Ctx) -> Check {
     }
 }
 
-fn providers_and_routes(ctx: &Ctx, config: &Config, checks: &mut Vec<Check>) -> anyhow::Result<()> {
+fn providers_and_routes(ctx: &Ctx, config: &Config, checks: &mut Vec<Check>) -> Result<()> {
     let mut used: Vec<&str> = config
         .routes
         .values()

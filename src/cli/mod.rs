@@ -8,6 +8,7 @@ mod completions;
 mod config;
 mod config_edit;
 mod doctor;
+mod error;
 mod export;
 mod files;
 mod keys;
@@ -19,18 +20,19 @@ mod prices;
 mod projects;
 mod resume;
 mod rm;
+mod run_settings;
+mod runtime;
 mod show;
 mod templates;
 mod usage;
 
-use std::io;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand};
 
 use crate::config::{Env, Paths};
-use crate::exit::{Exit, ExitStatus};
+use crate::exit::Exit;
 use crate::ui::{ColorChoice, Ui, UiOptions, Verbosity};
 
 /// samocoder: plans, writes, tests and fixes a project from a description, with your own keys.
@@ -119,16 +121,7 @@ pub struct Ctx {
     pub global: GlobalArgs,
 }
 
-/// A usage error found after argument parsing (bad combination, bad value).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
-
-impl ExitStatus for UsageError {
-    fn exit(&self) -> Exit {
-        Exit::Usage
-    }
-}
+pub use error::{CliError, Result, UsageError};
 
 /// Parses the process arguments, runs the command, prints an error once, and exits.
 pub fn main() -> ExitCode {
@@ -188,18 +181,18 @@ pub fn main() -> ExitCode {
     match run(cli.command, &ctx) {
         Ok(exit) => exit.into(),
         Err(err) => {
-            if is_broken_pipe(&err) {
+            if err.is_broken_pipe() {
                 return Exit::Ok.into();
             }
-            let exit = exit_for(&err);
-            tracing::error!(error = %format!("{err:#}"), code = exit.code(), "command failed");
-            ctx.ui.error(one_line(&err));
+            let exit = err.exit();
+            tracing::error!(error = %err, code = exit.code(), "command failed");
+            ctx.ui.error(err.one_line());
             exit.into()
         }
     }
 }
 
-fn run(command: Command, ctx: &Ctx) -> anyhow::Result<Exit> {
+fn run(command: Command, ctx: &Ctx) -> Result<Exit> {
     match command {
         Command::New(args) => new::run(args, ctx),
         Command::Resume(args) => resume::run(args, ctx),
@@ -224,49 +217,6 @@ fn run(command: Command, ctx: &Ctx) -> anyhow::Result<Exit> {
 /// The clap command, for completions and the man page.
 pub fn command() -> clap::Command {
     Cli::command()
-}
-
-/// The user-facing text of an error chain on one line.
-fn one_line(err: &anyhow::Error) -> String {
-    format!("{err:#}").replace('\n', " ")
-}
-
-fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain().any(|e| {
-        e.downcast_ref::<io::Error>()
-            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
-    })
-}
-
-/// The exit code for an error: the first error in the chain that knows its exit code.
-fn exit_for(err: &anyhow::Error) -> Exit {
-    for e in err.chain() {
-        macro_rules! known {
-            ($($t:ty),* $(,)?) => {$(
-                if let Some(x) = e.downcast_ref::<$t>() {
-                    return x.exit();
-                }
-            )*};
-        }
-        known!(
-            UsageError,
-            crate::ui::PromptError,
-            crate::config::ConfigError,
-            crate::config::NoHomeDir,
-            crate::keys::KeyError,
-            crate::workspace::WorkspaceError,
-            crate::exec::ExecError,
-            crate::export::ExportError,
-            crate::templates::TemplateError,
-            crate::llm::LlmError,
-            crate::llm::cassette::CassetteError,
-            crate::llm::pricing::PriceError,
-            crate::store::StoreError,
-            crate::agent::AgentError,
-            crate::usage::UsageError,
-        );
-    }
-    Exit::Failure
 }
 
 impl Ctx {

@@ -1,6 +1,7 @@
 //! `samocoder models [PROVIDER]`: each provider's model list (`GET {base_url}/models`) with the
 //! prices and context windows samocoder knows. Also the provider check shared by `keys test`
 //! and `doctor`.
+use super::Result;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +14,6 @@ use super::{Ctx, UsageError};
 use crate::config::{Config, ModelRef};
 use crate::exit::Exit;
 use crate::keys::{self, Keys};
-use crate::llm::router::ignore_events;
 use crate::llm::usage::NullSink;
 use crate::llm::{ErrorClass, LlmError, ModelLayer};
 
@@ -24,11 +24,7 @@ pub struct ModelsArgs {
 }
 
 /// A layer for checks: no usage is recorded (listing models costs nothing).
-pub(super) fn check_layer(
-    ctx: &Ctx,
-    config: &Config,
-    providers: &[&str],
-) -> anyhow::Result<ModelLayer> {
+pub(super) fn check_layer(ctx: &Ctx, config: &Config, providers: &[&str]) -> Result<ModelLayer> {
     let keys = Keys::new(
         &ctx.env,
         config.providers.values(),
@@ -39,7 +35,6 @@ pub(super) fn check_layer(
         &keys,
         providers,
         Arc::new(NullSink),
-        ignore_events(),
         CancellationToken::new(),
     )?
     .with_price_table(crate::llm::pricing::load_table(&ctx.paths.data_dir)?);
@@ -92,7 +87,7 @@ struct ProviderModels {
     models: Vec<ModelRow>,
 }
 
-pub fn run(args: ModelsArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
+pub fn run(args: ModelsArgs, ctx: &Ctx) -> Result<Exit> {
     let config = ctx.config()?;
     let names: Vec<&str> = match &args.provider {
         Some(p) => {

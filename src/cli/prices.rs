@@ -1,6 +1,7 @@
 //! `samocoder prices import FILE.json` and `prices show [MODEL]`: the price table that costs
 //! are computed with. An imported LiteLLM file is stored under the data directory
 //! (`prices.json`) and overlays the shipped table: its models win, the others stay.
+use super::Result;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -35,14 +36,14 @@ enum PricesCommand {
     },
 }
 
-pub fn run(args: PricesArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
+pub fn run(args: PricesArgs, ctx: &Ctx) -> Result<Exit> {
     match args.command {
         PricesCommand::Import { file, source } => import(ctx, &file, source),
         PricesCommand::Show { model } => show(ctx, model.as_deref()),
     }
 }
 
-fn import(ctx: &Ctx, file: &std::path::Path, source: Option<String>) -> anyhow::Result<Exit> {
+fn import(ctx: &Ctx, file: &std::path::Path, source: Option<String>) -> Result<Exit> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| UsageError(format!("cannot read {}: {e}", file.display())))?;
     let mut table = pricing::import_litellm(&text)?;
@@ -82,7 +83,7 @@ struct Row<'a> {
     price: &'a ModelPrice,
 }
 
-fn show(ctx: &Ctx, filter: Option<&str>) -> anyhow::Result<Exit> {
+fn show(ctx: &Ctx, filter: Option<&str>) -> Result<Exit> {
     let config = ctx.config()?;
     let table = pricing::load_table(&ctx.paths.data_dir)?;
     let mut all: Vec<(String, ModelPrice, &'static str)> = table

@@ -1,4 +1,5 @@
 //! `samocoder projects`: every project with its directory, status, age and cost so far.
+use super::Result;
 
 use std::sync::Arc;
 
@@ -14,7 +15,7 @@ use crate::store::{CostTotals, ProjectStatus, ProjectWithCost, Store};
 pub struct ProjectsArgs {}
 
 /// Opens the database if there is one: read-style commands never create it.
-pub(super) fn open_store(ctx: &Ctx) -> anyhow::Result<Option<Store>> {
+pub(super) fn open_store(ctx: &Ctx) -> Result<Option<Store>> {
     Ok(Store::open_existing(
         &ctx.paths.database,
         Arc::new(SystemClock),
@@ -90,7 +91,7 @@ impl<'a> ProjectJson<'a> {
     }
 }
 
-pub fn run(_args: ProjectsArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
+pub fn run(_args: ProjectsArgs, ctx: &Ctx) -> Result<Exit> {
     let projects: Vec<ProjectWithCost> = match open_store(ctx)? {
         Some(store) => store.list_projects()?,
         None => Vec::new(),

@@ -1,5 +1,6 @@
 //! `samocoder rm PROJECT [--files]`: forgets a project; with `--files`, after asking, also
 //! deletes its directory. Money spent stays in `usage`; the action goes to the audit log.
+use super::{CliError, Result};
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -21,7 +22,7 @@ pub struct RmArgs {
     pub files: bool,
 }
 
-pub fn run(args: RmArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
+pub fn run(args: RmArgs, ctx: &Ctx) -> Result<Exit> {
     let no_project = || StoreError::NoProject {
         name: args.project.clone(),
     };
@@ -40,11 +41,11 @@ pub fn run(args: RmArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
             return Ok(Exit::Failure);
         }
         fs::remove_dir_all(&dir).map_err(|e| {
-            anyhow::anyhow!(
+            CliError::failure(format!(
                 "could not delete {} ({e}); project {} is still listed, fix the problem and run this again",
                 dir.display(),
                 p.name
-            )
+            ))
         })?;
         deleted_dir = Some(dir);
     }
@@ -80,8 +81,8 @@ pub fn run(args: RmArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
 /// (not a symlink), is not `/`, the home directory or above it, does not hold samocoder's own
 /// files, and looks like the project's (empty, named after it, or holding files samocoder
 /// wrote there).
-fn deletable_dir(p: &Project, store: &Store, ctx: &Ctx) -> anyhow::Result<PathBuf> {
-    let refuse = |why: String| -> anyhow::Error {
+fn deletable_dir(p: &Project, store: &Store, ctx: &Ctx) -> Result<PathBuf> {
+    let refuse = |why: String| -> CliError {
         UsageError(format!(
             "will not delete {}: {why}; nothing was changed (run `samocoder rm {}` without --files to only forget it)",
             p.dir.display(),
@@ -159,7 +160,7 @@ fn resolved(path: &Path) -> PathBuf {
     }
 }
 
-fn looks_like_project(dir: &Path, p: &Project, store: &Store) -> anyhow::Result<bool> {
+fn looks_like_project(dir: &Path, p: &Project, store: &Store) -> Result<bool> {
     let named = dir
         .file_name()
         .and_then(|n| n.to_str())

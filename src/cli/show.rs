@@ -1,4 +1,5 @@
 //! `samocoder show PROJECT`: one project in detail: where it is, how far it got, what it cost.
+use super::Result;
 
 use clap::Args;
 use serde::Serialize;
@@ -84,7 +85,7 @@ struct LastError<'a> {
     error: &'a str,
 }
 
-pub fn run(args: ShowArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
+pub fn run(args: ShowArgs, ctx: &Ctx) -> Result<Exit> {
     let no_project = || StoreError::NoProject {
         name: args.project.clone(),
     };

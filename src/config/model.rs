@@ -169,6 +169,14 @@ impl Config {
     pub fn provider(&self, name: &str) -> Option<&ProviderConfig> {
         self.providers.get(name)
     }
+
+    /// The environment variables that hold the providers' keys.
+    pub fn key_vars(&self) -> Vec<String> {
+        self.providers
+            .values()
+            .filter_map(|p| p.key_env.clone())
+            .collect()
+    }
 }
 
 #[cfg(test)]

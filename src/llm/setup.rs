@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::http::build_client_for;
 use super::pricing::{PriceTable, Pricing, is_local_base_url};
-use super::router::{Breakers, RouteEntry, Router, RouterObserver, RouterOptions};
+use super::router::{Breakers, RouteEntry, Router, RouterOptions};
 use super::usage::{CallContext, UsageSink};
 use super::{ErrorClass, LlmError, Provider, adapter_for};
 use crate::config::{Config, ModelRef, ProviderConfig};
@@ -74,7 +74,6 @@ pub struct ModelLayer {
     breakers: Arc<Breakers>,
     pricing: Arc<Pricing>,
     sink: Arc<dyn UsageSink>,
-    observer: RouterObserver,
     cancel: CancellationToken,
     jitter_seed: Option<u64>,
 }
@@ -86,11 +85,10 @@ impl ModelLayer {
         config: &Config,
         keys: &Keys<'_>,
         sink: Arc<dyn UsageSink>,
-        observer: RouterObserver,
         cancel: CancellationToken,
     ) -> Result<ModelLayer, LlmError> {
         let all: Vec<&str> = config.providers.keys().map(String::as_str).collect();
-        ModelLayer::for_providers(config, keys, &all, sink, observer, cancel)
+        ModelLayer::for_providers(config, keys, &all, sink, cancel)
     }
 
     /// Like [`ModelLayer::new`], but looks up the keys of `providers` only (the keychain is
@@ -100,7 +98,6 @@ impl ModelLayer {
         keys: &Keys<'_>,
         providers: &[&str],
         sink: Arc<dyn UsageSink>,
-        observer: RouterObserver,
         cancel: CancellationToken,
     ) -> Result<ModelLayer, LlmError> {
         let mut states = BTreeMap::new();
@@ -125,7 +122,6 @@ impl ModelLayer {
             config: config.clone(),
             keys: states,
             sink,
-            observer,
             cancel,
             jitter_seed: None,
         })
@@ -181,7 +177,7 @@ impl ModelLayer {
     }
 
     /// A router over given entries (e.g. a cassette player), with this layer's breakers,
-    /// prices, usage sink, observer and cancellation.
+    /// prices, usage sink and cancellation.
     pub fn router_over(
         &self,
         name: &str,
@@ -195,7 +191,6 @@ impl ModelLayer {
             self.sink.clone(),
         );
         opts.context = context;
-        opts.observer = self.observer.clone();
         opts.cancel = self.cancel.clone();
         opts.jitter_seed = self.jitter_seed;
         Arc::new(Router::new(name, entries, opts))

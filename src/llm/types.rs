@@ -133,6 +133,18 @@ pub enum StreamEvent {
     Reset {
         reason: String,
     },
+    /// Emitted by the router only: a retry, wait, skip or fallback decision, as it is taken.
+    #[serde(skip)]
+    Routing {
+        event: super::router::RouterEvent,
+    },
+    /// Emitted by the router only, once per attempt (failed ones included), right after the
+    /// attempt's usage record was written: what that record says. Summing a call's records
+    /// gives exactly what the usage database holds for the call.
+    #[serde(skip)]
+    Recorded {
+        record: Box<super::usage::CallRecord>,
+    },
 }
 
 /// A collected, complete answer.
@@ -154,7 +166,9 @@ impl Response {
             StreamEvent::Finish { reason } => self.finish = Some(reason),
             StreamEvent::ToolCallStart { .. }
             | StreamEvent::ToolCallDelta { .. }
-            | StreamEvent::RateLimit { .. } => {}
+            | StreamEvent::RateLimit { .. }
+            | StreamEvent::Routing { .. }
+            | StreamEvent::Recorded { .. } => {}
             StreamEvent::Reset { .. } => *self = Response::default(),
         }
     }

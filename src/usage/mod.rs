@@ -184,7 +184,7 @@ pub struct Report {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum UsageError {
+pub enum ReportError {
     #[error(
         "{flag} {value:?} is not a time; use a span like 7d, 24h, 2w or 90m, a date like 2026-11-01 (UTC), or 2026-11-01T12:00:00Z"
     )]
@@ -195,10 +195,10 @@ pub enum UsageError {
     Store(#[from] crate::store::StoreError),
 }
 
-impl ExitStatus for UsageError {
+impl ExitStatus for ReportError {
     fn exit(&self) -> Exit {
         match self {
-            UsageError::Store(e) => e.exit(),
+            ReportError::Store(e) => e.exit(),
             _ => Exit::Usage,
         }
     }

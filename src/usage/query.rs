@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use rusqlite::ToSql;
 
 use super::period::{DAY_MS, day_label};
-use super::{BudgetStatus, GroupBy, GroupKey, Report, Row, Stats, UsageError, UsageQuery};
+use super::{BudgetStatus, GroupBy, GroupKey, Report, ReportError, Row, Stats, UsageQuery};
 use crate::store::{Db, Store};
 
 const ROLLUP_SUMS: &str = "SUM(requests), SUM(ok), SUM(failed), SUM(retried), SUM(input_tokens),
@@ -19,12 +19,12 @@ const RAW_SUMS: &str = "COUNT(*), SUM(outcome = 'ok'), SUM(outcome <> 'ok'),
     IFNULL(SUM(ttft_ms), 0), COUNT(ttft_ms)";
 
 /// Builds the report for `q` from the store.
-pub fn report(store: &Store, q: &UsageQuery) -> Result<Report, UsageError> {
+pub fn report(store: &Store, q: &UsageQuery) -> Result<Report, ReportError> {
     let f = &q.filter;
     if let (Some(s), Some(u)) = (f.since_ms, f.until_ms)
         && s >= u
     {
-        return Err(UsageError::EmptyRange);
+        return Err(ReportError::EmptyRange);
     }
     Ok(store.read(|db| build(db, q))?)
 }

@@ -327,7 +327,7 @@ fn regression_unusable_spec_answers_stop_the_run_but_resume_tries_again() {
         r.finished()["message"]
             .as_str()
             .unwrap()
-            .contains("no usable answer"),
+            .contains("the spec gave no usable submit_spec call in 3 tries"),
         "{}",
         r.describe()
     );

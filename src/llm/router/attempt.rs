@@ -56,6 +56,11 @@ impl Inner {
                 Some(Err(e)) => break Err(e),
                 Some(Ok(ev)) => ev,
             };
+            if let StreamEvent::Routing { .. } | StreamEvent::Recorded { .. } = ev {
+                // From a nested router: its consumer is ours.
+                let _ = tx.send(Ok(ev)).await;
+                continue;
+            }
             if !matches!(ev, StreamEvent::RateLimit { .. }) {
                 seen.started = true;
             }
@@ -85,7 +90,10 @@ impl Inner {
                 StreamEvent::ToolCallDelta { ref arguments, .. } => {
                     seen.out_chars += arguments.chars().count() as u64;
                 }
-                StreamEvent::ToolCallEnd { .. } | StreamEvent::Reset { .. } => {}
+                StreamEvent::ToolCallEnd { .. }
+                | StreamEvent::Reset { .. }
+                | StreamEvent::Routing { .. }
+                | StreamEvent::Recorded { .. } => {}
             }
             seen.forwarded = true;
             let _ = tx.send(Ok(ev)).await;
@@ -111,9 +119,13 @@ impl Inner {
         };
         let cost = self.opts.pricing.cost(&entry.model, &usage, entry.local);
         if cost.first_unknown {
-            self.emit(RouterEvent::UnknownPrice {
-                model: entry.model.to_string(),
-            });
+            self.emit(
+                tx,
+                RouterEvent::UnknownPrice {
+                    model: entry.model.to_string(),
+                },
+            )
+            .await;
         }
         let ctx = &self.opts.context;
         let err = end.as_ref().err();
@@ -150,13 +162,22 @@ impl Inner {
                 format!("could not record the call's usage ({msg}); the answer was not used"),
             ));
         }
+        let _ = tx
+            .send(Ok(StreamEvent::Recorded {
+                record: Box::new(rec),
+            }))
+            .await;
 
         match end {
             Ok(()) => {
                 if self.opts.breakers.success(&entry.model.provider) {
-                    self.emit(RouterEvent::BreakerClosed {
-                        provider: entry.model.provider.clone(),
-                    });
+                    self.emit(
+                        tx,
+                        RouterEvent::BreakerClosed {
+                            provider: entry.model.provider.clone(),
+                        },
+                    )
+                    .await;
                 }
                 let _ = tx.send(Ok(StreamEvent::Usage { usage })).await;
                 if let Some(reason) = seen.finish {
@@ -167,10 +188,14 @@ impl Inner {
             Err(e) => {
                 if seen.forwarded && !e.class.is_final() {
                     let reason = format!("{} {}", entry.model, e.class.as_str().replace('_', " "));
-                    self.emit(RouterEvent::Reset {
-                        model: entry.model.to_string(),
-                        reason: reason.clone(),
-                    });
+                    self.emit(
+                        tx,
+                        RouterEvent::Reset {
+                            model: entry.model.to_string(),
+                            reason: reason.clone(),
+                        },
+                    )
+                    .await;
                     let _ = tx.send(Ok(StreamEvent::Reset { reason })).await;
                 }
                 Err(e)

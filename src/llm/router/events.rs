@@ -1,13 +1,12 @@
-//! What the router tells its observer: every retry, wait, skip and fallback, as typed events
+//! What the router tells the consumer of its stream: every retry, wait, skip and fallback, as typed events
 //! that also read as one line of English (`Display`).
 
 use std::fmt;
-use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One thing the router did or decided. `model` fields are `PROVIDER:MODEL`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum RouterEvent {
     /// An attempt failed with a retryable error; the same entry is tried again after `wait_ms`.
@@ -138,14 +137,6 @@ impl fmt::Display for RouterEvent {
             ),
         }
     }
-}
-
-/// Receives router events (a UI renderer, a log, a test's collector).
-pub type RouterObserver = Arc<dyn Fn(&RouterEvent) + Send + Sync>;
-
-/// An observer that ignores everything.
-pub fn ignore_events() -> RouterObserver {
-    Arc::new(|_| {})
 }
 
 #[cfg(test)]

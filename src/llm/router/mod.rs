@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use backoff::{Wait, backoff_delay, choose_wait};
 pub use breaker::{BreakerState, Breakers};
-pub use events::{RouterEvent, RouterObserver, ignore_events};
+pub use events::RouterEvent;
 
 use super::pricing::Pricing;
 use super::usage::{CallContext, UsageSink};
@@ -74,7 +74,6 @@ pub struct RouterOptions {
     /// Shared per process (the unknown-price warning is given once per model).
     pub pricing: Arc<Pricing>,
     pub sink: Arc<dyn UsageSink>,
-    pub observer: RouterObserver,
     /// Cancelling stops the call promptly, including backoff sleeps.
     pub cancel: CancellationToken,
     /// Seed for the backoff jitter (tests); `None`: random.
@@ -82,8 +81,8 @@ pub struct RouterOptions {
 }
 
 impl RouterOptions {
-    /// Options from the network config, with an empty call context, no observer and a fresh
-    /// cancellation token.
+    /// Options from the network config, with an empty call context and a fresh cancellation
+    /// token.
     pub fn new(
         network: &NetworkConfig,
         breakers: Arc<Breakers>,
@@ -97,7 +96,6 @@ impl RouterOptions {
             breakers,
             pricing,
             sink,
-            observer: ignore_events(),
             cancel: CancellationToken::new(),
             jitter_seed: None,
         }
@@ -171,8 +169,9 @@ impl Provider for Router {
 }
 
 impl Inner {
-    fn emit(&self, ev: RouterEvent) {
-        (self.opts.observer)(&ev);
+    /// Tells the consumer of the stream what the router decided (before acting on it).
+    async fn emit(&self, tx: &Tx, event: RouterEvent) {
+        let _ = tx.send(Ok(StreamEvent::Routing { event })).await;
     }
 
     fn cancelled(&self, model: &ModelRef) -> LlmError {
@@ -214,34 +213,52 @@ impl Inner {
             if let (Some(failed), Some(window)) = (too_long_for, entry.context_window)
                 && window <= failed
             {
-                self.emit(RouterEvent::ContextSkip {
-                    model: label.clone(),
-                    window,
-                    needed_more_than: failed,
-                });
+                self.emit(
+                    tx,
+                    RouterEvent::ContextSkip {
+                        model: label.clone(),
+                        window,
+                        needed_more_than: failed,
+                    },
+                )
+                .await;
                 outcomes.push(format!("{label} skipped (context window {window})"));
                 continue;
             }
             match self.opts.breakers.check(&entry.model.provider) {
                 BreakerState::Open(remaining) => {
-                    self.emit(RouterEvent::BreakerSkip {
-                        provider: entry.model.provider.clone(),
-                        model: label.clone(),
-                        remaining_ms: remaining.as_millis() as u64,
-                    });
+                    self.emit(
+                        tx,
+                        RouterEvent::BreakerSkip {
+                            provider: entry.model.provider.clone(),
+                            model: label.clone(),
+                            remaining_ms: remaining.as_millis() as u64,
+                        },
+                    )
+                    .await;
                     outcomes.push(format!("{label} skipped (circuit open)"));
                     continue;
                 }
-                BreakerState::HalfOpen => self.emit(RouterEvent::BreakerHalfOpen {
-                    provider: entry.model.provider.clone(),
-                }),
+                BreakerState::HalfOpen => {
+                    self.emit(
+                        tx,
+                        RouterEvent::BreakerHalfOpen {
+                            provider: entry.model.provider.clone(),
+                        },
+                    )
+                    .await
+                }
                 BreakerState::Closed => {}
             }
             if let Some(from) = prev.replace(label.clone()) {
-                self.emit(RouterEvent::Fallback {
-                    from,
-                    to: label.clone(),
-                });
+                self.emit(
+                    tx,
+                    RouterEvent::Fallback {
+                        from,
+                        to: label.clone(),
+                    },
+                )
+                .await;
             }
             match self.try_entry(idx, entry, request, call, tx).await {
                 Ok(()) => return Ok(()),
@@ -293,11 +310,15 @@ impl Inner {
             attempt += 1;
             if let Some(wait) = self.opts.breakers.pacing_wait(provider) {
                 if wait > max_wait {
-                    self.emit(RouterEvent::PacingSkip {
-                        provider: provider.clone(),
-                        model: label.clone(),
-                        wait_ms: wait.as_millis() as u64,
-                    });
+                    self.emit(
+                        tx,
+                        RouterEvent::PacingSkip {
+                            provider: provider.clone(),
+                            model: label.clone(),
+                            wait_ms: wait.as_millis() as u64,
+                        },
+                    )
+                    .await;
                     return Err(LlmError::new(
                         ErrorClass::RateLimited,
                         provider,
@@ -309,10 +330,14 @@ impl Inner {
                     )
                     .with_retry_after(Some(wait)));
                 }
-                self.emit(RouterEvent::Pacing {
-                    provider: provider.clone(),
-                    wait_ms: wait.as_millis() as u64,
-                });
+                self.emit(
+                    tx,
+                    RouterEvent::Pacing {
+                        provider: provider.clone(),
+                        wait_ms: wait.as_millis() as u64,
+                    },
+                )
+                .await;
                 self.sleep(wait, &entry.model).await?;
             }
             let err = match self.attempt(idx, attempt, entry, request, call, tx).await {
@@ -323,10 +348,14 @@ impl Inner {
                 return Err(err);
             }
             if self.opts.breakers.failure(provider) {
-                self.emit(RouterEvent::BreakerOpen {
-                    provider: provider.clone(),
-                    cooldown_ms: self.opts.breakers.cooldown().as_millis() as u64,
-                });
+                self.emit(
+                    tx,
+                    RouterEvent::BreakerOpen {
+                        provider: provider.clone(),
+                        cooldown_ms: self.opts.breakers.cooldown().as_millis() as u64,
+                    },
+                )
+                .await;
                 return Err(err);
             }
             if attempt > self.opts.max_retries {
@@ -334,21 +363,29 @@ impl Inner {
             }
             match choose_wait(attempt - 1, err.retry_after, max_wait, self.jitter.next()) {
                 Wait::TooLong(wait) => {
-                    self.emit(RouterEvent::WaitTooLong {
-                        model: label.clone(),
-                        wait_ms: wait.as_millis() as u64,
-                        max_wait_ms: max_wait.as_millis() as u64,
-                    });
+                    self.emit(
+                        tx,
+                        RouterEvent::WaitTooLong {
+                            model: label.clone(),
+                            wait_ms: wait.as_millis() as u64,
+                            max_wait_ms: max_wait.as_millis() as u64,
+                        },
+                    )
+                    .await;
                     return Err(err);
                 }
                 Wait::Sleep(wait) => {
-                    self.emit(RouterEvent::Retry {
-                        model: label.clone(),
-                        attempt,
-                        status: err.status,
-                        class: err.class.as_str().to_string(),
-                        wait_ms: wait.as_millis() as u64,
-                    });
+                    self.emit(
+                        tx,
+                        RouterEvent::Retry {
+                            model: label.clone(),
+                            attempt,
+                            status: err.status,
+                            class: err.class.as_str().to_string(),
+                            wait_ms: wait.as_millis() as u64,
+                        },
+                    )
+                    .await;
                     self.sleep(wait, &entry.model).await?;
                 }
             }

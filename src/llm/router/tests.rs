@@ -135,7 +135,6 @@ impl Harness {
     }
 
     fn router(&self, entries: Vec<(Arc<Fake>, &str)>) -> Router {
-        let events = self.events.clone();
         let opts = RouterOptions {
             max_retries: 2,
             max_retry_wait: Duration::from_secs(60),
@@ -149,7 +148,6 @@ impl Harness {
             breakers: self.breakers.clone(),
             pricing: self.pricing.clone(),
             sink: self.sink.clone(),
-            observer: Arc::new(move |e: &RouterEvent| events.lock().unwrap().push(e.clone())),
             cancel: self.cancel.clone(),
             jitter_seed: Some(1),
         };
@@ -158,6 +156,34 @@ impl Harness {
             .map(|(p, m)| RouteEntry::new(p, m.parse().unwrap()))
             .collect();
         Router::new("coder", entries, opts)
+    }
+
+    /// Collects the answer like [`Provider::complete`], keeping the router's events and
+    /// checking that every attempt recorded was also announced in the stream.
+    async fn complete(&self, r: &Router, req: Request) -> Result<Response, LlmError> {
+        let before = self.sink.records().len();
+        let mut stream = r.stream(req);
+        let mut response = Response::default();
+        let mut announced = Vec::new();
+        let mut result = Ok(());
+        while let Some(ev) = stream.next().await {
+            match ev {
+                Ok(StreamEvent::Routing { event }) => self.events.lock().unwrap().push(event),
+                Ok(StreamEvent::Recorded { record }) => announced.push(*record),
+                Ok(ev) => response.apply(ev),
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        drop(stream);
+        assert_eq!(
+            announced,
+            self.sink.records()[before..],
+            "recorded vs announced"
+        );
+        result.map(|()| response)
     }
 
     fn records(&self) -> Vec<CallRecord> {
@@ -192,7 +218,7 @@ async fn retry_then_success_records_two_attempts_with_exact_cost() {
     );
     let r = h.router(vec![(a.clone(), "openai:gpt-4o")]);
     let t0 = Instant::now();
-    let resp = r.complete(request()).await.unwrap();
+    let resp = h.complete(&r, request()).await.unwrap();
     let waited = t0.elapsed();
     assert_eq!(resp.text, "hi");
     assert_eq!(resp.usage, usage(1000, 500));
@@ -251,7 +277,7 @@ async fn falls_back_in_route_order_and_records_every_attempt() {
         (b.clone(), "anthropic:claude-sonnet-4-5"),
         (c.clone(), "groq:openai/gpt-oss-120b"),
     ]);
-    let resp = r.complete(request()).await.unwrap();
+    let resp = h.complete(&r, request()).await.unwrap();
     assert_eq!(resp.text, "from groq");
     assert_eq!((a.calls(), b.calls(), c.calls()), (1, 3, 1));
     assert_eq!(
@@ -294,7 +320,7 @@ async fn insufficient_quota_is_never_retried_and_final_error_lists_each_entry() 
         (b.clone(), "anthropic:claude-sonnet-4-5"),
     ]);
     let t0 = Instant::now();
-    let err = r.complete(request()).await.unwrap_err();
+    let err = h.complete(&r, request()).await.unwrap_err();
     assert_eq!(t0.elapsed(), Duration::ZERO, "no waiting on final errors");
     assert_eq!((a.calls(), b.calls()), (1, 1));
     assert_eq!(err.class, ErrorClass::BadKey);
@@ -319,7 +345,7 @@ async fn retry_after_is_honoured_exactly() {
     );
     let r = h.router(vec![(a.clone(), "openai:gpt-4o")]);
     let t0 = Instant::now();
-    assert_eq!(r.complete(request()).await.unwrap().text, "ok");
+    assert_eq!(h.complete(&r, request()).await.unwrap().text, "ok");
     assert_eq!(t0.elapsed(), Duration::from_millis(7250));
     assert_eq!(
         h.event_lines(),
@@ -344,7 +370,7 @@ async fn too_long_retry_after_skips_to_the_next_entry_without_sleeping() {
         (b.clone(), "anthropic:claude-sonnet-4-5"),
     ]);
     let t0 = Instant::now();
-    assert_eq!(r.complete(request()).await.unwrap().text, "b");
+    assert_eq!(h.complete(&r, request()).await.unwrap().text, "b");
     assert_eq!(t0.elapsed(), Duration::ZERO);
     assert_eq!(a.calls(), 1);
     assert!(matches!(
@@ -387,7 +413,7 @@ async fn circuit_breaker_opens_skips_half_opens_and_closes() {
     };
     // Two failures in a row (with one retry in between) open openai's circuit.
     let r = h.router(entries());
-    assert_eq!(r.complete(request()).await.unwrap().text, "b");
+    assert_eq!(h.complete(&r, request()).await.unwrap().text, "b");
     assert_eq!(a.calls(), 2);
     assert!(
         h.event_lines()
@@ -395,7 +421,7 @@ async fn circuit_breaker_opens_skips_half_opens_and_closes() {
     );
     // A second router in the same process shares the breaker: openai is skipped.
     let r2 = h.router(entries());
-    assert_eq!(r2.complete(request()).await.unwrap().text, "b");
+    assert_eq!(h.complete(&r2, request()).await.unwrap().text, "b");
     assert_eq!(a.calls(), 2, "skipped while open");
     assert!(
         h.events().iter().any(
@@ -403,7 +429,7 @@ async fn circuit_breaker_opens_skips_half_opens_and_closes() {
         )
     );
     tokio::time::advance(Duration::from_secs(30)).await;
-    assert_eq!(r2.complete(request()).await.unwrap().text, "a is back");
+    assert_eq!(h.complete(&r2, request()).await.unwrap().text, "a is back");
     let lines = h.event_lines();
     let tail = &lines[lines.len() - 2..];
     assert_eq!(
@@ -437,7 +463,17 @@ async fn mid_stream_failure_resets_and_complete_returns_only_the_retry() {
         ],
     );
     let r = h.router(vec![(a.clone(), "openai:gpt-4o")]);
-    let events: Vec<StreamEvent> = r.stream(request()).map(|e| e.unwrap()).collect().await;
+    let events: Vec<StreamEvent> = r
+        .stream(request())
+        .map(|e| e.unwrap())
+        .filter(|e| {
+            std::future::ready(!matches!(
+                e,
+                StreamEvent::Routing { .. } | StreamEvent::Recorded { .. }
+            ))
+        })
+        .collect()
+        .await;
     assert_eq!(
         events,
         [
@@ -458,7 +494,7 @@ async fn mid_stream_failure_resets_and_complete_returns_only_the_retry() {
             },
         ]
     );
-    let resp = r.complete(request()).await.unwrap();
+    let resp = h.complete(&r, request()).await.unwrap();
     assert_eq!(resp.text, "whole answer");
     // The broken attempt reported no usage: estimated from sizes, and marked.
     let broken_rec = &h.records()[0];
@@ -484,7 +520,7 @@ async fn stream_without_finish_is_a_cut_not_an_answer() {
         ],
     );
     let r = h.router(vec![(a.clone(), "openai:gpt-4o")]);
-    assert_eq!(r.complete(request()).await.unwrap().text, "full");
+    assert_eq!(h.complete(&r, request()).await.unwrap().text, "full");
     assert_eq!(h.records()[0].error_class.as_deref(), Some("stream_cut"));
 }
 
@@ -501,7 +537,7 @@ async fn context_length_falls_back_to_a_larger_window_only() {
         (big.clone(), "anthropic:claude-sonnet-4-5"), // 200k
     ]);
     assert_eq!(r.entries()[1].context_window, Some(8192));
-    assert_eq!(r.complete(request()).await.unwrap().text, "fits");
+    assert_eq!(h.complete(&r, request()).await.unwrap().text, "fits");
     assert_eq!((a.calls(), small.calls(), big.calls()), (1, 0, 1));
     assert!(h.events().iter().any(|e| matches!(
         e,
@@ -520,7 +556,7 @@ async fn context_length_falls_back_to_a_larger_window_only() {
         (a.clone(), "openai:gpt-4o"),
         (big.clone(), "anthropic:claude-sonnet-4-5"),
     ]);
-    let err = r.complete(request()).await.unwrap_err();
+    let err = h.complete(&r, request()).await.unwrap_err();
     assert_eq!(err.class, ErrorClass::ContextLength);
     assert!(
         err.message
@@ -549,7 +585,7 @@ async fn cancellation_drops_the_stream_promptly_and_records_it() {
         cancel.cancel();
     });
     let t0 = Instant::now();
-    let err = r.complete(request()).await.unwrap_err();
+    let err = h.complete(&r, request()).await.unwrap_err();
     assert_eq!(t0.elapsed(), Duration::from_secs(5));
     assert_eq!(err.class, ErrorClass::Cancelled);
     assert_eq!(err.exit(), Exit::Interrupted);
@@ -581,7 +617,7 @@ async fn cancellation_interrupts_a_backoff_sleep() {
         cancel.cancel();
     });
     let t0 = Instant::now();
-    let err = r.complete(request()).await.unwrap_err();
+    let err = h.complete(&r, request()).await.unwrap_err();
     assert_eq!(t0.elapsed(), Duration::from_secs(1));
     assert_eq!(err.class, ErrorClass::Cancelled);
     assert_eq!((a.calls(), b.calls()), (1, 0));
@@ -599,7 +635,7 @@ async fn latency_and_time_to_first_token_are_measured() {
     );
     let a = Fake::new("openai", vec![script]);
     let r = h.router(vec![(a, "openai:gpt-4o")]);
-    r.complete(request()).await.unwrap();
+    h.complete(&r, request()).await.unwrap();
     let rec = &h.records()[0];
     assert_eq!((rec.ttft_ms, rec.latency_ms), (Some(300), 600));
 }
@@ -612,8 +648,8 @@ async fn unknown_price_is_none_with_one_warning() {
         vec![answer("a", usage(10, 10)), answer("b", usage(10, 10))],
     );
     let r = h.router(vec![(a, "openai:gpt-imaginary")]);
-    r.complete(request()).await.unwrap();
-    r.complete(request()).await.unwrap();
+    h.complete(&r, request()).await.unwrap();
+    h.complete(&r, request()).await.unwrap();
     let recs = h.records();
     assert!(
         recs.iter()
@@ -649,8 +685,8 @@ async fn openrouter_reported_cost_wins_over_overrides() {
         vec![answer("x", u), answer("y", usage(1000, 100))],
     );
     let r = h.router(vec![(a, "openrouter:anthropic/claude-sonnet-4.5")]);
-    r.complete(request()).await.unwrap();
-    r.complete(request()).await.unwrap();
+    h.complete(&r, request()).await.unwrap();
+    h.complete(&r, request()).await.unwrap();
     let recs = h.records();
     assert_eq!(
         (recs[0].cost_usd, recs[0].cost_source),
@@ -684,7 +720,7 @@ async fn exhausted_rate_limit_paces_the_next_request() {
         "rate-limit info is consumed, not forwarded"
     );
     let t0 = Instant::now();
-    assert_eq!(r.complete(request()).await.unwrap().text, "two");
+    assert_eq!(h.complete(&r, request()).await.unwrap().text, "two");
     assert_eq!(t0.elapsed(), Duration::from_secs(4));
     assert_eq!(
         h.event_lines(),
@@ -730,7 +766,7 @@ async fn truncated_answers_are_recorded_as_truncated() {
         ]],
     );
     let r = h.router(vec![(a, "openai:gpt-4o")]);
-    let resp: Response = r.complete(request()).await.unwrap();
+    let resp: Response = h.complete(&r, request()).await.unwrap();
     assert!(resp.is_truncated());
     let rec = &h.records()[0];
     assert_eq!(rec.outcome, Outcome::Truncated);
@@ -742,7 +778,7 @@ async fn truncated_answers_are_recorded_as_truncated() {
 async fn empty_route_is_a_clear_error() {
     let h = Harness::new(5);
     let r = h.router(vec![]);
-    let err = r.complete(request()).await.unwrap_err();
+    let err = h.complete(&r, request()).await.unwrap_err();
     assert!(
         err.message.contains("the route has no models"),
         "{}",

@@ -1,0 +1,62 @@
+//! The view of `samocoder ask`: the answer's text on stdout as it streams (on a terminal), the
+//! router's notices on stderr, and the partial text of a discarded attempt clearly ended. Off a
+//! terminal or with `--json` nothing is streamed: the command prints the complete answer.
+
+use std::sync::Mutex;
+
+use super::Ui;
+use crate::protocol::{Event, EventSink};
+
+pub struct AskRenderer {
+    ui: Ui,
+    live: bool,
+    /// Text of the current attempt is on screen and its line is not ended.
+    shown: Mutex<bool>,
+}
+
+impl AskRenderer {
+    pub fn new(ui: Ui) -> AskRenderer {
+        let live = ui.stdout_is_tty() && !ui.json();
+        AskRenderer {
+            ui,
+            live,
+            shown: Mutex::new(false),
+        }
+    }
+
+    /// Whether the text was streamed (so the command must not print it again).
+    pub fn streamed(&self) -> bool {
+        self.live
+    }
+
+    /// Ends the streamed line (after the answer or an error).
+    pub fn end_line(&self) {
+        let mut shown = self.shown.lock().unwrap_or_else(|p| p.into_inner());
+        if *shown {
+            let _ = self.ui.out_raw("\n");
+            *shown = false;
+        }
+    }
+}
+
+impl EventSink for AskRenderer {
+    fn emit(&self, event: Event) {
+        match event {
+            Event::ModelText { text, .. } if self.live && !text.is_empty() => {
+                let mut shown = self.shown.lock().unwrap_or_else(|p| p.into_inner());
+                if self.ui.out_raw(&text).is_ok() {
+                    *shown = !text.ends_with('\n');
+                }
+            }
+            Event::ModelReset { .. } if self.live => {
+                self.end_line();
+                self.ui.info("(the answer above was cut off; asking again)");
+            }
+            Event::Routing { message, .. } => {
+                self.end_line();
+                self.ui.info(message);
+            }
+            _ => {}
+        }
+    }
+}
