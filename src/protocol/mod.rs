@@ -6,6 +6,9 @@ pub mod event;
 pub mod prompt;
 pub mod step;
 
+#[cfg(test)]
+mod docs;
+
 #[cfg(any(test, feature = "testing"))]
 pub use event::CollectSink;
 pub use event::{

@@ -7,6 +7,7 @@ mod agent_run;
 mod agent_signal;
 mod ask;
 mod cli;
+mod compat;
 mod config;
 mod doctor;
 mod export;
