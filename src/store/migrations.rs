@@ -35,6 +35,8 @@ pub(crate) fn migrate(conn: &mut Connection, target: i64, path: &Path) -> Result
 }
 
 fn migrate_steps(conn: &mut Connection, target: i64, path: &Path) -> Result<(), StoreError> {
+    // A database created now gets one log line, not one per migration.
+    let mut fresh = None;
     loop {
         // IMMEDIATE: two processes opening an old database at once must not both migrate.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -48,6 +50,9 @@ fn migrate_steps(conn: &mut Connection, target: i64, path: &Path) -> Result<(), 
         }
         if version >= target {
             return Ok(());
+        }
+        if *fresh.get_or_insert(version == 0) && version == 0 {
+            tracing::info!(version = target, path = %path.display(), "database created");
         }
         let next = version + 1;
         let apply = || -> Result<(), StoreError> {
@@ -72,6 +77,8 @@ fn migrate_steps(conn: &mut Connection, target: i64, path: &Path) -> Result<(), 
             source: Box::new(e),
         })?;
         tx.commit()?;
-        tracing::info!(version = next, path = %path.display(), "database migrated");
+        if fresh != Some(true) {
+            tracing::info!(version = next, path = %path.display(), "database migrated");
+        }
     }
 }

@@ -11,8 +11,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{Paint, Ui, Verbosity};
 use crate::protocol::{
-    Budget, CallId, CommandPurpose, Disposition, Event, EventSink, Phase, RunCommand, RunStatus,
-    TaskOutcome, TestStatus,
+    Budget, CallId, CommandPurpose, Disposition, Event, EventSink, Phase, Role, RunCommand,
+    RunStatus, TaskOutcome, TestStatus,
 };
 
 /// One JSON object per line on stdout. Streamed model text is left out (it is in the saved
@@ -159,22 +159,15 @@ impl HumanRenderer {
             bar.enable_steady_tick(Duration::from_millis(120));
             bar
         });
-        let mut parts = Vec::new();
-        if let Some(p) = v.phase {
-            parts.push(phase_name(p).to_string());
+        let mut place = v.phase.map(phase_name).unwrap_or_default().to_string();
+        if let (Some((i, n)), Some(Phase::Tasks)) = (v.task, v.phase) {
+            place.push_str(&format!(" [{i}/{n}]"));
         }
-        if let Some((i, n)) = v.task {
-            parts.push(format!("[{i}/{n}]"));
-        }
-        let since = match &v.activity {
-            Activity::Idle => None,
-            Activity::Thinking { role, since } => {
-                parts.push(format!("{role} thinking"));
-                Some(*since)
-            }
+        let (doing, since) = match &v.activity {
+            Activity::Idle => (String::new(), None),
+            Activity::Thinking { role, since } => (format!(": {role} thinking"), Some(*since)),
             Activity::Command { command, since } => {
-                parts.push(format!("$ {}", shorten(command, 50)));
-                Some(*since)
+                (format!(": $ {}", shorten(command, 60)), Some(*since))
             }
         };
         if since != v.timer_of {
@@ -182,7 +175,7 @@ impl HumanRenderer {
             bar.reset_elapsed();
             v.timer_of = since;
         }
-        bar.set_prefix(parts.join(" "));
+        bar.set_prefix(format!("{place}{doing}"));
         bar.set_message(cost_line(v.spent, v.unknown_cost, &v.budget));
     }
 
@@ -256,7 +249,7 @@ impl HumanRenderer {
             Event::ModelCallStarted { role, .. } => {
                 self.flush_partial(v, false);
                 v.activity = Activity::Thinking {
-                    role: role.to_string(),
+                    role: role_name(role).to_string(),
                     since: Instant::now(),
                 };
             }
@@ -527,6 +520,18 @@ impl EventSink for HumanRenderer {
     fn emit(&self, event: Event) {
         let mut v = self.lock();
         self.render(&mut v, event);
+    }
+}
+
+fn role_name(r: Role) -> &'static str {
+    match r {
+        Role::Spec => "spec writer",
+        Role::Architect => "architect",
+        Role::Planner => "planner",
+        Role::Coder => "coder",
+        Role::Troubleshooter => "troubleshooter",
+        Role::Writer => "file writer",
+        Role::Ask => "model",
     }
 }
 

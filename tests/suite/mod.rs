@@ -15,5 +15,6 @@ mod files;
 mod keys;
 mod store;
 mod templates;
+mod terminal;
 mod usage;
 mod wire;
