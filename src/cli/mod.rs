@@ -165,7 +165,8 @@ pub fn main() -> ExitCode {
             return Exit::Usage.into();
         }
     };
-    let (_log_guard, log_problem) = crate::logging::init(&paths.log_dir, cli.global.verbose, ui.color_err(), &env);
+    let (_log_guard, log_problem) =
+        crate::logging::init(&paths.log_dir, cli.global.verbose, ui.color_err(), &env);
     if let Some(p) = log_problem
         && verbosity == Verbosity::Verbose
     {

@@ -68,7 +68,10 @@ impl Pty {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        panic!("no {needle:?} on the terminal after {timeout:?}:\n{}", self.screen());
+        panic!(
+            "no {needle:?} on the terminal after {timeout:?}:\n{}",
+            self.screen()
+        );
     }
 
     /// Types `text` (a line needs its "\n").

@@ -72,7 +72,11 @@ fn a_command_auto_would_refuse_is_flagged_and_defaults_to_no() {
         .tools(vec![task_done("tried")]);
     let mut pty = on_pty(&env, &c, &[]);
     pty.expect("[y/N]", LONG);
-    assert!(pty.screen().contains("warning: this command"), "{}", pty.screen());
+    assert!(
+        pty.screen().contains("warning: this command"),
+        "{}",
+        pty.screen()
+    );
     pty.send("\n");
     pty.expect("Run `true`", LONG);
     pty.send("y\n");
