@@ -1,6 +1,7 @@
 //! One record per model-call attempt (failed ones included), handed to a [`UsageSink`] before
 //! the answer goes on, so a crash right after a paid call still has it on disk.
 
+#[cfg(any(test, feature = "testing"))]
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
@@ -88,12 +89,14 @@ pub trait UsageSink: Send + Sync {
     fn record(&self, rec: &CallRecord) -> Result<(), String>;
 }
 
-/// Keeps records in memory.
+/// Keeps records in memory (tests).
+#[cfg(any(test, feature = "testing"))]
 #[derive(Debug, Default)]
 pub struct MemorySink {
     records: Mutex<Vec<CallRecord>>,
 }
 
+#[cfg(any(test, feature = "testing"))]
 impl MemorySink {
     pub fn new() -> MemorySink {
         MemorySink::default()
@@ -105,6 +108,7 @@ impl MemorySink {
     }
 }
 
+#[cfg(any(test, feature = "testing"))]
 impl UsageSink for MemorySink {
     fn record(&self, rec: &CallRecord) -> Result<(), String> {
         self.records
