@@ -29,12 +29,14 @@ pub fn run_agent(
     settings: &RunSettings,
     req: RunRequest,
 ) -> Result<Exit> {
-    let human = (!ctx.ui.json()).then(|| Arc::new(HumanRenderer::new(ctx.ui.clone())));
+    let cancel = CancellationToken::new();
+    // A closed output stops the run like Ctrl-C: its state is saved, nothing more is printed.
+    let human = (!ctx.ui.json())
+        .then(|| Arc::new(HumanRenderer::new(ctx.ui.clone(), cancel.clone())));
     let events: Arc<dyn EventSink> = match &human {
         Some(h) => h.clone(),
-        None => Arc::new(JsonRenderer::new(ctx.ui.clone())),
+        None => Arc::new(JsonRenderer::new(ctx.ui.clone(), cancel.clone())),
     };
-    let cancel = CancellationToken::new();
     let models = models(ctx, &config, &store, settings, &req, &cancel)?;
     let runner = Arc::new(ShellRunner::new(crate::exec::child_env(
         &ctx.env,

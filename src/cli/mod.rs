@@ -226,6 +226,22 @@ impl Ctx {
         crate::config::load(&self.paths.config_file, &self.env, &self.global.overrides)
     }
 
+    /// Why `dir` is not samocoder's to take as a project (the root, the home directory or
+    /// above it, samocoder's own directories), if it is not.
+    pub fn precious(&self, dir: &std::path::Path) -> Option<crate::workspace::Precious> {
+        let homes: Vec<PathBuf> = ["HOME", "USERPROFILE"]
+            .iter()
+            .filter_map(|k| self.env.non_empty(k))
+            .map(PathBuf::from)
+            .collect();
+        let p = &self.paths;
+        crate::workspace::precious(
+            dir,
+            &homes,
+            &[p.data_dir.as_path(), p.config_dir.as_path(), p.log_dir.as_path()],
+        )
+    }
+
     /// The resolved configuration.
     pub fn config(&self) -> Result<crate::config::Config, crate::config::ConfigError> {
         self.load_config().map(|l| l.config)

@@ -82,6 +82,13 @@ pub fn run(args: NewArgs, ctx: &Ctx) -> Result<Exit> {
         ))
         .into());
     }
+    if let Some(why) = ctx.precious(&dir) {
+        return Err(UsageError(format!(
+            "will not build a project in {}: {why}; choose another --dir",
+            dir.display()
+        ))
+        .into());
+    }
     check_dir(&dir, args.force, ctx)?;
     std::fs::create_dir_all(&dir)
         .map_err(|e| UsageError(format!("cannot create {}: {e}", dir.display())))?;

@@ -109,29 +109,8 @@ fn deletable_dir(p: &Project, store: &Store, ctx: &Ctx) -> Result<PathBuf> {
         return Err(refuse("it is not a directory".into()));
     }
     let dir = fs::canonicalize(&p.dir).map_err(|e| refuse(format!("cannot resolve it ({e})")))?;
-    if dir.parent().is_none() {
-        return Err(refuse("it is the root of the file system".into()));
-    }
-    for home in ["HOME", "USERPROFILE"]
-        .iter()
-        .filter_map(|k| ctx.env.non_empty(k))
-        .filter_map(|h| fs::canonicalize(h).ok())
-    {
-        if home == dir {
-            return Err(refuse("it is your home directory".into()));
-        }
-        if home.starts_with(&dir) {
-            return Err(refuse("it contains your home directory".into()));
-        }
-    }
-    for own in [
-        &ctx.paths.database,
-        &ctx.paths.config_file,
-        &ctx.paths.log_dir,
-    ] {
-        if resolved(own).starts_with(&dir) {
-            return Err(refuse("it holds samocoder's own files".into()));
-        }
+    if let Some(why) = ctx.precious(&dir) {
+        return Err(refuse(why.to_string()));
     }
     if !looks_like_project(&dir, p, store)? {
         return Err(refuse(format!(
@@ -140,24 +119,6 @@ fn deletable_dir(p: &Project, store: &Store, ctx: &Ctx) -> Result<PathBuf> {
         )));
     }
     Ok(dir)
-}
-
-/// A path resolved as far as it exists (the rest appended as written).
-fn resolved(path: &Path) -> PathBuf {
-    let mut rest = Vec::new();
-    let mut cur = path;
-    loop {
-        if let Ok(real) = fs::canonicalize(cur) {
-            return rest.iter().rev().fold(real, |acc, c| acc.join(c));
-        }
-        match (cur.parent(), cur.file_name()) {
-            (Some(parent), Some(name)) => {
-                rest.push(name.to_os_string());
-                cur = parent;
-            }
-            _ => return path.to_path_buf(),
-        }
-    }
 }
 
 fn looks_like_project(dir: &Path, p: &Project, store: &Store) -> Result<bool> {

@@ -5,9 +5,11 @@
 //! prints plain lines with no control codes.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tokio_util::sync::CancellationToken;
 
 use super::{Paint, Ui, Verbosity};
 use crate::protocol::{
@@ -19,21 +21,55 @@ use crate::protocol::{
 /// state); everything else is written as it happens and flushed.
 pub struct JsonRenderer {
     ui: Ui,
+    reader: Reader,
 }
 
 impl JsonRenderer {
-    pub fn new(ui: Ui) -> Self {
-        JsonRenderer { ui }
+    /// `on_close` is cancelled when stdout's reader goes away (`samocoder new --json | head`).
+    pub fn new(ui: Ui, on_close: CancellationToken) -> Self {
+        JsonRenderer {
+            ui,
+            reader: Reader::new(on_close),
+        }
     }
 }
 
 impl EventSink for JsonRenderer {
     fn emit(&self, event: Event) {
-        if matches!(event, Event::ModelText { .. }) {
+        if matches!(event, Event::ModelText { .. }) || self.reader.gone() {
             return;
         }
-        // A closed stdout must not stop the work; the run's state is saved regardless.
-        let _ = self.ui.json_line(&event);
+        self.reader.wrote(self.ui.json_line(&event));
+    }
+}
+
+/// Who reads the output. When the reader is gone (a closed pipe), the run is stopped like an
+/// interruption (its state is saved) and nothing more is written.
+struct Reader {
+    gone: AtomicBool,
+    on_close: CancellationToken,
+}
+
+impl Reader {
+    fn new(on_close: CancellationToken) -> Reader {
+        Reader {
+            gone: AtomicBool::new(false),
+            on_close,
+        }
+    }
+
+    fn gone(&self) -> bool {
+        self.gone.load(Ordering::Relaxed)
+    }
+
+    fn wrote(&self, result: std::io::Result<()>) {
+        if let Err(e) = result
+            && e.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            self.gone.store(true, Ordering::Relaxed);
+            tracing::info!("the output was closed by its reader; stopping the run");
+            self.on_close.cancel();
+        }
     }
 }
 
@@ -48,6 +84,7 @@ enum Activity {
 pub struct HumanRenderer {
     ui: Ui,
     state: Mutex<View>,
+    reader: Reader,
 }
 
 struct View {
@@ -69,9 +106,11 @@ struct View {
 }
 
 impl HumanRenderer {
-    pub fn new(ui: Ui) -> Self {
+    /// `on_close` is cancelled when stderr's reader goes away (`samocoder new 2>&1 | head`).
+    pub fn new(ui: Ui, on_close: CancellationToken) -> Self {
         HumanRenderer {
             ui,
+            reader: Reader::new(on_close),
             state: Mutex::new(View {
                 bar: None,
                 phase: None,
@@ -118,9 +157,12 @@ impl HumanRenderer {
     }
 
     fn print(&self, v: &View, text: String) {
+        if self.reader.gone() {
+            return;
+        }
         match &v.bar {
             Some(bar) => bar.println(text),
-            None => eprintln!("{text}"),
+            None => self.reader.wrote(super::err_line(&text)),
         }
     }
 

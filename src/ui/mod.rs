@@ -154,7 +154,7 @@ impl Ui {
     /// A note for the human on stderr; silent with `-q`.
     pub fn info(&self, msg: impl AsRef<str>) {
         if self.verbosity > Verbosity::Quiet {
-            eprintln!("{}", msg.as_ref());
+            let _ = err_line(msg.as_ref());
         }
     }
 
@@ -185,6 +185,14 @@ impl Ui {
     pub fn paint_err(&self, p: Paint, text: &str) -> String {
         style(self.color_err, p, text)
     }
+}
+
+/// One line on stderr. A closed stderr is an error for the caller, never a panic (which is what
+/// `eprintln!` does).
+pub(crate) fn err_line(text: &str) -> io::Result<()> {
+    let mut err = io::stderr().lock();
+    err.write_all(text.as_bytes())?;
+    err.write_all(b"\n")
 }
 
 fn style(on: bool, p: Paint, text: &str) -> String {

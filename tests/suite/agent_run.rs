@@ -622,6 +622,45 @@ fn bad_run_flags_exit_2_and_create_nothing() {
     assert!(!env.work().join("todo").exists());
 }
 
+/// Regression: `new --dir / --force` and `--dir ~ --force` ran `git init` and wrote a
+/// `.gitignore` in `/` and the home directory, and a `--dir` in samocoder's own data directory
+/// was taken (its export then shipped the database). They are refused, nothing written.
+#[test]
+fn regression_new_refuses_the_root_the_home_and_samocoders_own_directories() {
+    let env = Env::new();
+    let path = todo_cassette();
+    let home = env.root.path().to_path_buf(); // the test's HOME
+    let own = env.home(); // SAMOCODER_HOME
+    std::fs::create_dir_all(&own).unwrap();
+    let inside_own = own.join("projects/todo");
+    for (dir, why) in [
+        (PathBuf::from("/"), "root of the file system"),
+        (home.clone(), "your home directory"),
+        (own.clone(), "samocoder's own files"),
+        (inside_own.clone(), "samocoder's own files"),
+    ] {
+        let r = run(
+            &env,
+            &[
+                "new",
+                "--replay",
+                path.to_str().unwrap(),
+                "--yes",
+                "--force",
+                "--dir",
+                dir.to_str().unwrap(),
+            ],
+            &[],
+        );
+        assert_eq!(r.code, 2, "{}: {}", dir.display(), r.describe());
+        assert!(r.stderr.contains(why), "{}: {}", dir.display(), r.stderr);
+    }
+    assert!(!home.join(".git").exists());
+    assert!(!home.join(".gitignore").exists());
+    assert!(!own.join(".git").exists());
+    assert!(!inside_own.exists());
+}
+
 /// A task whose files come from two writers of one `write_files` call.
 fn two_writers(name: &str) -> Cassette {
     use crate::common::agent::call;
