@@ -3,7 +3,7 @@
 //! calls' own usage records, kept as the calls finish, so no query runs per call.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use super::call::CallSummary;
 use super::deps::AgentDeps;
@@ -20,6 +20,9 @@ pub struct BudgetGuard {
     project_before: Mutex<Option<f64>>,
     /// What this run's calls cost so far (known prices only).
     spent: Mutex<f64>,
+    /// Model calls this run has started (`limits.max_calls_per_run` holds priced or not).
+    calls: AtomicU32,
+    max_calls: u32,
     warned_run: AtomicBool,
     warned_project: AtomicBool,
 }
@@ -32,6 +35,8 @@ impl BudgetGuard {
             project_cap: project.budget_usd.or(deps.config.budget.per_project_usd),
             project_before: Mutex::new(None),
             spent: Mutex::new(0.0),
+            calls: AtomicU32::new(0),
+            max_calls: deps.config.limits.max_calls_per_run,
             warned_run: AtomicBool::new(false),
             warned_project: AtomicBool::new(false),
         }
@@ -82,7 +87,7 @@ impl BudgetGuard {
         Ok(caps)
     }
 
-    /// Stops before a call that the budget cannot pay for.
+    /// Stops before a call that the budget cannot pay for, or past the run's call ceiling.
     pub fn preflight(
         &self,
         s: &Session<'_>,
@@ -90,6 +95,16 @@ impl BudgetGuard {
         input: u64,
         max_output: u32,
     ) -> Result<(), AgentError> {
+        let made = self.calls.load(Ordering::SeqCst);
+        if made >= self.max_calls {
+            return Err(AgentError::Budget {
+                scope: "calls",
+                spent: f64::from(made),
+                cap: f64::from(self.max_calls),
+                next: String::new(),
+                project: s.project.name.clone(),
+            });
+        }
         let output = u64::from(max_output).min(2048);
         let estimate = s
             .deps
@@ -113,6 +128,11 @@ impl BudgetGuard {
             }
         }
         Ok(())
+    }
+
+    /// Counts a call that is about to be made.
+    pub fn started(&self) {
+        self.calls.fetch_add(1, Ordering::SeqCst);
     }
 
     /// Adds what a call cost (answered or not).

@@ -14,9 +14,7 @@ pub enum AgentError {
     Exec(#[from] crate::exec::ExecError),
     #[error(transparent)]
     Template(#[from] crate::templates::TemplateError),
-    #[error(
-        "{scope} budget exhausted: ${spent:.4} spent of ${cap:.2}{next}; the state is saved: continue with `samocoder resume {project} --max-cost USD`"
-    )]
+    #[error("{}; the state is saved: {}", budget_what(scope, *spent, *cap, next), budget_knob(scope, project))]
     Budget {
         scope: &'static str,
         spent: f64,
@@ -43,6 +41,29 @@ pub enum AgentError {
     /// Something on this machine failed (a file that cannot be written, a crashed worker).
     #[error("{0}")]
     Failed(String),
+}
+
+/// What cap stopped a run.
+fn budget_what(scope: &str, spent: f64, cap: f64, next: &str) -> String {
+    match scope {
+        "calls" => {
+            format!("this run made {spent} model calls, the most limits.max_calls_per_run allows")
+        }
+        _ => format!("{scope} budget exhausted: ${spent:.4} spent of ${cap:.2}{next}"),
+    }
+}
+
+/// How to lift the cap that stopped a run.
+fn budget_knob(scope: &str, project: &str) -> String {
+    match scope {
+        "project" => format!(
+            "raise the project's budget with `samocoder budget {project} USD`, then `samocoder resume {project}`"
+        ),
+        "calls" => format!(
+            "continue with `samocoder resume {project}` (or raise limits.max_calls_per_run)"
+        ),
+        _ => format!("continue with `samocoder resume {project} --max-cost USD`"),
+    }
 }
 
 impl ExitStatus for AgentError {

@@ -220,6 +220,7 @@ impl<'a> Session<'a> {
         self.budget
             .preflight(self, role, input_tokens, request.max_output_tokens)?;
 
+        self.budget.started();
         let call_id = CallId(self.calls.fetch_add(1, Ordering::SeqCst) + 1);
         let call_key_prefix = if self.deps.models.replayed() {
             // Replays are sequential, so the saved answers count is this answer's position.

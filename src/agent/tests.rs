@@ -437,3 +437,34 @@ async fn ctrl_c_while_an_approval_waits_interrupts_the_run() {
     assert!(h.message().contains("interrupted"), "{}", h.message());
     held.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_stops_at_its_call_ceiling_priced_or_not_and_can_be_resumed() {
+    let mut replies = setup("true", &["a", "b", "c"]);
+    replies.extend((0..3).map(|_| tools(&[write("a.txt", "a\n"), done()])));
+    let h = Harness::with_config(replies, vec![], &["limits.max_calls_per_run=4"]);
+    assert_eq!(h.run(RunCommand::New).await, Exit::Budget);
+    assert_eq!(h.calls(), 4);
+    let m = h.message();
+    assert!(m.contains("this run made 4 model calls"), "{m}");
+    assert!(m.contains("samocoder resume t"), "{m}");
+    let project = h.store.project_by_id(h.project_id).unwrap();
+    assert_eq!(project.status, crate::store::ProjectStatus::BudgetExhausted);
+    // A new run has its own ceiling and carries on from the saved state.
+    assert_eq!(h.run(RunCommand::Resume).await, Exit::Ok, "{}", h.message());
+    assert_eq!(h.calls(), 6);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regression_a_project_budget_stop_names_the_knob_that_lifts_it() {
+    let mut replies = setup("true", &["a"]);
+    replies.push(tools(&[write("a.txt", "a\n"), done()]));
+    let h = Harness::with_config(replies, vec![], &["limits.max_output_tokens=100"]);
+    h.store.set_project_budget(h.project_id, Some(2.0)).unwrap();
+    assert_eq!(h.run(RunCommand::New).await, Exit::Budget);
+    let m = h.message();
+    assert!(m.contains("project budget exhausted"), "{m}");
+    // It used to say `resume --max-cost`, which cannot lift a project's cap.
+    assert!(m.contains("samocoder budget t USD"), "{m}");
+    assert!(!m.contains("--max-cost"), "{m}");
+}

@@ -31,8 +31,8 @@ pub fn run_agent(
 ) -> Result<Exit> {
     let cancel = CancellationToken::new();
     // A closed output stops the run like Ctrl-C: its state is saved, nothing more is printed.
-    let human = (!ctx.ui.json())
-        .then(|| Arc::new(HumanRenderer::new(ctx.ui.clone(), cancel.clone())));
+    let human =
+        (!ctx.ui.json()).then(|| Arc::new(HumanRenderer::new(ctx.ui.clone(), cancel.clone())));
     let events: Arc<dyn EventSink> = match &human {
         Some(h) => h.clone(),
         None => Arc::new(JsonRenderer::new(ctx.ui.clone(), cancel.clone())),

@@ -4,6 +4,7 @@
 
 mod agent_run;
 mod ask;
+mod budget;
 mod completions;
 mod config;
 mod config_edit;
@@ -85,6 +86,8 @@ pub enum Command {
     Projects(projects::ProjectsArgs),
     /// Show one project: directory, status, spec, tasks, last error, cost and budget.
     Show(show::ShowArgs),
+    /// Show or set a project's budget: the most it may spend in all (`--clear` removes it).
+    Budget(budget::BudgetArgs),
     /// Show a project's files as a tree, or one file's contents.
     Files(files::FilesArgs),
     /// Report tokens, requests and cost per provider/model, project, role or day.
@@ -205,6 +208,7 @@ fn run(command: Command, ctx: &Ctx) -> Result<Exit> {
         Command::Templates(args) => templates::run(args, ctx),
         Command::Projects(args) => projects::run(args, ctx),
         Command::Show(args) => show::run(args, ctx),
+        Command::Budget(args) => budget::run(args, ctx),
         Command::Rm(args) => rm::run(args, ctx),
         Command::Ask(args) => ask::run(args, ctx),
         Command::Models(args) => models::run(args, ctx),
@@ -238,7 +242,11 @@ impl Ctx {
         crate::workspace::precious(
             dir,
             &homes,
-            &[p.data_dir.as_path(), p.config_dir.as_path(), p.log_dir.as_path()],
+            &[
+                p.data_dir.as_path(),
+                p.config_dir.as_path(),
+                p.log_dir.as_path(),
+            ],
         )
     }
 

@@ -114,6 +114,9 @@ pub struct LimitsConfig {
     pub max_file_bytes: u64,
     /// Largest number of output tokens requested per model call.
     pub max_output_tokens: u32,
+    /// Model calls one run may make, priced or not, before it stops (exit 3, resumable): a
+    /// ceiling a real run never meets and a runaway always does.
+    pub max_calls_per_run: u32,
 }
 
 /// Timeouts, retries and circuit breaking for model calls.

@@ -167,15 +167,18 @@ pub(super) fn resolve(merged: &Merged) -> Result<Config, ConfigError> {
         )? as u64,
         max_file_bytes: count(l.max_file_bytes, "limits.max_file_bytes", 1 << 32)? as u64,
         max_output_tokens: count(l.max_output_tokens, "limits.max_output_tokens", u32_max)? as u32,
+        max_calls_per_run: count(l.max_calls_per_run, "limits.max_calls_per_run", 1_000_000)?
+            as u32,
     };
 
     let n = raw.network.unwrap_or_default();
+    // A day at most: anything longer is a typo (and 1e20 seconds overflows a duration).
     let secs = |v: Option<f64>, key: &str| -> Result<f64, ConfigError> {
         match v {
-            Some(s) if s.is_finite() && s > 0.0 => Ok(s),
+            Some(s) if s.is_finite() && s > 0.0 && s <= 86_400.0 => Ok(s),
             Some(s) => Err(invalid(
                 key,
-                format!("must be a number of seconds above 0, got {s}"),
+                format!("must be a number of seconds above 0 and at most 86400 (a day), got {s}"),
             )),
             None => Err(invalid(key, "is missing".into())),
         }

@@ -80,14 +80,26 @@ mod tests {
         let own = [data.as_path()];
         assert_eq!(precious(Path::new("/"), &homes, &own), Some(Precious::Root));
         assert_eq!(precious(&home, &homes, &own), Some(Precious::Home));
-        assert_eq!(precious(t.path(), &homes, &own), Some(Precious::ContainsHome));
-        assert!(matches!(precious(&data.join("p"), &homes, &own), Some(Precious::Own(_))));
-        assert!(matches!(precious(&home.join(".local"), &homes, &own), Some(Precious::Own(_))));
+        assert_eq!(
+            precious(t.path(), &homes, &own),
+            Some(Precious::ContainsHome)
+        );
+        assert!(matches!(
+            precious(&data.join("p"), &homes, &own),
+            Some(Precious::Own(_))
+        ));
+        assert!(matches!(
+            precious(&home.join(".local"), &homes, &own),
+            Some(Precious::Own(_))
+        ));
         assert_eq!(precious(&home.join("code/todo"), &homes, &own), None);
         // Through a symlink it is the same directory.
         #[cfg(unix)]
         std::os::unix::fs::symlink(&home, t.path().join("h")).unwrap();
         #[cfg(unix)]
-        assert_eq!(precious(&t.path().join("h"), &homes, &own), Some(Precious::Home));
+        assert_eq!(
+            precious(&t.path().join("h"), &homes, &own),
+            Some(Precious::Home)
+        );
     }
 }

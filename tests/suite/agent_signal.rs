@@ -105,20 +105,24 @@ fn regression_a_closed_output_pipe_stops_the_run_quietly_with_its_state_saved() 
         cmd.args(["new", "--replay", path.to_str().unwrap(), "--yes"])
             .stdin(Stdio::null());
         if json {
-            cmd.arg("--json").stdout(Stdio::piped()).stderr(Stdio::piped());
+            cmd.arg("--json")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
         } else {
             cmd.stdout(Stdio::null()).stderr(Stdio::piped());
         }
         let mut child = cmd.spawn().unwrap();
-        let (reader, other): (Box<dyn std::io::Read>, Option<Box<dyn std::io::Read + Send>>) =
-            if json {
-                (
-                    Box::new(child.stdout.take().unwrap()),
-                    Some(Box::new(child.stderr.take().unwrap())),
-                )
-            } else {
-                (Box::new(child.stderr.take().unwrap()), None)
-            };
+        let (reader, other): (
+            Box<dyn std::io::Read>,
+            Option<Box<dyn std::io::Read + Send>>,
+        ) = if json {
+            (
+                Box::new(child.stdout.take().unwrap()),
+                Some(Box::new(child.stderr.take().unwrap())),
+            )
+        } else {
+            (Box::new(child.stderr.take().unwrap()), None)
+        };
         let errors = other.map(|mut e| {
             std::thread::spawn(move || {
                 let mut s = String::new();
@@ -138,17 +142,30 @@ fn regression_a_closed_output_pipe_stops_the_run_quietly_with_its_state_saved() 
             assert!(!stderr.contains("panicked"), "{stderr}");
         }
         assert_eq!(
-            count(&env, "SELECT COUNT(*) FROM projects WHERE status = 'paused'"),
+            count(
+                &env,
+                "SELECT COUNT(*) FROM projects WHERE status = 'paused'"
+            ),
             1,
             "json: {json}"
         );
         assert_eq!(
-            count(&env, "SELECT COUNT(*) FROM runs WHERE status = 'interrupted'"),
+            count(
+                &env,
+                "SELECT COUNT(*) FROM runs WHERE status = 'interrupted'"
+            ),
             1
         );
         let r = run(
             &env,
-            &["resume", "piped", "--replay", path.to_str().unwrap(), "--yes", "--json"],
+            &[
+                "resume",
+                "piped",
+                "--replay",
+                path.to_str().unwrap(),
+                "--yes",
+                "--json",
+            ],
             &[],
         );
         assert_eq!(r.code, 0, "{}", r.describe());
