@@ -37,7 +37,7 @@ pub use deps::{AgentDeps, Models};
 pub use error::AgentError;
 pub use lock::{LockError, ProjectLock};
 pub use models::{LiveModels, ModelChoice, ReplayModels};
-pub use restart::{Restart, restart_from_task};
+pub use restart::{Restart, RestartPlan, latest_tasks, plan_restart};
 pub use session::Session;
 pub use verify::failure_signature;
 
@@ -53,6 +53,8 @@ pub struct RunRequest {
     pub command: RunCommand,
     /// A new feature iteration on a finished project (`resume -d`).
     pub change_request: Option<String>,
+    /// `resume --from-task N`, checked: go back first.
+    pub restart: Option<RestartPlan>,
 }
 
 /// Runs the pipeline for a project until it is done or stops; always ends with a
@@ -85,7 +87,8 @@ pub async fn run(deps: &AgentDeps, req: RunRequest) -> Exit {
     if let Some(id) = run_id {
         let _ = store.finish_run(id, RunStatus::from_exit(exit), Some(i32::from(exit.code())));
     }
-    let tasks = store.list_tasks(req.project_id).unwrap_or_default();
+    let all = store.list_tasks(req.project_id).unwrap_or_default();
+    let tasks = latest_tasks(&all);
     let done = tasks
         .iter()
         .filter(|t| t.status == TaskStatus::Done)
@@ -141,6 +144,15 @@ async fn start(
     let result = async {
         let ws = Workspace::open(&project.dir)?;
         let mut session = Session::new(deps, project, run.id, ws, budget);
+        if let Some(plan) = &req.restart {
+            let r = restart::restart_from_task(store, &session.project, plan, run.id)?;
+            session.emit(Event::Restarted {
+                branch: r.branch,
+                from_commit: r.from_commit,
+                tasks: r.tasks as u32,
+                kept_changes: r.kept_changes,
+            });
+        }
         // The caller holds the project's run lock, so git locks left here are from a killed run.
         session.ws.remove_stale_git_locks()?;
         session.ws.ensure_repo()?;

@@ -309,6 +309,7 @@ impl Session<'_> {
         let saved = StepPayload::Plan(PlanSaved {
             iteration,
             change_request: change_request.map(String::from),
+            restart: None,
         });
         let tasks = self.store().transaction(|db| {
             db.insert_step(&self.new_step("plan-result", None, saved))?;

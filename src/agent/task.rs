@@ -164,21 +164,27 @@ impl Session<'_> {
         total: u32,
         user_edits: Option<&str>,
     ) -> Result<String, AgentError> {
-        let summaries: HashMap<i64, String> = self
+        // Summaries by checkpoint: a task copied by `--from-task` shares its original's commit.
+        let summaries: HashMap<String, String> = self
             .store()
             .steps_of_kind(self.project.id, StepKind::Checkpoint)?
             .into_iter()
             .filter_map(|s| match s.payload {
-                StepPayload::Checkpoint(c) => Some((s.task_id?, c.summary)),
+                StepPayload::Checkpoint(c) => Some((c.commit?, c.summary)),
                 _ => None,
             })
             .collect();
+        let mut seen = HashSet::new();
         let done: Vec<Value> = self
             .store()
             .list_tasks(self.project.id)?
             .into_iter()
             .filter(|t| t.status == TaskStatus::Done)
-            .map(|t| json!({"index": t.ordinal, "title": t.title, "summary": summaries.get(&t.id).cloned().unwrap_or_default()}))
+            .filter(|t| t.checkpoint.as_ref().is_none_or(|c| seen.insert(c.clone())))
+            .map(|t| {
+                let summary = t.checkpoint.as_ref().and_then(|c| summaries.get(c));
+                json!({"index": t.ordinal, "title": t.title, "summary": summary.cloned().unwrap_or_default()})
+            })
             .collect();
         let spec = self.project.spec.clone().unwrap_or_default();
         let spec: String = spec.chars().take(6000).collect();

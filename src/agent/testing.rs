@@ -404,6 +404,7 @@ impl Harness {
                 project_id: self.project_id,
                 command,
                 change_request: None,
+                restart: None,
             },
         )
         .await

@@ -116,6 +116,7 @@ pub fn run(args: NewArgs, ctx: &Ctx) -> Result<Exit> {
             project_id: project.id,
             command: RunCommand::New,
             change_request: None,
+            restart: None,
         },
     )
 }

@@ -45,16 +45,11 @@ pub fn run(args: ResumeArgs, ctx: &Ctx) -> Result<Exit> {
         })?,
     };
     let lock = ProjectLock::acquire(&ctx.paths.data_dir, project.id, &project.name)?;
-    if let Some(n) = args.from_task {
-        let r = crate::agent::restart_from_task(&store, &project, n)?;
-        ctx.ui.info(format!(
-            "restored {} to {} on branch {}; {} task(s) to do again",
-            project.name,
-            &r.from_commit[..r.from_commit.len().min(8)],
-            r.branch,
-            r.tasks
-        ));
-    } else if project.status == ProjectStatus::Done && args.change.is_none() {
+    let restart = match args.from_task {
+        Some(n) => Some(crate::agent::plan_restart(&store, &project, n)?),
+        None => None,
+    };
+    if restart.is_none() && project.status == ProjectStatus::Done && args.change.is_none() {
         ctx.ui.info(format!(
             "{} is done; to change it, run `samocoder resume {} -d \"what to change\"`",
             project.name, project.name
@@ -85,6 +80,7 @@ pub fn run(args: ResumeArgs, ctx: &Ctx) -> Result<Exit> {
             project_id: project.id,
             command: RunCommand::Resume,
             change_request: change,
+            restart,
         },
     )
 }

@@ -116,6 +116,12 @@ fn examples() -> Vec<Event> {
             checkpoint: None,
             reason: Some("r".into()),
         },
+        Event::Restarted {
+            branch: "b".into(),
+            from_commit: "c".into(),
+            tasks: 1,
+            kept_changes: Some("k".into()),
+        },
         Event::UserEdits {
             added: vec![],
             modified: vec![],
@@ -180,9 +186,10 @@ fn slot(e: &Event) -> usize {
         Event::ApprovalRequested { .. } => 21,
         Event::QuestionsAsked { .. } => 22,
         Event::RunFinished { .. } => 23,
+        Event::Restarted { .. } => 24,
     }
 }
-const VARIANTS: usize = 24;
+const VARIANTS: usize = 25;
 
 /// `type` -> the field names of its row in docs/events.md (the backticked words of the
 /// second column that are not inside parentheses).

@@ -329,6 +329,16 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
+    /// `resume --from-task`: the project went back to a checkpoint on a new branch.
+    Restarted {
+        branch: String,
+        from_commit: String,
+        /// Tasks to do again.
+        tasks: u32,
+        /// The user's uncommitted changes, kept as this commit on the branch they were on.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kept_changes: Option<String>,
+    },
     /// Files changed outside samocoder since its last run.
     UserEdits {
         added: Vec<String>,
@@ -395,6 +405,7 @@ impl Event {
             Event::TestsRun { .. } => "tests_run",
             Event::FixAttempt { .. } => "fix_attempt",
             Event::TaskFinished { .. } => "task_finished",
+            Event::Restarted { .. } => "restarted",
             Event::UserEdits { .. } => "user_edits",
             Event::BudgetWarning { .. } => "budget_warning",
             Event::Warning { .. } => "warning",

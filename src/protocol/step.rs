@@ -239,6 +239,19 @@ pub struct PlanSaved {
     pub iteration: i64,
     #[serde(default)]
     pub change_request: Option<String>,
+    /// Set when the iteration is a `resume --from-task` copy of an earlier one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart: Option<RestartOf>,
+}
+
+/// What a `resume --from-task N` iteration restarted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RestartOf {
+    /// The iteration whose plan was copied.
+    pub iteration: i64,
+    pub from_task: u32,
+    /// The checkpoint the plan started from (what `--from-task 1` goes back to).
+    pub base: Option<String>,
 }
 
 /// A tool call of a saved answer, with its id (for finding its result).

@@ -481,6 +481,28 @@ impl HumanRenderer {
                 };
                 self.line(v, text);
             }
+            Event::Restarted {
+                branch,
+                from_commit,
+                tasks,
+                kept_changes,
+            } => {
+                let short = &from_commit[..from_commit.len().min(8)];
+                self.line(
+                    v,
+                    format!("went back to {short} on the new branch {branch}; {tasks} task(s) to do again"),
+                );
+                if let Some(k) = kept_changes {
+                    let text = self.paint(
+                        Paint::Warn,
+                        &format!(
+                            "  your uncommitted changes were kept as commit {} on the branch you were on",
+                            &k[..k.len().min(8)]
+                        ),
+                    );
+                    self.line(v, text);
+                }
+            }
             Event::UserEdits {
                 added,
                 modified,

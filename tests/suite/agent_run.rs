@@ -496,6 +496,8 @@ fn from_task_redoes_tasks_on_a_new_branch_and_refuses_a_bad_task_number() {
         "a refused restart changes nothing"
     );
 
+    // An uncommitted change of the user's is kept, and the run says where.
+    std::fs::write(dir.join("notes.txt"), "mine\n").unwrap();
     let again = c
         .clone()
         .tools(vec![write_file("b.txt", "b again\n"), task_done("b again")]);
@@ -519,7 +521,46 @@ fn from_task_redoes_tasks_on_a_new_branch_and_refuses_a_bad_task_number() {
         std::fs::read_to_string(dir.join("b.txt")).unwrap(),
         "b again\n"
     );
-    assert_eq!(count(&env, "SELECT COUNT(*) FROM tasks"), 3);
+    let restarted = r.of_type("restarted");
+    assert_eq!(restarted.len(), 1, "{}", r.describe());
+    assert_eq!(restarted[0]["tasks"], 1);
+    assert!(restarted[0]["kept_changes"].is_string(), "{}", r.describe());
+    // Regression: the restart showed `[2/1]` and "3/3 tasks" for a two-task plan.
+    let started = r.of_type("task_started");
+    assert_eq!((started[0]["index"].clone(), started[0]["total"].clone()), (2.into(), 2.into()));
+    assert_eq!((r.finished()["tasks_done"].clone(), r.finished()["tasks_total"].clone()), (2.into(), 2.into()));
+    // The plan is copied whole: tasks 1 (done) and 2 (redone) in a new iteration.
+    assert_eq!(count(&env, "SELECT COUNT(*) FROM tasks"), 4);
+
+    // Regression: a second `--from-task 2` said "tasks 1 to 1", and `--from-task 1` went
+    // back to the checkpoint after task 2 instead of before task 1.
+    let twice = again
+        .clone()
+        .tools(vec![write_file("b.txt", "b twice\n"), task_done("b twice")]);
+    let path = twice.write(&env.root.path().join("twice.jsonl"));
+    let r = run(
+        &env,
+        &[
+            "resume",
+            "redo",
+            "--from-task",
+            "2",
+            "--replay",
+            path.to_str().unwrap(),
+            "--yes",
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.describe());
+    assert_eq!(std::fs::read_to_string(dir.join("b.txt")).unwrap(), "b twice\n");
+    let r = run(
+        &env,
+        &["resume", "redo", "--from-task", "1", "--yes", "--json"],
+        &[],
+    );
+    assert_eq!(r.code, 2, "{}", r.describe());
+    assert!(r.stderr.contains("no checkpoint before the first task"), "{}", r.stderr);
     let branches = std::process::Command::new("git")
         .args(["branch", "--format=%(refname:short)"])
         .current_dir(&dir)
@@ -538,11 +579,16 @@ fn from_task_redoes_tasks_on_a_new_branch_and_refuses_a_bad_task_number() {
         .current_dir(&dir)
         .output()
         .unwrap();
+    let main_log: Vec<String> = String::from_utf8_lossy(&main_log.stdout)
+        .lines()
+        .map(String::from)
+        .collect();
     assert_eq!(
-        String::from_utf8_lossy(&main_log.stdout).lines().count(),
-        2,
-        "the old branch keeps its history"
+        main_log.len(),
+        3,
+        "the old branch keeps its history and the user's change: {main_log:?}"
     );
+    assert!(main_log[0].starts_with("Work in progress before restoring"), "{main_log:?}");
 }
 
 /// A change request while tasks are still open is refused (exit 2): finish them first.
