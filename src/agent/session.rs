@@ -223,9 +223,14 @@ impl<'a> Session<'a> {
         self.budget.started();
         let call_id = CallId(self.calls.fetch_add(1, Ordering::SeqCst) + 1);
         let call_key_prefix = if self.deps.models.replayed() {
-            // Replays are sequential, so the saved answers count is this answer's position.
+            // Replays are sequential, so the saved answers count is this answer's position. The
+            // project's creation time is in the key: ids are reused after `rm`, and a new
+            // project's answers must not look like the forgotten one's.
             let position = Session::answers_consumed(self.store(), self.project.id)?;
-            format!("p{}/answer{position}", self.project.id)
+            format!(
+                "p{}.{}/answer{position}",
+                self.project.id, self.project.created_at
+            )
         } else {
             format!("run{}/{}", self.run_id, call_id.0)
         };

@@ -468,3 +468,52 @@ async fn regression_a_project_budget_stop_names_the_knob_that_lifts_it() {
     assert!(m.contains("samocoder budget t USD"), "{m}");
     assert!(!m.contains("--max-cost"), "{m}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regression_an_edit_applied_before_a_kill_is_not_applied_again_on_resume() {
+    use crate::protocol::StepPayload;
+    use crate::store::NewStep;
+    let mut replies = setup("true", &["one"]);
+    replies.push(tools(&[write("a.txt", "value = 1\n")]));
+    replies.push(Reply::Fail(ErrorClass::BadRequest));
+    replies.push(tools(&[done()]));
+    let h = Harness::with_config(replies, vec![], &["network.max_retries=0"]);
+    assert_ne!(h.run(RunCommand::New).await, Exit::Ok);
+    // The next answer edits the file; the run is killed after the write and before its result
+    // was saved: the answer is saved, the file is edited, the store still has the old hash.
+    let task = h.store.list_tasks(h.project_id).unwrap().remove(0);
+    let run = h.store.list_runs(h.project_id).unwrap().remove(0);
+    let edit = crate::llm::ToolCall {
+        id: "call_9".into(),
+        name: "edit_file".into(),
+        arguments: json!({"path": "a.txt", "old": "= 1", "new": "= 10"}).to_string(),
+    };
+    h.store
+        .insert_step(&NewStep {
+            project_id: h.project_id,
+            run_id: run.id,
+            task_id: Some(task.id),
+            thread: format!("task:{}", task.id),
+            payload: turn(Role::Coder, "", vec![edit]),
+        })
+        .unwrap();
+    std::fs::write(h.project_dir().join("a.txt"), "value = 10\n").unwrap();
+    assert_eq!(h.run(RunCommand::Resume).await, Exit::Ok, "{}", h.message());
+    assert_eq!(
+        std::fs::read_to_string(h.project_dir().join("a.txt")).unwrap(),
+        "value = 10\n",
+        "the edit's `new` contains its `old`: applied twice it would give `= 100`"
+    );
+    let results: Vec<_> = h
+        .store
+        .thread_steps(h.project_id, &format!("task:{}", task.id))
+        .unwrap()
+        .into_iter()
+        .filter_map(|s| match s.payload {
+            StepPayload::ToolCall(r) if r.call_id == "call_9" => Some(r),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(results.len(), 1);
+    assert!(!results[0].is_error, "{}", results[0].result);
+}

@@ -92,9 +92,10 @@ impl Session<'_> {
                 for (call, tool) in batch {
                     let ws = self.ws.clone();
                     let sem = sem.clone();
+                    let recorded = self.recorded_hash(&tool)?;
                     handles.push(tokio::spawn(async move {
                         let _permit = sem.acquire_owned().await;
-                        tokio::task::spawn_blocking(move || file_tool(&ws, call, tool, max))
+                        tokio::task::spawn_blocking(move || file_tool(&ws, call, tool, max, recorded))
                             .await
                             .map_err(crashed)
                             .and_then(|r| r)
@@ -140,7 +141,8 @@ impl Session<'_> {
             }
             t @ (DevTool::WriteFile { .. } | DevTool::EditFile { .. }) => {
                 let ws = self.ws.clone();
-                tokio::task::spawn_blocking(move || file_tool(&ws, call, t, max))
+                let recorded = self.recorded_hash(&t)?;
+                tokio::task::spawn_blocking(move || file_tool(&ws, call, t, max, recorded))
                     .await
                     .map_err(crashed)??
             }
@@ -264,6 +266,21 @@ impl Session<'_> {
         })
     }
 
+    /// The hash samocoder last recorded for the file an edit targets (what makes a repeated edit
+    /// after a stop recognisable).
+    fn recorded_hash(&self, tool: &DevTool) -> Result<Option<String>, AgentError> {
+        let DevTool::EditFile { path, .. } = tool else {
+            return Ok(None);
+        };
+        let Ok(p) = self.ws.resolve(path) else {
+            return Ok(None);
+        };
+        Ok(self
+            .store()
+            .get_file(self.project.id, p.rel())?
+            .map(|f| f.sha256))
+    }
+
     /// Saves a tool result (and the files it wrote) in one transaction.
     fn record_tool(
         &self,
@@ -311,15 +328,17 @@ fn file_tool(
     call: ToolCall,
     tool: DevTool,
     max: u64,
+    recorded: Option<String>,
 ) -> Result<ToolOutcome, AgentError> {
     let target = tool.target();
     let result = match &tool {
         DevTool::WriteFile { path, content } => ws
             .resolve(path)
             .and_then(|p| ws.write_atomic(&p, content.as_bytes(), max).map(|w| (p, w))),
-        DevTool::EditFile { path, old, new } => ws
-            .resolve(path)
-            .and_then(|p| ws.edit(&p, old, new, max).map(|e| (p, e.write))),
+        DevTool::EditFile { path, old, new } => ws.resolve(path).and_then(|p| {
+            ws.edit_once(&p, old, new, max, recorded.as_deref())
+                .map(|e| (p, e.write))
+        }),
         _ => {
             return Err(AgentError::Failed(format!(
                 "{} is not a file write",

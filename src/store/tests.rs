@@ -639,6 +639,7 @@ fn payload(kind: StepKind) -> crate::protocol::StepPayload {
         StepKind::Plan => StepPayload::Plan(PlanSaved {
             iteration: 1,
             change_request: None,
+            restart: None,
         }),
         _ => StepPayload::UserInput(UserInput {
             content: "hi".into(),

@@ -430,3 +430,37 @@ fn regression_files_made_by_the_models_commands_were_reported_as_user_edits() {
     assert_eq!(r.code, 0, "{}", r.describe());
     assert!(r.of_type("user_edits").is_empty(), "{}", r.describe());
 }
+
+/// Regression: replayed answers were keyed by project id and answer position; ids are reused
+/// after `rm`, so a new project replayed under the old id had every usage row dropped as a
+/// duplicate ("0 model calls").
+#[test]
+fn regression_a_replay_after_rm_records_the_new_projects_calls() {
+    let env = Env::new();
+    let c = Cassette::new("again")
+        .spec()
+        .architecture("true")
+        .plan(&["One"])
+        .tools(vec![write_file("a.txt", "a\n"), task_done("a")]);
+    let path = c.write(&env.root.path().join("c.jsonl"));
+    let new = || {
+        run(
+            &env,
+            &["new", "--replay", path.to_str().unwrap(), "--yes", "--json"],
+            &[],
+        )
+    };
+    let r = new();
+    assert_eq!(r.code, 0, "{}", r.describe());
+    assert_eq!(r.finished()["model_calls"], 4);
+    let out = env.cmd().args(["rm", "again", "--yes"]).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    std::fs::remove_dir_all(env.work().join("again")).unwrap();
+    let r = new();
+    assert_eq!(r.code, 0, "{}", r.describe());
+    assert_eq!(r.finished()["model_calls"], 4, "{}", r.describe());
+    assert_eq!(
+        count(&env, "SELECT COUNT(*) FROM llm_calls WHERE project_id IS NOT NULL"),
+        4
+    );
+}
