@@ -59,6 +59,16 @@ impl ProjectLock {
     }
 }
 
+/// Whether a live process holds project `id`'s lock (a `running` status without one is left
+/// over from a process that was killed).
+pub fn is_held(data_dir: &Path, id: i64) -> bool {
+    let path = data_dir.join("locks").join(format!("project-{id}.lock"));
+    let Ok(file) = std::fs::OpenOptions::new().write(true).open(path) else {
+        return false;
+    };
+    matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,7 +81,10 @@ mod tests {
         assert!(matches!(err, LockError::Busy { .. }), "{err}");
         assert_eq!(err.exit(), Exit::Usage);
         ProjectLock::acquire(dir.path(), 2, "other").unwrap();
+        assert!(is_held(dir.path(), 1));
         drop(first);
+        assert!(!is_held(dir.path(), 1));
+        assert!(!is_held(dir.path(), 3), "never locked");
         ProjectLock::acquire(dir.path(), 1, "todo").unwrap();
     }
 }

@@ -35,7 +35,7 @@ use std::time::Instant;
 pub use conversation::{fit_context, rebuild};
 pub use deps::{AgentDeps, Models};
 pub use error::AgentError;
-pub use lock::{LockError, ProjectLock};
+pub use lock::{LockError, ProjectLock, is_held};
 pub use models::{LiveModels, ModelChoice, ReplayModels};
 pub use restart::{Restart, RestartPlan, latest_tasks, plan_restart};
 pub use session::Session;

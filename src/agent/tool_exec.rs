@@ -95,10 +95,12 @@ impl Session<'_> {
                     let recorded = self.recorded_hash(&tool)?;
                     handles.push(tokio::spawn(async move {
                         let _permit = sem.acquire_owned().await;
-                        tokio::task::spawn_blocking(move || file_tool(&ws, call, tool, max, recorded))
-                            .await
-                            .map_err(crashed)
-                            .and_then(|r| r)
+                        tokio::task::spawn_blocking(move || {
+                            file_tool(&ws, call, tool, max, recorded)
+                        })
+                        .await
+                        .map_err(crashed)
+                        .and_then(|r| r)
                     }));
                 }
                 for h in handles {

@@ -60,7 +60,9 @@ pub(super) struct ProjectJson<'a> {
     pub name: &'a str,
     pub dir: &'a std::path::Path,
     pub description: &'a str,
-    pub status: ProjectStatus,
+    /// The stored status, except `interrupted` for a `running` project no process works on
+    /// (its process was killed).
+    pub status: &'static str,
     pub template: Option<&'a str>,
     pub created_at: i64,
     pub updated_at: i64,
@@ -72,14 +74,23 @@ pub(super) struct ProjectJson<'a> {
     pub budget_usd: Option<f64>,
 }
 
+/// A project's status as shown: `running` only while a process holds its lock.
+pub(super) fn shown_status(ctx: &Ctx, p: &crate::store::Project) -> &'static str {
+    if p.status == ProjectStatus::Running && !crate::agent::is_held(&ctx.paths.data_dir, p.id) {
+        "interrupted"
+    } else {
+        p.status.as_str()
+    }
+}
+
 impl<'a> ProjectJson<'a> {
-    pub fn new(p: &'a crate::store::Project, cost: &CostTotals) -> Self {
+    pub fn new(ctx: &Ctx, p: &'a crate::store::Project, cost: &CostTotals) -> Self {
         ProjectJson {
             id: p.id,
             name: &p.name,
             dir: &p.dir,
             description: &p.description,
-            status: p.status,
+            status: shown_status(ctx, p),
             template: p.template.as_deref(),
             created_at: p.created_at,
             updated_at: p.updated_at,
@@ -99,7 +110,7 @@ pub fn run(_args: ProjectsArgs, ctx: &Ctx) -> Result<Exit> {
     if ctx.ui.json() {
         let rows: Vec<ProjectJson<'_>> = projects
             .iter()
-            .map(|p| ProjectJson::new(&p.project, &p.cost))
+            .map(|p| ProjectJson::new(ctx, &p.project, &p.cost))
             .collect();
         ctx.ui.json_doc(&rows)?;
         return Ok(Exit::Ok);
@@ -115,7 +126,7 @@ pub fn run(_args: ProjectsArgs, ctx: &Ctx) -> Result<Exit> {
             vec![
                 clean(&p.project.name),
                 clean(&p.project.dir.display().to_string()),
-                p.project.status.to_string(),
+                shown_status(ctx, &p.project).to_string(),
                 local_time(p.project.created_at),
                 cost_text(&p.cost),
             ]

@@ -20,6 +20,6 @@ pub use prompt::{
     QuestionRequest, RequestId,
 };
 pub use step::{
-    ArchitectureSaved, Checkpoint, ModelTurn, PlanSaved, RestartOf, SpecSaved, StepKind, StepPayload,
-    TestStatus, ToolResult, UserInput, Verify,
+    ArchitectureSaved, Checkpoint, ModelTurn, PlanSaved, RestartOf, SpecSaved, StepKind,
+    StepPayload, TestStatus, ToolResult, UserInput, Verify,
 };

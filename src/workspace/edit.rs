@@ -295,10 +295,14 @@ mod tests {
         // `new` contains `old`: applying it again would give "value = 10 0".
         let (d, ws, p) = setup("value = 1\n");
         let recorded = super::super::sha256_hex(b"value = 1\n");
-        let first = ws.edit_once(&p, "= 1", "= 10", 100, Some(&recorded)).unwrap();
+        let first = ws
+            .edit_once(&p, "= 1", "= 10", 100, Some(&recorded))
+            .unwrap();
         assert!(!first.already_applied);
         // The run stopped before the result was saved: the store still has the old hash.
-        let again = ws.edit_once(&p, "= 1", "= 10", 100, Some(&recorded)).unwrap();
+        let again = ws
+            .edit_once(&p, "= 1", "= 10", 100, Some(&recorded))
+            .unwrap();
         assert!(again.already_applied);
         assert_eq!(again.write.sha256, first.write.sha256);
         assert_eq!(
@@ -307,7 +311,10 @@ mod tests {
         );
         // A file the user changed differently is not mistaken for an applied edit.
         std::fs::write(d.path().join("f.py"), "value = 2\n").unwrap();
-        assert!(ws.edit_once(&p, "= 1", "= 10", 100, Some(&recorded)).is_err());
+        assert!(
+            ws.edit_once(&p, "= 1", "= 10", 100, Some(&recorded))
+                .is_err()
+        );
     }
 
     #[test]

@@ -129,6 +129,36 @@ fn kill_during_a_task_before_any_file_write() {
     );
 }
 
+/// Regression: a killed run's project showed `running` forever.
+#[test]
+fn regression_a_killed_runs_project_shows_interrupted_not_running() {
+    let c = cassette();
+    let want = reference(&c);
+    let env = Env::new();
+    let path = c.write(&env.root.path().join("c.jsonl"));
+    run_and_kill(
+        &env,
+        &strs(&new_args(&path)),
+        &[("E2E_SLOW", "mid")],
+        |e| e["type"] == "file_written" && e["path"] == "b.txt",
+        Duration::from_millis(100),
+    );
+    let out = env.cmd().args(["projects", "--json"]).output().unwrap();
+    let projects: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(projects[0]["status"], "interrupted", "{projects:?}");
+    let out = env
+        .cmd()
+        .args(["show", projects[0]["name"].as_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("interrupted"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    resume_and_check(&env, &c, &path, &want);
+}
+
 #[test]
 fn kill_mid_task_after_some_writes() {
     let c = cassette();
@@ -460,7 +490,10 @@ fn regression_a_replay_after_rm_records_the_new_projects_calls() {
     assert_eq!(r.code, 0, "{}", r.describe());
     assert_eq!(r.finished()["model_calls"], 4, "{}", r.describe());
     assert_eq!(
-        count(&env, "SELECT COUNT(*) FROM llm_calls WHERE project_id IS NOT NULL"),
+        count(
+            &env,
+            "SELECT COUNT(*) FROM llm_calls WHERE project_id IS NOT NULL"
+        ),
         4
     );
 }

@@ -527,8 +527,17 @@ fn from_task_redoes_tasks_on_a_new_branch_and_refuses_a_bad_task_number() {
     assert!(restarted[0]["kept_changes"].is_string(), "{}", r.describe());
     // Regression: the restart showed `[2/1]` and "3/3 tasks" for a two-task plan.
     let started = r.of_type("task_started");
-    assert_eq!((started[0]["index"].clone(), started[0]["total"].clone()), (2.into(), 2.into()));
-    assert_eq!((r.finished()["tasks_done"].clone(), r.finished()["tasks_total"].clone()), (2.into(), 2.into()));
+    assert_eq!(
+        (started[0]["index"].clone(), started[0]["total"].clone()),
+        (2.into(), 2.into())
+    );
+    assert_eq!(
+        (
+            r.finished()["tasks_done"].clone(),
+            r.finished()["tasks_total"].clone()
+        ),
+        (2.into(), 2.into())
+    );
     // The plan is copied whole: tasks 1 (done) and 2 (redone) in a new iteration.
     assert_eq!(count(&env, "SELECT COUNT(*) FROM tasks"), 4);
 
@@ -553,14 +562,21 @@ fn from_task_redoes_tasks_on_a_new_branch_and_refuses_a_bad_task_number() {
         &[],
     );
     assert_eq!(r.code, 0, "{}", r.describe());
-    assert_eq!(std::fs::read_to_string(dir.join("b.txt")).unwrap(), "b twice\n");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("b.txt")).unwrap(),
+        "b twice\n"
+    );
     let r = run(
         &env,
         &["resume", "redo", "--from-task", "1", "--yes", "--json"],
         &[],
     );
     assert_eq!(r.code, 2, "{}", r.describe());
-    assert!(r.stderr.contains("no checkpoint before the first task"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("no checkpoint before the first task"),
+        "{}",
+        r.stderr
+    );
     let branches = std::process::Command::new("git")
         .args(["branch", "--format=%(refname:short)"])
         .current_dir(&dir)
@@ -588,7 +604,10 @@ fn from_task_redoes_tasks_on_a_new_branch_and_refuses_a_bad_task_number() {
         3,
         "the old branch keeps its history and the user's change: {main_log:?}"
     );
-    assert!(main_log[0].starts_with("Work in progress before restoring"), "{main_log:?}");
+    assert!(
+        main_log[0].starts_with("Work in progress before restoring"),
+        "{main_log:?}"
+    );
 }
 
 /// A change request while tasks are still open is refused (exit 2): finish them first.
