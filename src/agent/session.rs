@@ -364,7 +364,7 @@ pub fn rebuild(steps: &[Step]) -> Vec<Message> {
                 let tool_calls: Vec<ToolCall> =
                     serde_json::from_value(p["tool_calls"].clone()).unwrap_or_default();
                 let text = p["text"].as_str().unwrap_or_default().to_string();
-                out.push(Message::Assistant { text, tool_calls });
+                out.push(Message::assistant(text, tool_calls));
             }
             StepKind::ToolCall => out.push(Message::ToolResult {
                 call_id: p["call_id"].as_str().unwrap_or_default().to_string(),

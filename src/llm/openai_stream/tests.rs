@@ -7,6 +7,7 @@ fn ctx() -> CallCtx {
         model: "gpt-4o".into(),
         key_env: None,
         key: None,
+        base_url: None,
     }
 }
 
@@ -81,6 +82,7 @@ fn usage_with_cache_and_openrouter_cost() {
                     output_tokens: 7,
                     cached_input_tokens: 60,
                     cache_write_tokens: 0,
+                    reasoning_tokens: 0,
                     reported_cost_usd: Some(0.0012),
                     estimated: false,
                 }

@@ -56,7 +56,10 @@ impl Inner {
                 Some(Err(e)) => break Err(e),
                 Some(Ok(ev)) => ev,
             };
-            if !matches!(ev, StreamEvent::RateLimit { .. }) {
+            if !matches!(
+                ev,
+                StreamEvent::RateLimit { .. } | StreamEvent::Notice { .. }
+            ) {
                 seen.started = true;
             }
             match ev {
@@ -85,7 +88,22 @@ impl Inner {
                 StreamEvent::ToolCallDelta { ref arguments, .. } => {
                     seen.out_chars += arguments.chars().count() as u64;
                 }
-                StreamEvent::ToolCallEnd { .. } | StreamEvent::Reset { .. } => {}
+                // Reasoning is billed output: it counts for the estimate of a stream that
+                // breaks before the provider reports usage.
+                StreamEvent::ReasoningDelta { ref text } | StreamEvent::Refusal { ref text } => {
+                    seen.out_chars += text.chars().count() as u64;
+                    seen.ttft_ms.get_or_insert(ms(started));
+                }
+                StreamEvent::Notice { message } => {
+                    self.emit(RouterEvent::Notice {
+                        model: entry.model.to_string(),
+                        message,
+                    });
+                    continue;
+                }
+                StreamEvent::Reasoning { .. }
+                | StreamEvent::ToolCallEnd { .. }
+                | StreamEvent::Reset { .. } => {}
             }
             seen.forwarded = true;
             let _ = tx.send(Ok(ev)).await;
@@ -104,7 +122,14 @@ impl Inner {
             None => Usage::default(),
         };
         let outcome = match &end {
-            Ok(()) if seen.finish == Some(FinishReason::Truncated) => Outcome::Truncated,
+            Ok(())
+                if matches!(
+                    seen.finish,
+                    Some(FinishReason::Truncated | FinishReason::ContextFull)
+                ) =>
+            {
+                Outcome::Truncated
+            }
             Ok(()) => Outcome::Ok,
             Err(e) if e.class == ErrorClass::Cancelled => Outcome::Cancelled,
             Err(_) => Outcome::Error,
