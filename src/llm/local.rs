@@ -122,12 +122,12 @@ pub(crate) async fn fit_local(
         None => (info.context_window, info.source.clone()),
     };
     let mut notices = Vec::new();
+    // Only problems are announced; `doctor` shows what was found.
     if first {
-        match window {
-            Some(w) => notices.push(format!("context window {w} tokens (from {source})")),
-            None => notices.push(
+        if window.is_none() {
+            notices.push(
                 "the server does not say its context window: long prompts may be cut silently; set [models.\"PROVIDER:MODEL\"] context_window in the config".to_string(),
-            ),
+            );
         }
         if !request.tools.is_empty() {
             match info.tools {
@@ -202,28 +202,33 @@ async fn get_json(client: &reqwest::Client, url: &str, body: Option<&Value>) -> 
 pub async fn probe(client: &reqwest::Client, base_url: &str, model: &str) -> LocalInfo {
     let root = root(base_url);
     let mut info = LocalInfo::unknown();
-    if let Some(list) = get_json(client, &format!("{}/models", base_url.trim_end_matches('/')), None).await
+    let list_url = format!("{}/models", base_url.trim_end_matches('/'));
+    if let Some(list) = get_json(client, &list_url, None).await
         && let Some(found) = from_model_list(&list, model)
     {
         info = found;
     }
-    if info.context_window.is_none() {
+    let show = get_json(
+        client,
+        &format!("{root}/api/show"),
+        Some(&serde_json::json!({"model": model})),
+    )
+    .await;
+    if show.is_some() {
         let ps = get_json(client, &format!("{root}/api/ps"), None).await;
-        let show = get_json(
-            client,
-            &format!("{root}/api/show"),
-            Some(&serde_json::json!({"model": model})),
-        )
-        .await;
         if let Some(found) = from_ollama(ps.as_ref(), show.as_ref(), model) {
             return found;
         }
     }
-    if info.context_window.is_none()
-        && let Some(props) = get_json(client, &format!("{root}/props"), None).await
+    if let Some(props) = get_json(client, &format!("{root}/props"), None).await
         && let Some(found) = from_llama_cpp(&props)
     {
-        return found;
+        if info.context_window.is_none() {
+            info.context_window = found.context_window;
+            info.source = found.source;
+        }
+        info.tools = found.tools;
+        return info;
     }
     if info.context_window.is_none()
         && let Some(m) = get_json(client, &format!("{root}/api/v0/models/{model}"), None).await

@@ -16,3 +16,4 @@ mod store;
 mod templates;
 mod usage;
 mod wire;
+mod wire_fixtures;

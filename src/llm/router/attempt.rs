@@ -112,6 +112,13 @@ impl Inner {
         let latency_ms = ms(started);
 
         let usage = match seen.usage.take() {
+            // A failed attempt's reported usage may predate most of its output (Anthropic's
+            // `message_start`): never record less output than was seen.
+            Some(mut u) if end.is_err() && estimate_tokens(seen.out_chars) > u.output_tokens => {
+                u.output_tokens = estimate_tokens(seen.out_chars);
+                u.estimated = true;
+                u
+            }
             Some(u) => u,
             None if seen.started => Usage {
                 input_tokens: estimate_tokens(request_bytes),
@@ -158,6 +165,7 @@ impl Inner {
             output_tokens: usage.output_tokens,
             cached_tokens: usage.cached_input_tokens,
             cache_write_tokens: usage.cache_write_tokens,
+            reasoning_tokens: usage.reasoning_tokens,
             cost_usd: cost.usd,
             cost_source: cost.source,
             usage_estimated: usage.estimated,
