@@ -110,7 +110,9 @@ fn provider_check(
             check(
                 &label,
                 Status::Warn,
-                format!("{from}, answered but has no model list (GET /models: 404); chat was not checked"),
+                format!(
+                    "{from}, answered but has no model list (GET /models: 404); chat was not checked"
+                ),
             ),
             Some(vec![NO_LIST.to_string()]),
         ),
@@ -145,7 +147,8 @@ fn local_models(
         };
         let window = match info.context_window {
             Some(w) => format!("context window {w} tokens (from {})", info.source),
-            None => "context window not reported (set [models.\"PROVIDER:MODEL\"] context_window)".to_string(),
+            None => "context window not reported (set [models.\"PROVIDER:MODEL\"] context_window)"
+                .to_string(),
         };
         let (status, tools) = match info.tools {
             crate::llm::local::ToolSupport::Yes => (Status::Ok, "supports tool calls"),
@@ -153,16 +156,18 @@ fn local_models(
                 Status::Warn,
                 "does not support tool calls: the agent cannot write files with it",
             ),
-            crate::llm::local::ToolSupport::Unknown => {
-                (Status::Warn, "tool-call support unknown")
-            }
+            crate::llm::local::ToolSupport::Unknown => (Status::Warn, "tool-call support unknown"),
         };
         let status = if info.context_window.is_none() {
             Status::Warn
         } else {
             status
         };
-        checks.push(check(&format!("model:{m}"), status, format!("{window}; {tools}")));
+        checks.push(check(
+            &format!("model:{m}"),
+            status,
+            format!("{window}; {tools}"),
+        ));
     }
     Ok(())
 }

@@ -17,7 +17,14 @@ pub fn adapter_for(
     client: &reqwest::Client,
     network: &NetworkConfig,
 ) -> Arc<dyn Provider> {
-    adapter_with(provider, key, client, network, &ModelOptions::default(), None)
+    adapter_with(
+        provider,
+        key,
+        client,
+        network,
+        &ModelOptions::default(),
+        None,
+    )
 }
 
 /// Like [`adapter_for`], with the model's settings and, for a local server, the probe that

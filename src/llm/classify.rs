@@ -111,7 +111,6 @@ impl ErrorBody {
         let m = self.message_lower();
         self.has("context_length_exceeded")
             || self.has("exceed_context_size_error")
-            || self.has("request_too_large")
             || m.contains("prompt is too long")
             || m.contains("maximum context length")
             || m.contains("context window")
@@ -320,10 +319,22 @@ mod tests {
     #[test]
     fn retry_hints_parse_every_form() {
         let h = |s: &str| retry_hint(&s.to_lowercase());
-        assert_eq!(h("Please try again in 1.5s."), Some(std::time::Duration::from_millis(1500)));
-        assert_eq!(h("try again in 6m0s"), Some(std::time::Duration::from_secs(360)));
-        assert_eq!(h("try again in 1m30s please"), Some(std::time::Duration::from_secs(90)));
-        assert_eq!(h("please try again after 2 seconds"), Some(std::time::Duration::from_secs(2)));
+        assert_eq!(
+            h("Please try again in 1.5s."),
+            Some(std::time::Duration::from_millis(1500))
+        );
+        assert_eq!(
+            h("try again in 6m0s"),
+            Some(std::time::Duration::from_secs(360))
+        );
+        assert_eq!(
+            h("try again in 1m30s please"),
+            Some(std::time::Duration::from_secs(90))
+        );
+        assert_eq!(
+            h("please try again after 2 seconds"),
+            Some(std::time::Duration::from_secs(2))
+        );
         assert_eq!(h("try again later"), None);
         assert_eq!(h("no hint here"), None);
     }
@@ -332,14 +343,21 @@ mod tests {
     fn vllm_bare_context_error_is_recognised() {
         let b = ErrorBody::parse(r#"{"object":"error","message":"This model's maximum context length is 2048 tokens. However, you requested 2100 tokens (2000 in the messages, 100 in the completion). Please reduce the length of the messages or completion.","type":"BadRequestError","param":null,"code":400}"#).unwrap();
         assert_eq!(classify_status(400, &b, false), ErrorClass::ContextLength);
-        assert!(b.best_message().unwrap().starts_with("This model's maximum"));
+        assert!(
+            b.best_message()
+                .unwrap()
+                .starts_with("This model's maximum")
+        );
     }
 
     #[test]
     fn openrouter_wrapped_context_error_is_recognised() {
         let b = ErrorBody::parse(r#"{"error":{"message":"Provider returned error","code":400,"metadata":{"raw":"{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":\"prompt is too long: 208310 tokens > 200000 maximum\"}}","provider_name":"Anthropic"}},"user_id":"user_x"}"#).unwrap();
         assert_eq!(classify_status(400, &b, false), ErrorClass::ContextLength);
-        assert_eq!(b.best_message(), Some("prompt is too long: 208310 tokens > 200000 maximum"));
+        assert_eq!(
+            b.best_message(),
+            Some("prompt is too long: 208310 tokens > 200000 maximum")
+        );
         let plain = ErrorBody::parse(r#"{"error":{"message":"Provider returned error","code":502,"metadata":{"raw":"upstream connect error","provider_name":"X"}}}"#).unwrap();
         assert_eq!(plain.best_message(), Some("upstream connect error"));
         assert_eq!(classify_status(502, &plain, false), ErrorClass::Server);

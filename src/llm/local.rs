@@ -153,7 +153,9 @@ pub(crate) async fn fit_local(
             ));
         }
         let room = w - prompt;
-        let room = u32::try_from(room).unwrap_or(u32::MAX).max(MIN_OUTPUT_TOKENS);
+        let room = u32::try_from(room)
+            .unwrap_or(u32::MAX)
+            .max(MIN_OUTPUT_TOKENS);
         if request.max_output_tokens > room {
             request.max_output_tokens = room;
         }
@@ -195,7 +197,10 @@ async fn get_json(client: &reqwest::Client, url: &str, body: Option<&Value>) -> 
         }
         serde_json::from_slice(&bytes).ok()
     };
-    tokio::time::timeout(PROBE_TIMEOUT, send).await.ok().flatten()
+    tokio::time::timeout(PROBE_TIMEOUT, send)
+        .await
+        .ok()
+        .flatten()
 }
 
 /// Asks the server at `base_url` about `model`, trying each server kind's endpoint.
@@ -398,7 +403,10 @@ mod tests {
         let i = from_lm_studio(&lm).unwrap();
         assert_eq!((i.context_window, i.tools), (Some(4096), ToolSupport::Yes));
         let list = json!({"object": "list", "data": [{"id": "m", "max_model_len": 2048}]});
-        assert_eq!(from_model_list(&list, "m").unwrap().context_window, Some(2048));
+        assert_eq!(
+            from_model_list(&list, "m").unwrap().context_window,
+            Some(2048)
+        );
         assert!(from_model_list(&list, "other").is_none());
         assert!(from_model_list(&json!({"data": null}), "m").is_none());
     }

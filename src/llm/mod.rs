@@ -12,9 +12,9 @@ pub mod http;
 pub mod local;
 pub mod openai;
 mod openai_stream;
+pub mod ratelimit;
 pub mod responses;
 mod responses_stream;
-pub mod ratelimit;
 pub mod sse;
 mod types;
 

@@ -167,7 +167,11 @@ impl WireParser for OpenAiParser {
             }
             self.on_delta(&delta, out);
         }
-        if choice.get("finish_reason").and_then(Value::as_str).is_none() {
+        if choice
+            .get("finish_reason")
+            .and_then(Value::as_str)
+            .is_none()
+        {
             self.finish = Some(FinishReason::Stop);
         }
         self.on_finish_reason(choice, ctx, out)?;

@@ -102,8 +102,8 @@ impl WireParser for ResponsesParser {
             }
             "response.failed" => {
                 let err = v.pointer("/response/error").cloned().unwrap_or(Value::Null);
-                let body = ErrorBody::from_value(&serde_json::json!({ "error": err }))
-                    .unwrap_or_default();
+                let body =
+                    ErrorBody::from_value(&serde_json::json!({ "error": err })).unwrap_or_default();
                 return Err(ctx.stream_error(&body));
             }
             "error" => {
@@ -188,7 +188,12 @@ impl WireParser for ResponsesParser {
 
 impl ResponsesParser {
     fn start_call(&mut self, index: usize, item: &Value, out: &mut Vec<StreamEvent>) {
-        let field = |k: &str| item.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        let field = |k: &str| {
+            item.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
         let call = Call {
             id: field("call_id"),
             name: field("name"),

@@ -15,10 +15,10 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::http::build_client_for;
+use super::local::LocalProbe;
 use super::pricing::{PriceTable, Pricing, is_local_base_url};
 use super::router::{Breakers, RouteEntry, Router, RouterObserver, RouterOptions};
 use super::usage::{CallContext, UsageSink};
-use super::local::LocalProbe;
 use super::{ErrorClass, LlmError, Provider, adapter_with};
 use crate::config::{Config, ModelRef, ProviderConfig};
 use crate::keys::{KeyError, KeySource, Keys, Secret};

@@ -17,3 +17,4 @@ mod templates;
 mod usage;
 mod wire;
 mod wire_fixtures;
+mod wire_known_bugs;

@@ -133,7 +133,9 @@ async fn replay(f: &Fixture) -> (Vec<StreamEvent>, Option<LlmError>) {
         .unwrap_or(200) as u16;
     server.push(Reply::Raw {
         status,
-        content_type: s(&f.meta, "content_type").unwrap_or("text/event-stream").into(),
+        content_type: s(&f.meta, "content_type")
+            .unwrap_or("text/event-stream")
+            .into(),
         body: framed(f),
         headers: vec![],
     });
@@ -149,7 +151,11 @@ async fn replay(f: &Fixture) -> (Vec<StreamEvent>, Option<LlmError>) {
 }
 
 fn check_usage(f: &Fixture, want: &toml::Table, got: &Usage) {
-    let n = |k: &str| want.get(k).and_then(toml::Value::as_integer).map(|v| v as u64);
+    let n = |k: &str| {
+        want.get(k)
+            .and_then(toml::Value::as_integer)
+            .map(|v| v as u64)
+    };
     let name = &f.name;
     if let Some(v) = n("input") {
         assert_eq!(got.input_tokens, v, "{name}: input tokens");
@@ -169,11 +175,19 @@ fn check_usage(f: &Fixture, want: &toml::Table, got: &Usage) {
 #[tokio::test]
 async fn every_recorded_fixture_replays_through_the_real_adapter() {
     let fixtures = load_all();
-    assert!(fixtures.len() >= 13, "the corpus lost files: {}", fixtures.len());
+    assert!(
+        fixtures.len() >= 13,
+        "the corpus lost files: {}",
+        fixtures.len()
+    );
     let mut passed = 0;
     for f in &fixtures {
         for k in ["repository", "path", "commit", "licence"] {
-            assert!(s(&f.meta, k).is_some_and(|v| !v.is_empty()), "{}: no {k}", f.name);
+            assert!(
+                s(&f.meta, k).is_some_and(|v| !v.is_empty()),
+                "{}: no {k}",
+                f.name
+            );
         }
         let want = f.meta["expect"].as_table().unwrap();
         let (events, err) = replay(f).await;
@@ -216,13 +230,18 @@ async fn every_recorded_fixture_replays_through_the_real_adapter() {
         }
         if let Some(reasoning) = s(want, "reasoning") {
             assert_eq!(r.reasoning_text(), reasoning, "{}: reasoning", f.name);
-            assert!(!r.text.contains(reasoning), "{}: reasoning leaked into text", f.name);
+            assert!(
+                !r.text.contains(reasoning),
+                "{}: reasoning leaked into text",
+                f.name
+            );
         }
         if want.get("reasoning_signed").is_some() {
             assert!(
-                r.reasoning
-                    .iter()
-                    .any(|b| b.signature.is_some() || b.raw.as_ref().is_some_and(|raw| raw.to_string().contains("\"signature\":\"E"))),
+                r.reasoning.iter().any(|b| b.signature.is_some()
+                    || b.raw
+                        .as_ref()
+                        .is_some_and(|raw| raw.to_string().contains("\"signature\":\"E"))),
                 "{}: signature lost",
                 f.name
             );
@@ -247,7 +266,12 @@ async fn every_recorded_fixture_replays_through_the_real_adapter() {
         assert_eq!(r.tool_calls.len(), calls.len(), "{}: tool calls", f.name);
         for (got, want) in r.tool_calls.iter().zip(&calls) {
             assert_eq!(got.name, want["name"].as_str().unwrap(), "{}", f.name);
-            assert_eq!(got.arguments, want["arguments"].as_str().unwrap(), "{}", f.name);
+            assert_eq!(
+                got.arguments,
+                want["arguments"].as_str().unwrap(),
+                "{}",
+                f.name
+            );
             assert!(!got.id.is_empty(), "{}: tool call without id", f.name);
         }
         if let Some(u) = want.get("usage").and_then(toml::Value::as_table) {
