@@ -389,3 +389,81 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod reasoning_tests {
+    use super::*;
+    use crate::llm::{ReasoningBlock, ToolCall};
+
+    fn req() -> Request {
+        Request {
+            model: "o4-mini".into(),
+            system: String::new(),
+            messages: vec![
+                Message::User {
+                    content: "hi".into(),
+                },
+                Message::Assistant {
+                    text: String::new(),
+                    tool_calls: vec![ToolCall {
+                        id: "c1".into(),
+                        name: "read_file".into(),
+                        arguments: "{}".into(),
+                    }],
+                    reasoning: vec![
+                        ReasoningBlock::text(ReasoningFormat::Text, "private"),
+                        ReasoningBlock {
+                            raw: Some(
+                                json!([{"type": "reasoning.text", "text": "t", "signature": "S", "index": 0}]),
+                            ),
+                            ..ReasoningBlock::text(ReasoningFormat::Openrouter, "t")
+                        },
+                    ],
+                },
+            ],
+            tools: vec![],
+            max_output_tokens: 100,
+            temperature: Some(0.5),
+        }
+    }
+
+    #[test]
+    fn reasoning_effort_uses_max_completion_tokens_and_drops_temperature() {
+        let opts = WireOptions {
+            token_param: TokenParam::MaxCompletionTokens,
+            effort: Some(ReasoningEffort::High),
+            openrouter: false,
+        };
+        let body = request_body(&req(), &opts);
+        assert_eq!(body["reasoning_effort"], "high");
+        assert_eq!(body["max_completion_tokens"], 100);
+        assert!(body.get("temperature").is_none());
+        assert!(body.get("max_tokens").is_none());
+        // Reasoning text is never sent back (DeepSeek rejects it).
+        assert!(!body.to_string().contains("private"));
+        assert!(body["messages"][1].get("reasoning_details").is_none());
+    }
+
+    #[test]
+    fn openrouter_gets_reasoning_effort_and_its_details_back() {
+        let opts = WireOptions {
+            token_param: TokenParam::MaxTokens,
+            effort: Some(ReasoningEffort::Low),
+            openrouter: true,
+        };
+        let body = request_body(&req(), &opts);
+        assert_eq!(body["reasoning"]["effort"], "low");
+        assert_eq!(
+            body["messages"][1]["reasoning_details"][0]["signature"],
+            "S"
+        );
+        assert_eq!(
+            body["messages"][1]["content"],
+            Value::Null,
+            "null beside tool calls"
+        );
+        let plain = request_body(&req(), &WireOptions::plain(TokenParam::MaxTokens));
+        assert_eq!(plain["temperature"], 0.5);
+        assert!(plain.get("reasoning").is_none());
+    }
+}

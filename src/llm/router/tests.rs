@@ -270,7 +270,7 @@ async fn falls_back_in_route_order_and_records_every_attempt() {
     // The notice says why (the bug: it gave no reason on screen).
     assert_eq!(
         lines[0],
-        "falling back to anthropic:claude-sonnet-4-5 (openai:gpt-4.1 401 bad key)"
+        "falling back to anthropic:claude-sonnet-4-5 (openai:gpt-4o 401 bad key)"
     );
     assert!(lines[1].starts_with("anthropic:claude-sonnet-4-5 529, retrying in"));
     assert!(lines[2].starts_with("anthropic:claude-sonnet-4-5 529, retrying in"));
