@@ -283,6 +283,31 @@ impl OpenAiParser {
         }
     }
 
+    /// Whether a `length` stop came from the context window rather than the output limit:
+    /// prompt plus output reached the known window, or (window unknown) the output is under
+    /// half the limit asked for, which no provider's own limit explains.
+    fn context_full(&self) -> bool {
+        let max = u64::from(self.shape.max_output_tokens);
+        let Some(u) = self
+            .usage
+            .as_ref()
+            .filter(|u| !u.estimated && u.output_tokens > 0)
+        else {
+            return false;
+        };
+        if max == 0 || u.output_tokens >= max {
+            return false;
+        }
+        match self.shape.context_window {
+            Some(window) => {
+                let used =
+                    u.input_tokens + u.cached_input_tokens + u.cache_write_tokens + u.output_tokens;
+                used * 100 >= window * 95
+            }
+            None => u.output_tokens * 2 < max,
+        }
+    }
+
     fn empty_answer(&self, ctx: &CallCtx) -> LlmError {
         match self.shape.context_window {
             Some(window)
@@ -415,17 +440,8 @@ impl OpenAiParser {
             _ if self.refused && !has_calls => FinishReason::Refused,
             // Some servers (Ollama, older vLLM) say `stop` after tool calls.
             Some(FinishReason::Stop) | None if has_calls => FinishReason::ToolCalls,
-            // `length` before the output limit: the context window is full (llama.cpp).
-            Some(FinishReason::Truncated)
-                if self.shape.max_output_tokens > 0
-                    && self.usage.as_ref().is_some_and(|u| {
-                        !u.estimated
-                            && u.output_tokens > 0
-                            && u.output_tokens < u64::from(self.shape.max_output_tokens)
-                    }) =>
-            {
-                FinishReason::ContextFull
-            }
+            // `length` well before the output limit: the context window is full (llama.cpp).
+            Some(FinishReason::Truncated) if self.context_full() => FinishReason::ContextFull,
             Some(r) => r,
             None => FinishReason::Stop,
         };

@@ -175,6 +175,7 @@ impl ModelLayer {
         for m in models {
             let provider = self.provider_config(&m.provider)?;
             let local = is_local_base_url(&provider.base_url);
+            let probe = local && provider.kind == crate::config::WireKind::Openai;
             let options = self.config.model_options(m, route);
             let adapter = adapter_with(
                 provider,
@@ -182,7 +183,7 @@ impl ModelLayer {
                 &self.client,
                 &self.config.network,
                 &options,
-                local.then(|| self.probe.clone()),
+                probe.then(|| self.probe.clone()),
             );
             entries.push(
                 RouteEntry::new(adapter, m.clone())
@@ -264,7 +265,8 @@ impl ModelLayer {
         model: &ModelRef,
     ) -> Result<Option<super::local::LocalInfo>, LlmError> {
         let p = self.provider_config(&model.provider)?;
-        if !is_local_base_url(&p.base_url) {
+        // Only OpenAI-compatible local servers are probed (see `super::local`).
+        if !is_local_base_url(&p.base_url) || p.kind != crate::config::WireKind::Openai {
             return Ok(None);
         }
         Ok(Some(self.probe.info(&p.base_url, &model.model).await.0))
