@@ -71,6 +71,8 @@ impl LocalInfo {
 pub struct LocalProbe {
     client: reqwest::Client,
     seen: Mutex<HashMap<(String, String), (LocalInfo, bool)>>,
+    /// Models already warned about their tool support (the first request may have had none).
+    tools_warned: Mutex<std::collections::HashSet<(String, String)>>,
 }
 
 impl LocalProbe {
@@ -78,6 +80,7 @@ impl LocalProbe {
         LocalProbe {
             client,
             seen: Mutex::new(HashMap::new()),
+            tools_warned: Mutex::new(std::collections::HashSet::new()),
         }
     }
 
@@ -96,6 +99,14 @@ impl LocalProbe {
             seen.insert(key, (info.clone(), false));
         }
         (info, true)
+    }
+
+    /// True the first time it is asked for this model (the tool-support warning is given once).
+    fn first_tools_warning(&self, base_url: &str, model: &str) -> bool {
+        self.tools_warned
+            .lock()
+            .map(|mut w| w.insert((base_url.to_string(), model.to_string())))
+            .unwrap_or(false)
     }
 }
 
@@ -122,14 +133,17 @@ pub(crate) async fn fit_local(
         None => (info.context_window, info.source.clone()),
     };
     let mut notices = Vec::new();
-    // Only problems are announced; `doctor` shows what was found.
-    if first {
-        if window.is_none() {
-            notices.push(
-                "the server does not say its context window: long prompts may be cut silently; set [models.\"PROVIDER:MODEL\"] context_window in the config".to_string(),
-            );
-        }
-        if !request.tools.is_empty() {
+    // Only problems are announced, once per model; `doctor` shows what was found.
+    if first && window.is_none() {
+        notices.push(
+            "the server does not say its context window: long prompts may be cut silently; set [models.\"PROVIDER:MODEL\"] context_window in the config".to_string(),
+        );
+    }
+    if !request.tools.is_empty()
+        && info.tools != ToolSupport::Yes
+        && probe.first_tools_warning(&base, &request.model)
+    {
+        {
             match info.tools {
                 ToolSupport::No => notices.push(
                     "this model does not support tool calls on this server: it will answer in plain text and cannot write files; pick a model with tool support".to_string(),
@@ -203,31 +217,31 @@ async fn get_json(client: &reqwest::Client, url: &str, body: Option<&Value>) -> 
         .flatten()
 }
 
-/// Asks the server at `base_url` about `model`, trying each server kind's endpoint.
+/// Asks the server at `base_url` about `model`, trying each server kind's endpoint (at once:
+/// a local server answers the ones it does not have with a quick 404).
 pub async fn probe(client: &reqwest::Client, base_url: &str, model: &str) -> LocalInfo {
     let root = root(base_url);
-    let mut info = LocalInfo::unknown();
     let list_url = format!("{}/models", base_url.trim_end_matches('/'));
-    if let Some(list) = get_json(client, &list_url, None).await
-        && let Some(found) = from_model_list(&list, model)
-    {
-        info = found;
+    let show_body = serde_json::json!({"model": model});
+    let (show_url, ps_url, props_url) = (
+        format!("{root}/api/show"),
+        format!("{root}/api/ps"),
+        format!("{root}/props"),
+    );
+    let (list, show, ps, props) = futures_util::join!(
+        get_json(client, &list_url, None),
+        get_json(client, &show_url, Some(&show_body)),
+        get_json(client, &ps_url, None),
+        get_json(client, &props_url, None),
+    );
+    let mut info = list
+        .as_ref()
+        .and_then(|l| from_model_list(l, model))
+        .unwrap_or_else(LocalInfo::unknown);
+    if let Some(found) = from_ollama(ps.as_ref(), show.as_ref(), model) {
+        return found;
     }
-    let show = get_json(
-        client,
-        &format!("{root}/api/show"),
-        Some(&serde_json::json!({"model": model})),
-    )
-    .await;
-    if show.is_some() {
-        let ps = get_json(client, &format!("{root}/api/ps"), None).await;
-        if let Some(found) = from_ollama(ps.as_ref(), show.as_ref(), model) {
-            return found;
-        }
-    }
-    if let Some(props) = get_json(client, &format!("{root}/props"), None).await
-        && let Some(found) = from_llama_cpp(&props)
-    {
+    if let Some(found) = props.as_ref().and_then(from_llama_cpp) {
         if info.context_window.is_none() {
             info.context_window = found.context_window;
             info.source = found.source;
@@ -409,6 +423,59 @@ mod tests {
         );
         assert!(from_model_list(&list, "other").is_none());
         assert!(from_model_list(&json!({"data": null}), "m").is_none());
+    }
+
+    #[tokio::test]
+    async fn requests_are_kept_under_the_window_and_tool_warnings_given_once() {
+        let base = "http://127.0.0.1:9/v1";
+        let probe = LocalProbe::new(reqwest::Client::new());
+        let info = LocalInfo {
+            context_window: Some(1000),
+            tools: ToolSupport::No,
+            source: "test".into(),
+        };
+        probe
+            .seen
+            .lock()
+            .unwrap()
+            .insert((base.into(), "m".into()), (info, true));
+        let ctx = CallCtx {
+            provider: "p".into(),
+            model: "m".into(),
+            key_env: None,
+            key: None,
+            base_url: Some(base.into()),
+        };
+        let mut req = Request {
+            model: "m".into(),
+            system: String::new(),
+            messages: vec![crate::llm::Message::User {
+                content: "hello".into(),
+            }],
+            tools: vec![],
+            max_output_tokens: 5000,
+            temperature: None,
+        };
+        let f = fit_local(&probe, &ctx, &mut req, None).await.unwrap();
+        assert!(f.notices.is_empty(), "{:?}", f.notices);
+        assert_eq!(f.window, Some(1000));
+        assert_eq!(u64::from(req.max_output_tokens), 1000 - prompt_tokens(&req));
+        req.tools = vec![crate::llm::ToolDef {
+            name: "write_file".into(),
+            description: "d".into(),
+            parameters: json!({"type": "object"}),
+        }];
+        let f = fit_local(&probe, &ctx, &mut req, None).await.unwrap();
+        assert_eq!(f.notices.len(), 1);
+        assert!(f.notices[0].contains("does not support tool calls"));
+        let f = fit_local(&probe, &ctx, &mut req, None).await.unwrap();
+        assert!(f.notices.is_empty(), "warned once");
+        // The config's window wins, and a prompt over it is refused before sending.
+        let e = fit_local(&probe, &ctx, &mut req, Some(10))
+            .await
+            .unwrap_err();
+        assert_eq!(e.class, ErrorClass::ContextLength);
+        assert!(e.message.contains("from the config"), "{}", e.message);
     }
 
     #[test]

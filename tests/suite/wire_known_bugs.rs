@@ -462,3 +462,58 @@ async fn ollama_with_nothing_pulled_says_pull_not_bad_key() {
     assert!(stdout(&out).contains("ollama pull"), "{}", stdout(&out));
     assert!(!stdout(&out).contains("rejected"), "{}", stdout(&out));
 }
+
+#[tokio::test]
+async fn openai_responses_wire_answers_ask_with_reasoning_recorded() {
+    let server = FakeProvider::start().await;
+    let events = [
+        r#"{"type":"response.created","response":{"id":"r1","status":"in_progress","output":[]}}"#,
+        r#"{"type":"response.output_item.added","output_index":0,"item":{"id":"rs_1","type":"reasoning","summary":[]}}"#,
+        r#"{"type":"response.reasoning_summary_text.delta","output_index":0,"delta":"Thinking briefly."}"#,
+        r#"{"type":"response.output_item.done","output_index":0,"item":{"id":"rs_1","type":"reasoning","summary":[{"type":"summary_text","text":"Thinking briefly."}],"encrypted_content":"gAAAA-enc"}}"#,
+        r#"{"type":"response.output_text.delta","output_index":1,"delta":"Hi "}"#,
+        r#"{"type":"response.output_text.delta","output_index":1,"delta":"there."}"#,
+        r#"{"type":"response.completed","response":{"id":"r1","status":"completed","usage":{"input_tokens":50,"input_tokens_details":{"cached_tokens":20},"output_tokens":30,"output_tokens_details":{"reasoning_tokens":12},"total_tokens":80}}}"#,
+    ];
+    server.push(raw(sse(&events)));
+    let env = Env::new();
+    let cfg = format!(
+        "[providers.resp]\nkind = \"openai-responses\"\nbase_url = \"{}\"\nkey_env = \"FAKE_KEY\"\n\n[routes]\ndefault = [\"resp:o4-mini\"]\n\n[models.\"resp:o4-mini\"]\nreasoning_effort = \"high\"\n",
+        server.base_url()
+    );
+    env.write_config(&cfg);
+    let out = run(&env, &["--json", "ask", "hi"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let j: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(j["text"], "Hi there.");
+    assert_eq!(j["reasoning"], "Thinking briefly.");
+    assert_eq!(j["tokens"]["input"], 30);
+    assert_eq!(j["tokens"]["cached_input"], 20);
+    assert_eq!(j["tokens"]["reasoning"], 12);
+    let sent = &server.requests()[0];
+    assert_eq!(sent.path, "/v1/responses");
+    assert_eq!(sent.body["reasoning"]["effort"], "high");
+    assert_eq!(sent.body["input"][0]["content"], "hi");
+    let conn = rusqlite::Connection::open(env.home().join("samocoder.db")).unwrap();
+    let reasoning: i64 = conn
+        .query_row("SELECT reasoning_tokens FROM llm_calls", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(reasoning, 12);
+}
+
+#[tokio::test]
+async fn models_shows_the_context_window_a_local_server_reports() {
+    let server = FakeProvider::start().await;
+    server.serve_meta(
+        "/props",
+        200,
+        r#"{"default_generation_settings":{"n_ctx":8192}}"#,
+    );
+    let env = Env::new();
+    env.write_config(&config(&server.base_url(), &["fake:m1"], ""));
+    let out = run(&env, &["--json", "models", "fake"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let j: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(j[0]["models"][0]["id"], "fake-model");
+    assert_eq!(j[0]["models"][0]["context_window"], 8192);
+}
