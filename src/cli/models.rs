@@ -138,11 +138,22 @@ pub fn run(args: ModelsArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
                             provider: name.to_string(),
                             model: id.clone(),
                         };
-                        let price = layer.pricing().price(&m).map(|(p, _)| p);
-                        // A local server's own answer wins over the price table.
-                        let window = local_windows
-                            .get(&m.to_string())
-                            .copied()
+                        let priced = layer.pricing().price(&m);
+                        let user_window = priced
+                            .as_ref()
+                            .filter(|(_, source)| {
+                                *source == crate::llm::pricing::CostSource::Override
+                            })
+                            .and_then(|(p, _)| p.context_window);
+                        let price = priced.map(|(p, _)| p);
+                        // The user's own setting wins, then a local server's answer, then the
+                        // price table.
+                        let window = layer
+                            .config()
+                            .model_options(&m, None)
+                            .context_window
+                            .or(user_window)
+                            .or_else(|| local_windows.get(&m.to_string()).copied())
                             .or_else(|| price.as_ref().and_then(|p| p.context_window));
                         ModelRow {
                             id,

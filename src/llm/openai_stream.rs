@@ -19,6 +19,8 @@
 //! - A 200 whose body holds no event at all is an empty answer; when the prompt is near the
 //!   context window the server is known to have, it is a context-length failure.
 //! - A whole `chat.completion` JSON in answer to `stream: true` is accepted.
+//! - `content` may be an array of parts (Mistral's reasoning models): `text` parts are answer
+//!   text, `thinking` parts reasoning.
 
 use std::collections::BTreeMap;
 
@@ -213,16 +215,48 @@ impl OpenAiParser {
                 text: text.to_string(),
             });
         }
-        if let Some(text) = delta.get("content").and_then(Value::as_str)
-            && !text.is_empty()
-        {
-            out.push(StreamEvent::TextDelta {
-                text: text.to_string(),
-            });
+        match delta.get("content") {
+            Some(Value::String(text)) if !text.is_empty() => {
+                out.push(StreamEvent::TextDelta { text: text.clone() })
+            }
+            // Mistral's reasoning models send content as parts: `text`, and `thinking` whose
+            // own parts hold the reasoning text.
+            Some(Value::Array(parts)) => self.on_content_parts(parts, out),
+            _ => {}
         }
         if let Some(calls) = delta.get("tool_calls").and_then(Value::as_array) {
             for call in calls {
                 self.on_tool_fragment(call, out);
+            }
+        }
+    }
+
+    fn on_content_parts(&mut self, parts: &[Value], out: &mut Vec<StreamEvent>) {
+        for part in parts {
+            match part.get("type").and_then(Value::as_str) {
+                Some("text") => {
+                    if let Some(text) = part.get("text").and_then(Value::as_str)
+                        && !text.is_empty()
+                    {
+                        out.push(StreamEvent::TextDelta {
+                            text: text.to_string(),
+                        });
+                    }
+                }
+                Some("thinking") => {
+                    let pieces = part.get("thinking").and_then(Value::as_array);
+                    for t in pieces.into_iter().flatten() {
+                        if let Some(text) = t.get("text").and_then(Value::as_str)
+                            && !text.is_empty()
+                        {
+                            self.reasoning.push_str(text);
+                            out.push(StreamEvent::ReasoningDelta {
+                                text: text.to_string(),
+                            });
+                        }
+                    }
+                }
+                _ => {}
             }
         }
     }

@@ -176,7 +176,13 @@ impl ModelLayer {
             let provider = self.provider_config(&m.provider)?;
             let local = is_local_base_url(&provider.base_url);
             let probe = local && provider.kind == crate::config::WireKind::Openai;
-            let options = self.config.model_options(m, route);
+            let mut options = self.config.model_options(m, route);
+            // A window the user set in `[prices]` is the user's word too.
+            if options.context_window.is_none()
+                && let Some(o) = self.config.prices.get(&m.to_string())
+            {
+                options.context_window = o.context_window;
+            }
             let adapter = adapter_with(
                 provider,
                 self.key(&m.provider).secret().cloned(),
@@ -275,7 +281,17 @@ impl ModelLayer {
     /// The best known context window of `model`: the config's, else a local server's (probed),
     /// else the price table's. What the agent should fit its requests to.
     pub async fn context_window(&self, model: &ModelRef) -> Option<u64> {
-        if let Some(w) = self.config.model_options(model, None).context_window {
+        let configured = self
+            .config
+            .model_options(model, None)
+            .context_window
+            .or_else(|| {
+                self.config
+                    .prices
+                    .get(&model.to_string())
+                    .and_then(|o| o.context_window)
+            });
+        if let Some(w) = configured {
             return Some(w);
         }
         if let Ok(Some(info)) = self.local_info(model).await

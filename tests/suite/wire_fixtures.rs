@@ -176,7 +176,7 @@ fn check_usage(f: &Fixture, want: &toml::Table, got: &Usage) {
 async fn every_recorded_fixture_replays_through_the_real_adapter() {
     let fixtures = load_all();
     assert!(
-        fixtures.len() >= 13,
+        fixtures.len() >= 16,
         "the corpus lost files: {}",
         fixtures.len()
     );
