@@ -313,6 +313,44 @@ mod tests {
     }
 
     #[test]
+    fn wrapped_and_bare_context_errors_show_the_message_not_json() {
+        let e = ctx().error_from_parts(
+            400,
+            &HeaderMap::new(),
+            r#"{"error":{"message":"Provider returned error","code":400,"metadata":{"raw":"{\"error\":{\"message\":\"This model's maximum context length is 131072 tokens\"}}","provider_name":"DeepInfra"}}}"#,
+            chrono::Utc::now(),
+        );
+        assert_eq!(e.class, ErrorClass::ContextLength);
+        assert!(
+            e.message.contains("maximum context length is 131072"),
+            "{}",
+            e.message
+        );
+        assert!(!e.message.contains('{'), "{}", e.message);
+        let e = ctx().error_from_parts(
+            400,
+            &HeaderMap::new(),
+            r#"{"object":"error","message":"This model's maximum context length is 2048 tokens.","type":"BadRequestError","param":null,"code":400}"#,
+            chrono::Utc::now(),
+        );
+        assert_eq!(e.class, ErrorClass::ContextLength);
+        assert!(!e.message.contains('{'), "{}", e.message);
+    }
+
+    #[test]
+    fn openai_429_without_retry_after_waits_as_the_message_says() {
+        let e = ctx().error_from_parts(
+            429,
+            &HeaderMap::new(),
+            r#"{"error":{"message":"Rate limit reached for gpt-4o in organization org-x on tokens per min (TPM): Limit 30000, Used 30000, Requested 900. Please try again in 125ms. Visit https://platform.openai.com/account/rate-limits to learn more.","type":"tokens","param":null,"code":"rate_limit_exceeded"}}"#,
+            chrono::Utc::now(),
+        );
+        assert_eq!(e.class, ErrorClass::RateLimited);
+        assert_eq!(e.retry_after, Some(Duration::from_millis(125)));
+        assert!(!e.message.contains("out of credit"), "{}", e.message);
+    }
+
+    #[test]
     fn rate_limit_without_retry_after_uses_the_exhausted_reset() {
         let mut h = HeaderMap::new();
         h.insert(

@@ -517,3 +517,35 @@ async fn models_shows_the_context_window_a_local_server_reports() {
     assert_eq!(j[0]["models"][0]["id"], "fake-model");
     assert_eq!(j[0]["models"][0]["context_window"], 8192);
 }
+
+#[tokio::test]
+async fn llama_cpp_context_stop_is_not_blamed_on_the_output_limit() {
+    let server = FakeProvider::start().await;
+    let mut body = sse(&[
+        r#"{"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"The start of a long"},"finish_reason":null}]}"#,
+        r#"{"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{},"finish_reason":"length"}],"usage":{"prompt_tokens":3990,"completion_tokens":106,"total_tokens":4096},"timings":{"prompt_n":3990,"predicted_n":106}}"#,
+    ]);
+    body.push_str("data: [DONE]\n\n");
+    server.push(raw(body));
+    // llama.cpp started with a 4096-token context.
+    server.serve_meta(
+        "/props",
+        200,
+        r#"{"default_generation_settings":{"n_ctx":4096}}"#,
+    );
+    let env = Env::new();
+    env.write_config(&config(&server.base_url(), &["fake:m1"], ""));
+    let out = run(&env, &["ask", "--max-output-tokens", "8192", "x"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("context window is full"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        !stderr(&out).contains("larger --max-output-tokens"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(stdout(&out), "The start of a long\n");
+}
