@@ -209,6 +209,8 @@ impl<P: WireParser> Driver<P> {
     /// A 200 with a JSON body instead of a stream: an error object, or a server that ignored
     /// `stream: true` and sent the whole message, which is accepted as a one-event stream.
     async fn whole(&mut self, response: reqwest::Response) -> Result<(), LlmError> {
+        // A whole answer is the model's work, not an error page: it gets the idle timeout in
+        // all (an error body gets a few seconds).
         let (body, complete) = read_capped_bytes(response, self.limits.idle, MAX_WHOLE_BODY).await;
         if let Some(err) = ErrorBody::parse(&body) {
             return Err(self.ctx.stream_error(&err).with_status(200));

@@ -231,16 +231,19 @@ impl CallCtx {
 /// arrived) on a gap longer than `idle`, after [`BODY_DEADLINE`] in all, or on a transport
 /// error.
 pub(crate) async fn read_capped(response: reqwest::Response, idle: Duration) -> String {
-    read_capped_bytes(response, idle, MAX_ERROR_BODY).await.0
+    read_capped_bytes(response, BODY_DEADLINE.min(idle), MAX_ERROR_BODY)
+        .await
+        .0
 }
 
-/// Like [`read_capped`] with a size cap of `max`; the flag says whether the body was complete.
+/// Reads at most `max` bytes of a body within `total` in all; the flag says whether the body
+/// was complete.
 pub(crate) async fn read_capped_bytes(
     response: reqwest::Response,
-    idle: Duration,
+    total: Duration,
     max: usize,
 ) -> (String, bool) {
-    let deadline = tokio::time::Instant::now() + BODY_DEADLINE.min(idle);
+    let deadline = tokio::time::Instant::now() + total;
     let mut body = Vec::new();
     let mut stream = response.bytes_stream();
     let mut complete = false;
