@@ -17,6 +17,8 @@ pub enum Unusable {
     Empty,
     /// Cut by the output-token limit.
     Truncated,
+    /// Cut because the model's context window was full (a bigger output limit cannot help).
+    ContextFull,
     /// The model or the provider refused; the refusal text (may be empty).
     Refused(String),
     /// Only invalid tool calls; the last problem reported to the model.
@@ -26,8 +28,12 @@ pub enum Unusable {
 /// Judges an answer on its own (tool calls are judged by their results): `None` when it can
 /// be used. `tool_required`: text alone is unusable (planning roles and writers).
 pub fn judge(r: &Response, tool_required: bool) -> Option<Unusable> {
-    if r.finish == Some(FinishReason::Refused) {
-        return Some(Unusable::Refused(r.text.trim().to_string()));
+    if r.is_refused() {
+        let why = r.refusal.as_deref().unwrap_or(&r.text);
+        return Some(Unusable::Refused(why.trim().to_string()));
+    }
+    if r.finish == Some(FinishReason::ContextFull) {
+        return Some(Unusable::ContextFull);
     }
     if r.is_truncated() {
         return Some(Unusable::Truncated);
@@ -108,6 +114,7 @@ impl Unusable {
             ),
             Unusable::Empty => format!("Your answer was empty. Answer by calling the `{tool}` tool."),
             Unusable::Truncated => "Your answer was cut off by the output limit and nothing from it was used. Answer again, more briefly, with one tool call.".into(),
+            Unusable::ContextFull => "Your answer was cut off because the context window is full and nothing from it was used. Answer again, as briefly as you can, with one tool call.".into(),
             Unusable::Refused(_) | Unusable::Invalid(_) => format!("Call the `{tool}` tool."),
         }
     }
@@ -131,6 +138,10 @@ pub fn give_up_message(role: Role, tool: &str, bad: &[Unusable], project: &str) 
             "the {role}'s answer was cut off at the output limit {n} time{} (limits.max_output_tokens)",
             plural(n)
         ),
+        Some(Unusable::ContextFull) => format!(
+            "the {role}'s answer was cut off {n} time{} because the model's context window is full",
+            plural(n)
+        ),
         Some(Unusable::Invalid(e)) => format!(
             "the {role} gave no usable {tool} call in {n} tr{} (last problem: {})",
             if n == 1 { "y" } else { "ies" },
@@ -139,6 +150,9 @@ pub fn give_up_message(role: Role, tool: &str, bad: &[Unusable], project: &str) 
         None => format!("the {role} gave no usable answer"),
     };
     let how = match bad.last() {
+        Some(Unusable::ContextFull) => format!(
+            "use a model with a larger context window, or raise the server's context size (Ollama num_ctx, llama.cpp --ctx-size), then `samocoder resume {project}`"
+        ),
         Some(Unusable::Refused(_)) => format!(
             "change the request if it can be misread, or use another model with --model PROVIDER:MODEL, then `samocoder resume {project}`"
         ),

@@ -133,6 +133,10 @@ pub async fn drive(
                 call_id,
                 text: text.clone(),
             }),
+            StreamEvent::ReasoningDelta { ref text } => events.emit(Event::ModelReasoning {
+                call_id,
+                text: text.clone(),
+            }),
             StreamEvent::Reset { ref reason } => events.emit(Event::ModelReset {
                 call_id,
                 reason: reason.clone(),

@@ -23,9 +23,12 @@ pub fn rebuild(steps: &[Step]) -> Vec<Message> {
                     });
                 }
             }
+            // The turn's reasoning goes back unchanged (Anthropic needs its signed thinking
+            // blocks before the tool results that follow them).
             StepPayload::ModelTurn(t) if !t.truncated() => out.push(Message::Assistant {
                 text: t.response.text.clone(),
                 tool_calls: t.response.tool_calls.clone(),
+                reasoning: t.response.reasoning.clone(),
             }),
             StepPayload::ToolCall(r) => out.push(Message::ToolResult {
                 call_id: r.call_id.clone(),

@@ -7,6 +7,11 @@
 //! marked by the notice). Off a terminal, or with `--json`, nothing is printed until the answer
 //! is complete, so a pipe never sees half of two attempts.
 //!
+//! Reasoning a model streams is shown dimmed on a terminal (never on a pipe: it is not the
+//! answer; `--json` carries it as `reasoning`). A refused answer prints the refusal on stderr
+//! and exits 1; an answer cut because the model's context window was full says so instead of
+//! suggesting a larger output limit.
+//!
 //! The call goes through the same code as the agent's turns (`agent::call`) and the same
 //! runtime setup as `new` (`cli::runtime`); the tokens and cost come from the call's own usage
 //! records.
@@ -177,6 +182,12 @@ struct Summary<'a> {
     text: &'a str,
     tool_calls: &'a [ToolCall],
     finish: Option<&'a FinishReason>,
+    /// The refusal text of a refused answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refusal: Option<&'a str>,
+    /// The model's reasoning text, when it sent any.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    reasoning: String,
     /// Who answered (`replay` for a cassette).
     provider: Option<&'a str>,
     model: Option<&'a str>,
@@ -212,6 +223,8 @@ struct Tokens {
     output: u64,
     cached_input: u64,
     cache_write: u64,
+    /// Part of `output` spent on reasoning.
+    reasoning: u64,
     estimated: bool,
 }
 
@@ -254,6 +267,8 @@ fn finish(
             text: &response.text,
             tool_calls: &response.tool_calls,
             finish: response.finish.as_ref(),
+            refusal: response.refusal.as_deref(),
+            reasoning: response.reasoning_text(),
             provider,
             model,
             attempts: Attempts {
@@ -278,6 +293,7 @@ fn finish(
                 output: u.output_tokens,
                 cached_input: u.cached_input_tokens,
                 cache_write: u.cache_write_tokens,
+                reasoning: u.reasoning_tokens,
                 estimated: u.estimated,
             },
             cost_usd,
@@ -289,6 +305,25 @@ fn finish(
         } else {
             ctx.ui.out(&response.text)?;
         }
+    }
+    if response.is_refused() {
+        let why = response
+            .refusal
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .unwrap_or("no reason given");
+        ctx.ui.error(format!(
+            "the model refused to answer: {why} (rephrase the request or ask another model with --model)"
+        ));
+        return Ok(Exit::Failure);
+    }
+    if response.finish == Some(FinishReason::ContextFull) {
+        ctx.ui.error(format!(
+            "the answer was cut off because the model's context window is full (it stopped after {} of {max_output_tokens} output tokens): shorten the prompt, or raise the server's context size (Ollama num_ctx, llama.cpp --ctx-size)",
+            response.usage.output_tokens
+        ));
+        return Ok(Exit::Failure);
     }
     if response.is_truncated() {
         ctx.ui.error(format!(

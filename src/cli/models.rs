@@ -119,6 +119,7 @@ pub fn run(args: ModelsArgs, ctx: &Ctx) -> Result<Exit> {
         futures_util::future::join_all(calls).await
     });
     let mut out = Vec::new();
+    let local_windows = local_windows(&rt, &layer, &names, &results);
     for (name, result) in names.iter().zip(results) {
         out.push(match result {
             Ok(ids) => ProviderModels {
@@ -132,13 +133,29 @@ pub fn run(args: ModelsArgs, ctx: &Ctx) -> Result<Exit> {
                             provider: name.to_string(),
                             model: id.clone(),
                         };
-                        let price = layer.pricing().price(&m).map(|(p, _)| p);
+                        let priced = layer.pricing().price(&m);
+                        let user_window = priced
+                            .as_ref()
+                            .filter(|(_, source)| {
+                                *source == crate::llm::pricing::CostSource::Override
+                            })
+                            .and_then(|(p, _)| p.context_window);
+                        let price = priced.map(|(p, _)| p);
+                        // The user's own setting wins, then a local server's answer, then the
+                        // price table.
+                        let window = layer
+                            .config()
+                            .model_options(&m, None)
+                            .context_window
+                            .or(user_window)
+                            .or_else(|| local_windows.get(&m.to_string()).copied())
+                            .or_else(|| price.as_ref().and_then(|p| p.context_window));
                         ModelRow {
                             id,
                             input_per_mtok: price.as_ref().map(|p| p.input),
                             output_per_mtok: price.as_ref().map(|p| p.output),
                             cached_input_per_mtok: price.as_ref().and_then(|p| p.cache_read),
-                            context_window: price.and_then(|p| p.context_window),
+                            context_window: window,
                         }
                     })
                     .collect(),
@@ -182,6 +199,39 @@ pub fn run(args: ModelsArgs, ctx: &Ctx) -> Result<Exit> {
             Exit::Ok
         },
     )
+}
+
+/// Most models of one local server asked for their context window.
+const MAX_LOCAL_PROBES: usize = 50;
+
+/// The context windows local servers report for the models they listed (keyed
+/// `PROVIDER:MODEL`); providers that are not local are skipped.
+fn local_windows(
+    rt: &tokio::runtime::Runtime,
+    layer: &ModelLayer,
+    names: &[&str],
+    results: &[Result<Vec<String>, LlmError>],
+) -> std::collections::BTreeMap<String, u64> {
+    let mut out = std::collections::BTreeMap::new();
+    for (name, result) in names.iter().zip(results) {
+        let Ok(ids) = result else { continue };
+        for id in ids.iter().take(MAX_LOCAL_PROBES) {
+            let m = ModelRef {
+                provider: name.to_string(),
+                model: id.clone(),
+            };
+            match rt.block_on(layer.local_info(&m)) {
+                Ok(Some(info)) => {
+                    if let Some(w) = info.context_window {
+                        out.insert(m.to_string(), w);
+                    }
+                }
+                // Not a local server: none of its models are.
+                _ => break,
+            }
+        }
+    }
+    out
 }
 
 fn human_row(m: &ModelRow) -> Vec<String> {

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::error::ConfigError;
 use super::layers::Merged;
-use super::raw::{RawConfig, RawPrice};
+use super::raw::{RawConfig, RawModelOptions, RawPrice};
 use super::source::join;
 use super::*;
 
@@ -39,11 +39,12 @@ pub(super) fn resolve(merged: &Merged) -> Result<Config, ConfigError> {
         let kind = match p.kind.as_deref() {
             Some("openai") => WireKind::Openai,
             Some("anthropic") => WireKind::Anthropic,
+            Some("openai-responses") => WireKind::OpenaiResponses,
             Some(other) => {
                 return Err(invalid(
                     &format!("{key}.kind"),
                     format!(
-                        "unknown kind `{other}`: use \"openai\" (chat completions) or \"anthropic\""
+                        "unknown kind `{other}`: use \"openai\" (chat completions), \"openai-responses\" or \"anthropic\""
                     ),
                 ));
             }
@@ -211,6 +212,29 @@ pub(super) fn resolve(merged: &Merged) -> Result<Config, ConfigError> {
         prices.insert(m.to_string(), price(p, &key, &invalid)?);
     }
 
+    let mut models = BTreeMap::new();
+    for (model, o) in raw.models.unwrap_or_default() {
+        let key = join("models", &model);
+        let m: ModelRef = model
+            .parse()
+            .map_err(|e: BadModelRef| invalid(&key, e.to_string()))?;
+        models.insert(m.to_string(), model_options(o, &key, &invalid)?);
+    }
+    let mut route_options = BTreeMap::new();
+    for (route, o) in raw.route_options.unwrap_or_default() {
+        let key = join("route_options", &route);
+        if !routes.contains_key(&route) {
+            return Err(invalid(
+                &key,
+                format!(
+                    "no route named `{route}` (routes: {})",
+                    routes.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        }
+        route_options.insert(route, model_options(o, &key, &invalid)?);
+    }
+
     Ok(Config {
         providers,
         routes,
@@ -218,6 +242,49 @@ pub(super) fn resolve(merged: &Merged) -> Result<Config, ConfigError> {
         limits,
         network,
         prices,
+        models,
+        route_options,
+    })
+}
+
+fn model_options(
+    o: RawModelOptions,
+    key: &str,
+    invalid: &impl Fn(&str, String) -> ConfigError,
+) -> Result<ModelOptions, ConfigError> {
+    let reasoning_effort = match o.reasoning_effort.as_deref() {
+        None => None,
+        Some(e) => Some(ReasoningEffort::parse(e).ok_or_else(|| {
+            invalid(
+                &format!("{key}.reasoning_effort"),
+                format!("`{e}` is not an effort: use minimal, low, medium or high"),
+            )
+        })?),
+    };
+    let thinking_budget_tokens = match o.thinking_budget_tokens {
+        None => None,
+        Some(b) if (1024..=i64::from(u32::MAX)).contains(&b) => Some(b as u32),
+        Some(b) => {
+            return Err(invalid(
+                &format!("{key}.thinking_budget_tokens"),
+                format!("must be a whole number of at least 1024 (Anthropic's minimum), got {b}"),
+            ));
+        }
+    };
+    let context_window = match o.context_window {
+        None => None,
+        Some(w) if w > 0 => Some(w as u64),
+        Some(w) => {
+            return Err(invalid(
+                &format!("{key}.context_window"),
+                format!("must be above 0, got {w}"),
+            ));
+        }
+    };
+    Ok(ModelOptions {
+        reasoning_effort,
+        thinking_budget_tokens,
+        context_window,
     })
 }
 

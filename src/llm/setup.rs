@@ -15,10 +15,11 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::http::build_client_for;
+use super::local::LocalProbe;
 use super::pricing::{PriceTable, Pricing, is_local_base_url};
 use super::router::{Breakers, RouteEntry, Router, RouterOptions};
 use super::usage::{CallContext, UsageSink};
-use super::{ErrorClass, LlmError, Provider, adapter_for};
+use super::{ErrorClass, LlmError, Provider, adapter_with};
 use crate::config::{Config, ModelRef, ProviderConfig};
 use crate::keys::{KeyError, KeySource, Keys, Secret};
 
@@ -76,6 +77,8 @@ pub struct ModelLayer {
     sink: Arc<dyn UsageSink>,
     cancel: CancellationToken,
     jitter_seed: Option<u64>,
+    /// Context windows and tool support of local servers, found once per process.
+    probe: Arc<LocalProbe>,
 }
 
 impl ModelLayer {
@@ -115,8 +118,10 @@ impl ModelLayer {
                 .provider(n)
                 .is_none_or(|p| !p.base_url.starts_with("http://"))
         });
+        let client = build_client_for(&config.network, tls)?;
         Ok(ModelLayer {
-            client: build_client_for(&config.network, tls)?,
+            probe: Arc::new(LocalProbe::new(client.clone())),
+            client,
             breakers: Arc::new(Breakers::from_network(&config.network)),
             pricing: Arc::new(Pricing::new(PriceTable::shipped(), config.prices.clone())),
             config: config.clone(),
@@ -161,16 +166,31 @@ impl ModelLayer {
             context.role = name.to_string();
         }
         let mut entries = Vec::with_capacity(models.len());
+        // `route` is the route's name for route calls, `PROVIDER:MODEL` for one-model calls.
+        let route = self.config.routes.contains_key(name).then_some(name);
         for m in models {
             let provider = self.provider_config(&m.provider)?;
-            let adapter = adapter_for(
+            let local = is_local_base_url(&provider.base_url);
+            let probe = local && provider.kind == crate::config::WireKind::Openai;
+            let mut options = self.config.model_options(m, route);
+            // A window the user set in `[prices]` is the user's word too.
+            if options.context_window.is_none()
+                && let Some(o) = self.config.prices.get(&m.to_string())
+            {
+                options.context_window = o.context_window;
+            }
+            let adapter = adapter_with(
                 provider,
                 self.key(&m.provider).secret().cloned(),
                 &self.client,
                 &self.config.network,
+                &options,
+                probe.then(|| self.probe.clone()),
             );
             entries.push(
-                RouteEntry::new(adapter, m.clone()).local(is_local_base_url(&provider.base_url)),
+                RouteEntry::new(adapter, m.clone())
+                    .local(local)
+                    .with_context_window(options.context_window),
             );
         }
         Ok(self.router_over(name, entries, context))
@@ -237,6 +257,44 @@ impl ModelLayer {
             ));
         }
         super::models::list_models(&self.client, p, key.secret(), timeout).await
+    }
+
+    /// What a local provider's server says about `model` (context window, tool support);
+    /// `None` for a provider that is not local.
+    pub async fn local_info(
+        &self,
+        model: &ModelRef,
+    ) -> Result<Option<super::local::LocalInfo>, LlmError> {
+        let p = self.provider_config(&model.provider)?;
+        // Only OpenAI-compatible local servers are probed (see `super::local`).
+        if !is_local_base_url(&p.base_url) || p.kind != crate::config::WireKind::Openai {
+            return Ok(None);
+        }
+        Ok(Some(self.probe.info(&p.base_url, &model.model).await.0))
+    }
+
+    /// The best known context window of `model`: the config's, else a local server's (probed),
+    /// else the price table's. What the agent should fit its requests to.
+    pub async fn context_window(&self, model: &ModelRef) -> Option<u64> {
+        let configured = self
+            .config
+            .model_options(model, None)
+            .context_window
+            .or_else(|| {
+                self.config
+                    .prices
+                    .get(&model.to_string())
+                    .and_then(|o| o.context_window)
+            });
+        if let Some(w) = configured {
+            return Some(w);
+        }
+        if let Ok(Some(info)) = self.local_info(model).await
+            && info.context_window.is_some()
+        {
+            return info.context_window;
+        }
+        self.pricing.context_window(model)
     }
 
     pub fn pricing(&self) -> &Arc<Pricing> {

@@ -67,6 +67,8 @@ pub struct CallRecord {
     pub output_tokens: u64,
     pub cached_tokens: u64,
     pub cache_write_tokens: u64,
+    /// Output tokens spent on reasoning (part of `output_tokens`).
+    pub reasoning_tokens: u64,
     /// Dollars rounded to the micro-dollar; `None`: unknown (never stored as 0).
     pub cost_usd: Option<f64>,
     pub cost_source: CostSource,

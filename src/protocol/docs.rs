@@ -45,6 +45,10 @@ fn examples() -> Vec<Event> {
             call_id,
             text: "x".into(),
         },
+        Event::ModelReasoning {
+            call_id,
+            text: "t".into(),
+        },
         Event::ModelReset {
             call_id,
             reason: "r".into(),
@@ -187,9 +191,10 @@ fn slot(e: &Event) -> usize {
         Event::QuestionsAsked { .. } => 22,
         Event::RunFinished { .. } => 23,
         Event::Restarted { .. } => 24,
+        Event::ModelReasoning { .. } => 25,
     }
 }
-const VARIANTS: usize = 25;
+const VARIANTS: usize = 26;
 
 /// `type` -> the field names of its row in docs/events.md (the backticked words of the
 /// second column that are not inside parentheses).
@@ -239,7 +244,7 @@ fn events_md_lists_every_event_and_field() {
     let docs = documented();
     let mut json_types = BTreeSet::new();
     for e in examples {
-        if matches!(e, Event::ModelText { .. }) {
+        if matches!(e, Event::ModelText { .. } | Event::ModelReasoning { .. }) {
             continue; // not in the JSON stream
         }
         let v = serde_json::to_value(&e).unwrap();

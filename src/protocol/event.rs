@@ -234,6 +234,12 @@ pub enum Event {
         call_id: CallId,
         text: String,
     },
+    /// Streamed reasoning ("thinking") of a model (terminals only, shown dimmed; never written
+    /// as a file and left out of the JSON stream: it is saved with the answer).
+    ModelReasoning {
+        call_id: CallId,
+        text: String,
+    },
     /// What was streamed so far of this call is discarded; the call is tried again.
     ModelReset {
         call_id: CallId,
@@ -395,6 +401,7 @@ impl Event {
             Event::TaskStarted { .. } => "task_started",
             Event::ModelCallStarted { .. } => "model_call_started",
             Event::ModelText { .. } => "model_text",
+            Event::ModelReasoning { .. } => "model_reasoning",
             Event::ModelReset { .. } => "model_reset",
             Event::ModelCallFinished { .. } => "model_call_finished",
             Event::Routing { .. } => "routing",

@@ -4,7 +4,7 @@
 
 use std::sync::Mutex;
 
-use super::Ui;
+use super::{Paint, Ui};
 use crate::protocol::{Event, EventSink};
 
 pub struct AskRenderer {
@@ -12,6 +12,8 @@ pub struct AskRenderer {
     live: bool,
     /// Text of the current attempt is on screen and its line is not ended.
     shown: Mutex<bool>,
+    /// Reasoning is being shown (dimmed, before the answer).
+    thinking: Mutex<bool>,
 }
 
 impl AskRenderer {
@@ -21,6 +23,7 @@ impl AskRenderer {
             ui,
             live,
             shown: Mutex::new(false),
+            thinking: Mutex::new(false),
         }
     }
 
@@ -42,13 +45,29 @@ impl AskRenderer {
 impl EventSink for AskRenderer {
     fn emit(&self, event: Event) {
         match event {
+            Event::ModelReasoning { text, .. } if self.live && !text.is_empty() => {
+                let mut thinking = self.thinking.lock().unwrap_or_else(|p| p.into_inner());
+                let mut shown = self.shown.lock().unwrap_or_else(|p| p.into_inner());
+                if !*thinking {
+                    *thinking = true;
+                    let _ = self.ui.out_raw(&self.ui.paint(Paint::Dim, "thinking: "));
+                }
+                if self.ui.out_raw(&self.ui.paint(Paint::Dim, &text)).is_ok() {
+                    *shown = true;
+                }
+            }
             Event::ModelText { text, .. } if self.live && !text.is_empty() => {
+                let mut thinking = self.thinking.lock().unwrap_or_else(|p| p.into_inner());
+                if std::mem::take(&mut *thinking) {
+                    let _ = self.ui.out_raw("\n\n");
+                }
                 let mut shown = self.shown.lock().unwrap_or_else(|p| p.into_inner());
                 if self.ui.out_raw(&text).is_ok() {
                     *shown = !text.ends_with('\n');
                 }
             }
             Event::ModelReset { .. } if self.live => {
+                *self.thinking.lock().unwrap_or_else(|p| p.into_inner()) = false;
                 self.end_line();
                 self.ui.info("(the answer above was cut off; asking again)");
             }

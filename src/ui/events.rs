@@ -36,7 +36,11 @@ impl JsonRenderer {
 
 impl EventSink for JsonRenderer {
     fn emit(&self, event: Event) {
-        if matches!(event, Event::ModelText { .. }) || self.reader.gone() {
+        if matches!(
+            event,
+            Event::ModelText { .. } | Event::ModelReasoning { .. }
+        ) || self.reader.gone()
+        {
             return;
         }
         self.reader.wrote(self.ui.json_line(&event));
@@ -299,6 +303,18 @@ impl HumanRenderer {
                 v.streaming = Some(call_id);
                 v.partial.push_str(&text);
                 // Whole lines go above the status line; the rest waits for its newline.
+                while let Some(pos) = v.partial.find('\n') {
+                    let line: String = v.partial.drain(..=pos).collect();
+                    let text = self.paint(Paint::Dim, line.trim_end_matches('\n'));
+                    self.print(v, text);
+                }
+            }
+            Event::ModelReasoning { call_id, text }
+                if verbose || (ui.stderr_is_tty() && !quiet) =>
+            {
+                // Thinking is shown dimmed, as whole lines, like the answer's text.
+                v.streaming = Some(call_id);
+                v.partial.push_str(&text);
                 while let Some(pos) = v.partial.find('\n') {
                     let line: String = v.partial.drain(..=pos).collect();
                     let text = self.paint(Paint::Dim, line.trim_end_matches('\n'));

@@ -18,3 +18,5 @@ mod templates;
 mod terminal;
 mod usage;
 mod wire;
+mod wire_fixtures;
+mod wire_known_bugs;

@@ -35,7 +35,7 @@ fn provider(kind: WireKind, base_url: &str) -> ProviderConfig {
         kind,
         base_url: base_url.to_string(),
         key_env: Some(match kind {
-            WireKind::Openai => "OPENAI_API_KEY".into(),
+            WireKind::Openai | WireKind::OpenaiResponses => "OPENAI_API_KEY".into(),
             WireKind::Anthropic => "ANTHROPIC_API_KEY".into(),
         }),
     }
@@ -591,6 +591,7 @@ fn rich_request() -> Request {
                         arguments: "not json".into(),
                     },
                 ],
+                reasoning: vec![],
             },
             Message::ToolResult {
                 call_id: "call_1".into(),

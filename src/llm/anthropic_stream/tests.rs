@@ -7,6 +7,7 @@ fn ctx() -> CallCtx {
         model: "claude".into(),
         key_env: None,
         key: None,
+        base_url: None,
     }
 }
 
@@ -67,6 +68,7 @@ fn text_tool_use_usage_and_finish() {
                 output_tokens: 65,
                 cached_input_tokens: 2000,
                 cache_write_tokens: 1000,
+                reasoning_tokens: 0,
                 reported_cost_usd: None,
                 estimated: false,
             }

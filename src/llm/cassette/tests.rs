@@ -29,9 +29,11 @@ fn sample_responses() -> Vec<Response> {
                 output_tokens: 30,
                 cached_input_tokens: 64,
                 cache_write_tokens: 0,
+                reasoning_tokens: 0,
                 reported_cost_usd: Some(0.0012),
                 estimated: false,
             },
+            ..Response::default()
         },
         Response {
             text: String::new(),
@@ -54,6 +56,7 @@ fn sample_responses() -> Vec<Response> {
                 output_tokens: 5,
                 ..Usage::default()
             },
+            ..Response::default()
         },
         Response {
             text: "cut".into(),

@@ -61,7 +61,10 @@ impl Inner {
                 let _ = tx.send(Ok(ev)).await;
                 continue;
             }
-            if !matches!(ev, StreamEvent::RateLimit { .. }) {
+            if !matches!(
+                ev,
+                StreamEvent::RateLimit { .. } | StreamEvent::Notice { .. }
+            ) {
                 seen.started = true;
             }
             match ev {
@@ -90,7 +93,25 @@ impl Inner {
                 StreamEvent::ToolCallDelta { ref arguments, .. } => {
                     seen.out_chars += arguments.chars().count() as u64;
                 }
-                StreamEvent::ToolCallEnd { .. }
+                // Reasoning is billed output: it counts for the estimate of a stream that
+                // breaks before the provider reports usage.
+                StreamEvent::ReasoningDelta { ref text } | StreamEvent::Refusal { ref text } => {
+                    seen.out_chars += text.chars().count() as u64;
+                    seen.ttft_ms.get_or_insert(ms(started));
+                }
+                StreamEvent::Notice { message } => {
+                    self.emit(
+                        tx,
+                        RouterEvent::Notice {
+                            model: entry.model.to_string(),
+                            message,
+                        },
+                    )
+                    .await;
+                    continue;
+                }
+                StreamEvent::Reasoning { .. }
+                | StreamEvent::ToolCallEnd { .. }
                 | StreamEvent::Reset { .. }
                 | StreamEvent::Routing { .. }
                 | StreamEvent::Recorded { .. } => {}
@@ -102,6 +123,13 @@ impl Inner {
         let latency_ms = ms(started);
 
         let usage = match seen.usage.take() {
+            // A failed attempt's reported usage may predate most of its output (Anthropic's
+            // `message_start`): never record less output than was seen.
+            Some(mut u) if end.is_err() && estimate_tokens(seen.out_chars) > u.output_tokens => {
+                u.output_tokens = estimate_tokens(seen.out_chars);
+                u.estimated = true;
+                u
+            }
             Some(u) => u,
             None if seen.started => Usage {
                 input_tokens: estimate_tokens(request_bytes),
@@ -112,7 +140,14 @@ impl Inner {
             None => Usage::default(),
         };
         let outcome = match &end {
-            Ok(()) if seen.finish == Some(FinishReason::Truncated) => Outcome::Truncated,
+            Ok(())
+                if matches!(
+                    seen.finish,
+                    Some(FinishReason::Truncated | FinishReason::ContextFull)
+                ) =>
+            {
+                Outcome::Truncated
+            }
             Ok(()) => Outcome::Ok,
             Err(e) if e.class == ErrorClass::Cancelled => Outcome::Cancelled,
             Err(_) => Outcome::Error,
@@ -145,6 +180,7 @@ impl Inner {
             output_tokens: usage.output_tokens,
             cached_tokens: usage.cached_input_tokens,
             cache_write_tokens: usage.cache_write_tokens,
+            reasoning_tokens: usage.reasoning_tokens,
             cost_usd: cost.usd,
             cost_source: cost.source,
             usage_estimated: usage.estimated,

@@ -205,6 +205,8 @@ impl Inner {
         // Set once a model said the prompt is too long: the window it had (0 if unknown).
         let mut too_long_for: Option<u64> = None;
         let mut prev: Option<String> = None;
+        // Why the previous entry was left, for the fallback notice.
+        let mut why = String::new();
         for (idx, entry) in self.entries.iter().enumerate() {
             let label = entry.model.to_string();
             if self.opts.cancel.is_cancelled() {
@@ -223,6 +225,7 @@ impl Inner {
                 )
                 .await;
                 outcomes.push(format!("{label} skipped (context window {window})"));
+                add_reason(&mut why, format!("{label} context window too small"));
                 continue;
             }
             match self.opts.breakers.check(&entry.model.provider) {
@@ -237,6 +240,7 @@ impl Inner {
                     )
                     .await;
                     outcomes.push(format!("{label} skipped (circuit open)"));
+                    add_reason(&mut why, format!("{label} circuit open"));
                     continue;
                 }
                 BreakerState::HalfOpen => {
@@ -256,6 +260,7 @@ impl Inner {
                     RouterEvent::Fallback {
                         from,
                         to: label.clone(),
+                        reason: std::mem::take(&mut why),
                     },
                 )
                 .await;
@@ -269,6 +274,7 @@ impl Inner {
                         too_long_for = Some(too_long_for.map_or(window, |w| w.max(window)));
                     }
                     outcomes.push(brief(&label, &e));
+                    why = reason(&label, &e);
                     last = Some(e);
                 }
             }
@@ -390,6 +396,22 @@ impl Inner {
                 }
             }
         }
+    }
+}
+
+fn add_reason(why: &mut String, more: String) {
+    if !why.is_empty() {
+        why.push_str("; ");
+    }
+    why.push_str(&more);
+}
+
+/// `openai:gpt-4.1 429 rate limited`: why an entry was left, for the fallback notice.
+fn reason(label: &str, e: &LlmError) -> String {
+    let class = e.class.as_str().replace('_', " ");
+    match e.status {
+        Some(s) => format!("{label} {s} {class}"),
+        None => format!("{label} {class}"),
     }
 }
 

@@ -293,10 +293,17 @@ async fn falls_back_in_route_order_and_records_every_attempt() {
     // gpt-oss-120b on groq: 1000 * 0.15/M + 200 * 0.60/M
     assert_eq!(h.records()[4].cost_usd, Some(0.00027));
     let lines = h.event_lines();
-    assert_eq!(lines[0], "falling back to anthropic:claude-sonnet-4-5");
+    // The notice says why (the bug: it gave no reason on screen).
+    assert_eq!(
+        lines[0],
+        "falling back to anthropic:claude-sonnet-4-5 (openai:gpt-4o 401 bad key)"
+    );
     assert!(lines[1].starts_with("anthropic:claude-sonnet-4-5 529, retrying in"));
     assert!(lines[2].starts_with("anthropic:claude-sonnet-4-5 529, retrying in"));
-    assert_eq!(lines[3], "falling back to groq:openai/gpt-oss-120b");
+    assert_eq!(
+        lines[3],
+        "falling back to groq:openai/gpt-oss-120b (anthropic:claude-sonnet-4-5 529 overloaded)"
+    );
     assert_eq!(lines.len(), 4);
 }
 
