@@ -12,6 +12,14 @@ use super::session::Session;
 use crate::protocol::{Budget, BudgetScope, Event, Role};
 use crate::store::{Project, Store};
 
+/// Tokens of a run's calls (input of every kind, of which cached, and output).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tokens {
+    pub input: u64,
+    pub cached_input: u64,
+    pub output: u64,
+}
+
 pub struct BudgetGuard {
     project_id: i64,
     run_cap: Option<f64>,
@@ -20,6 +28,8 @@ pub struct BudgetGuard {
     project_before: Mutex<Option<f64>>,
     /// What this run's calls cost so far (known prices only).
     spent: Mutex<f64>,
+    /// Tokens of this run's calls, for the run's summary.
+    tokens: Mutex<Tokens>,
     /// Model calls this run has started (`limits.max_calls_per_run` holds priced or not).
     calls: AtomicU32,
     max_calls: u32,
@@ -35,6 +45,7 @@ impl BudgetGuard {
             project_cap: project.budget_usd.or(deps.config.budget.per_project_usd),
             project_before: Mutex::new(None),
             spent: Mutex::new(0.0),
+            tokens: Mutex::new(Tokens::default()),
             calls: AtomicU32::new(0),
             max_calls: deps.config.limits.max_calls_per_run,
             warned_run: AtomicBool::new(false),
@@ -139,6 +150,15 @@ impl BudgetGuard {
     pub fn add(&self, call: &CallSummary) {
         let cost: f64 = call.records.iter().filter_map(|r| r.cost_usd).sum();
         *self.spent.lock().unwrap_or_else(|p| p.into_inner()) += cost;
+        let mut t = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
+        t.input = t.input.saturating_add(call.input_tokens());
+        t.cached_input = t.cached_input.saturating_add(call.cached_input_tokens());
+        t.output = t.output.saturating_add(call.output_tokens());
+    }
+
+    /// The tokens of the run's calls so far.
+    pub fn tokens(&self) -> Tokens {
+        *self.tokens.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Warns once per cap when it is `warn_at` spent.

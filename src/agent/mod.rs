@@ -12,6 +12,7 @@ pub mod call;
 mod commands;
 mod conversation;
 mod deps;
+mod digest;
 mod error;
 mod lock;
 mod models;
@@ -63,14 +64,20 @@ pub struct RunRequest {
 pub async fn run(deps: &AgentDeps, req: RunRequest) -> Exit {
     let started = Instant::now();
     let outcome = start(deps, &req).await;
-    let (exit, message, run_id) = match outcome {
-        Ok((run_id, Ok(()))) => (Exit::Ok, None, Some(run_id)),
-        Ok((run_id, Err(e))) => (
+    let (exit, message, run_id, tokens) = match outcome {
+        Ok((run_id, Ok(()), tokens)) => (Exit::Ok, None, Some(run_id), tokens),
+        Ok((run_id, Err(e), tokens)) => (
             e.exit(),
             Some(with_resume_hint(&e, deps, req.project_id)),
             Some(run_id),
+            tokens,
         ),
-        Err(e) => (e.exit(), Some(e.to_string()), None),
+        Err(e) => (
+            e.exit(),
+            Some(e.to_string()),
+            None,
+            budget::Tokens::default(),
+        ),
     };
     let store = &deps.store;
     let project_status = match exit {
@@ -111,6 +118,9 @@ pub async fn run(deps: &AgentDeps, req: RunRequest) -> Exit {
         cost_usd: cost,
         cost_incomplete: incomplete,
         model_calls: calls,
+        input_tokens: tokens.input,
+        cached_input_tokens: tokens.cached_input,
+        output_tokens: tokens.output,
         tasks_done: done,
         tasks_total: tasks.len() as u32,
         duration_ms: started.elapsed().as_millis() as u64,
@@ -122,7 +132,7 @@ pub async fn run(deps: &AgentDeps, req: RunRequest) -> Exit {
 async fn start(
     deps: &AgentDeps,
     req: &RunRequest,
-) -> Result<(i64, Result<(), AgentError>), AgentError> {
+) -> Result<(i64, Result<(), AgentError>, budget::Tokens), AgentError> {
     let store = &deps.store;
     let project = store.project_by_id(req.project_id)?;
     let run = store.start_run(&NewRun {
@@ -141,6 +151,8 @@ async fn start(
         command: req.command,
         budget: budget.describe(store).unwrap_or_default(),
     });
+    let budget = std::sync::Arc::new(budget);
+    let totals = budget.clone();
     let result = async {
         let ws = Workspace::open(&project.dir)?;
         let mut session = Session::new(deps, project, run.id, ws, budget);
@@ -162,7 +174,7 @@ async fn start(
         drive(&mut session, req.change_request.as_deref()).await
     }
     .await;
-    Ok((run.id, result))
+    Ok((run.id, result, totals.tokens()))
 }
 
 async fn drive(s: &mut Session<'_>, change_request: Option<&str>) -> Result<(), AgentError> {

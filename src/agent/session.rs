@@ -65,7 +65,7 @@ pub struct Session<'a> {
     pub ws: Workspace,
     pub gate: CommandGate,
     pub started: Instant,
-    pub budget: BudgetGuard,
+    pub budget: std::sync::Arc<BudgetGuard>,
     calls: AtomicU64,
     commands: AtomicU64,
     requests: AtomicU64,
@@ -77,7 +77,7 @@ impl<'a> Session<'a> {
         project: Project,
         run_id: i64,
         ws: Workspace,
-        budget: BudgetGuard,
+        budget: std::sync::Arc<BudgetGuard>,
     ) -> Self {
         let gate = CommandGate::new(
             deps.policy,

@@ -151,11 +151,17 @@ pub(crate) fn done() -> (&'static str, Value) {
 pub(crate) struct Scripted {
     replies: Mutex<VecDeque<Reply>>,
     calls: AtomicUsize,
+    requests: Mutex<Vec<Request>>,
 }
 
 impl Scripted {
     pub(crate) fn calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)
+    }
+
+    /// Every request received, in order.
+    pub(crate) fn requests(&self) -> Vec<Request> {
+        self.requests.lock().unwrap().clone()
     }
 
     fn next(&self, request: &Request) -> Option<Reply> {
@@ -189,6 +195,7 @@ impl Provider for Scripted {
 
     fn stream(&self, request: Request) -> EventStream {
         self.calls.fetch_add(1, Ordering::SeqCst);
+        self.requests.lock().unwrap().push(request.clone());
         let usage = Usage {
             input_tokens: 1000,
             output_tokens: 100,
@@ -354,6 +361,7 @@ impl Harness {
         let scripted = Arc::new(Scripted {
             replies: Mutex::new(replies.into()),
             calls: AtomicUsize::new(0),
+            requests: Mutex::new(Vec::new()),
         });
         Harness {
             _tmp: dir,

@@ -517,3 +517,46 @@ async fn regression_an_edit_applied_before_a_kill_is_not_applied_again_on_resume
     assert_eq!(results.len(), 1);
     assert!(!results[0].is_error, "{}", results[0].result);
 }
+
+/// Prompts are cache-friendly by construction: within a conversation each request is the
+/// previous one plus new messages, and across the tasks of a run the system prompt and the tool
+/// schemas (the start of every request) are byte-identical.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_request_extends_the_previous_one_and_tasks_share_their_prefix() {
+    let mut replies = setup("make test", &["one", "two"]);
+    replies.push(tools(&[write("a.txt", "a\n")]));
+    replies.push(tools(&[done()]));
+    replies.push(tools(&[write("a.txt", "fixed\n"), done()]));
+    replies.push(tools(&[write("b.txt", "b\n")]));
+    replies.push(tools(&[done()]));
+    let h = Harness::new(replies, vec![exited(1, "FAIL"), exited(0, "OK")]);
+    assert_eq!(h.run(RunCommand::New).await, Exit::Ok, "{}", h.message());
+    let requests = h.models.scripted.requests();
+    let first_user = |r: &crate::llm::Request| format!("{:?}", r.messages.first());
+    let mut by_thread: Vec<(String, Vec<&crate::llm::Request>)> = Vec::new();
+    for r in &requests {
+        let key = first_user(r);
+        match by_thread.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, list)) => list.push(r),
+            None => by_thread.push((key, vec![r])),
+        }
+    }
+    let mut pairs = 0;
+    for (_, list) in &by_thread {
+        for w in list.windows(2) {
+            assert_eq!(w[0].system, w[1].system);
+            assert_eq!(w[0].tools, w[1].tools);
+            assert_eq!(&w[1].messages[..w[0].messages.len()], &w[0].messages[..]);
+            pairs += 1;
+        }
+    }
+    assert!(pairs >= 3, "{pairs} same-thread pairs");
+    let tasks: Vec<&&crate::llm::Request> = by_thread
+        .iter()
+        .filter(|(_, l)| l[0].tools.iter().any(|t| t.name == "task_done"))
+        .map(|(_, l)| &l[0])
+        .collect();
+    assert_eq!(tasks.len(), 2);
+    let prefix = |r: &crate::llm::Request| serde_json::to_string(&(&r.system, &r.tools)).unwrap();
+    assert_eq!(prefix(tasks[0]), prefix(tasks[1]));
+}

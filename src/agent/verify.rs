@@ -5,6 +5,7 @@
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use super::digest;
 use super::error::AgentError;
 use super::session::{Session, ThreadLog};
 use crate::protocol::{
@@ -13,6 +14,9 @@ use crate::protocol::{
 use crate::store::{Task, TaskStatus};
 use crate::templates;
 use crate::workspace::diff_trees;
+
+/// Bytes of the task prompt the list of the user's own changes may take.
+const USER_EDITS_BUDGET: usize = 6 * 1024;
 
 impl Session<'_> {
     /// Runs the test command. Passing (or not run): checkpoint and `true`. Failing: a fix
@@ -190,20 +194,25 @@ impl Session<'_> {
         if diff.is_empty() {
             return Ok(None);
         }
+        let cap = |l: &[String]| l.iter().take(digest::EVENT_PATHS).cloned().collect();
         self.emit(Event::UserEdits {
-            added: diff.added.clone(),
-            modified: diff.modified.clone(),
-            deleted: diff.deleted.clone(),
+            added: cap(&diff.added),
+            modified: cap(&diff.modified),
+            deleted: cap(&diff.deleted),
+            counts: crate::protocol::EditCounts {
+                added: diff.added.len() as u64,
+                modified: diff.modified.len() as u64,
+                deleted: diff.deleted.len() as u64,
+            },
         });
+        // A bounded part of the task prompt, whatever the user did.
         let mut text = String::new();
         for (what, list) in [
-            ("added", &diff.added),
             ("modified", &diff.modified),
             ("deleted", &diff.deleted),
+            ("added", &diff.added),
         ] {
-            for p in list {
-                text.push_str(&format!("- {what}: {p}\n"));
-            }
+            text.push_str(&digest::paths(what, list, USER_EDITS_BUDGET / 3));
         }
         Ok(Some(text))
     }

@@ -130,6 +130,7 @@ fn examples() -> Vec<Event> {
             added: vec![],
             modified: vec![],
             deleted: vec![],
+            counts: EditCounts::default(),
         },
         Event::BudgetWarning {
             scope: BudgetScope::Run,
@@ -155,6 +156,9 @@ fn examples() -> Vec<Event> {
             cost_usd: 0.0,
             cost_incomplete: false,
             model_calls: 0,
+            input_tokens: 0,
+            cached_input_tokens: 0,
+            output_tokens: 0,
             tasks_done: 0,
             tasks_total: 0,
             duration_ms: 0,

@@ -345,11 +345,13 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         kept_changes: Option<String>,
     },
-    /// Files changed outside samocoder since its last run.
+    /// Files changed outside samocoder since its last run (at most 200 paths of each kind;
+    /// `counts` has the whole numbers).
     UserEdits {
         added: Vec<String>,
         modified: Vec<String>,
         deleted: Vec<String>,
+        counts: EditCounts,
     },
     BudgetWarning {
         scope: BudgetScope,
@@ -381,6 +383,11 @@ pub enum Event {
         /// True when some calls had an unknown price (so `cost_usd` is a lower bound).
         cost_incomplete: bool,
         model_calls: u64,
+        /// Input tokens of this run's calls (every kind), of which read from a prompt cache,
+        /// and output tokens.
+        input_tokens: u64,
+        cached_input_tokens: u64,
+        output_tokens: u64,
         tasks_done: u32,
         tasks_total: u32,
         duration_ms: u64,
@@ -421,6 +428,14 @@ impl Event {
             Event::RunFinished { .. } => "run_finished",
         }
     }
+}
+
+/// How many files of each kind a `user_edits` event is about.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EditCounts {
+    pub added: u64,
+    pub modified: u64,
+    pub deleted: u64,
 }
 
 /// A task as announced by the plan.

@@ -519,12 +519,8 @@ impl HumanRenderer {
                     self.line(v, text);
                 }
             }
-            Event::UserEdits {
-                added,
-                modified,
-                deleted,
-            } => {
-                let n = added.len() + modified.len() + deleted.len();
+            Event::UserEdits { counts, .. } => {
+                let n = counts.added + counts.modified + counts.deleted;
                 self.line(
                     v,
                     format!("{n} file(s) changed since the last run; the model will be told"),
@@ -560,6 +556,8 @@ impl HumanRenderer {
                 cost_usd,
                 cost_incomplete,
                 model_calls,
+                input_tokens,
+                cached_input_tokens,
                 tasks_done,
                 tasks_total,
                 duration_ms,
@@ -577,10 +575,18 @@ impl HumanRenderer {
                     RunStatus::Done => self.paint(Paint::Good, "Done."),
                     s => self.paint(Paint::Error, &format!("Stopped ({}).", s.as_str())),
                 };
+                let cached = if input_tokens > 0 && cached_input_tokens > 0 {
+                    format!(
+                        ", {:.0}% of input cached",
+                        100.0 * cached_input_tokens as f64 / input_tokens as f64
+                    )
+                } else {
+                    String::new()
+                };
                 self.line(
                     v,
                     format!(
-                        "{head} {tasks_done}/{tasks_total} tasks, {model_calls} model calls, {cost}, {:.1} s",
+                        "{head} {tasks_done}/{tasks_total} tasks, {model_calls} model calls, {cost}{cached}, {:.1} s",
                         duration_ms as f64 / 1000.0
                     ),
                 );
