@@ -325,6 +325,10 @@ fn finish(
         ));
         return Ok(Exit::Failure);
     }
+    if let Some(why) = view.cut_reason() {
+        ctx.ui.error(format!("{why}; nothing more was read"));
+        return Ok(Exit::Failure);
+    }
     if response.is_truncated() {
         ctx.ui.error(format!(
             "the answer was cut off at the output limit ({max_output_tokens} tokens): ask again with a larger --max-output-tokens"

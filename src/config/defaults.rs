@@ -51,4 +51,6 @@ max_retries = 2
 max_retry_wait_s = 60.0
 breaker_failures = 5
 breaker_cooldown_s = 30.0
+max_answer_bytes = 4194304
+max_answer_s = 900.0
 "#;

@@ -136,6 +136,11 @@ pub struct NetworkConfig {
     pub max_retries: u32,
     /// Longest wait honoured from a `retry-after` header, in seconds.
     pub max_retry_wait_s: f64,
+    /// Most bytes one answer may stream (text, tool-call arguments, reasoning); past it the
+    /// answer is ended as cut and nothing more is read or stored.
+    pub max_answer_bytes: u64,
+    /// Longest one answer may stream, in seconds; past it the answer is ended as cut.
+    pub max_answer_s: f64,
     /// Consecutive failures after which a provider is skipped for `breaker_cooldown_s`.
     pub breaker_failures: u32,
     pub breaker_cooldown_s: f64,

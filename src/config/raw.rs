@@ -65,6 +65,8 @@ pub(super) struct RawNetwork {
     pub max_retry_wait_s: Option<f64>,
     pub breaker_failures: Option<i64>,
     pub breaker_cooldown_s: Option<f64>,
+    pub max_answer_bytes: Option<i64>,
+    pub max_answer_s: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -201,6 +201,8 @@ pub(super) fn resolve(merged: &Merged) -> Result<Config, ConfigError> {
         max_retry_wait_s: secs(n.max_retry_wait_s, "network.max_retry_wait_s")?,
         breaker_failures: count(n.breaker_failures, "network.breaker_failures", 1000)? as u32,
         breaker_cooldown_s: secs(n.breaker_cooldown_s, "network.breaker_cooldown_s")?,
+        max_answer_bytes: count(n.max_answer_bytes, "network.max_answer_bytes", 1 << 30)? as u64,
+        max_answer_s: secs(n.max_answer_s, "network.max_answer_s")?,
     };
 
     let mut prices = BTreeMap::new();

@@ -351,6 +351,8 @@ mod tests {
             max_retry_wait_s: 1.0,
             breaker_failures: 1,
             breaker_cooldown_s: 1.0,
+            max_answer_bytes: 1 << 20,
+            max_answer_s: 60.0,
         };
         let a = OpenAiAdapter::new(
             &provider,

@@ -11,22 +11,32 @@ use reqwest::header::HeaderMap;
 
 use super::RateLimitInfo;
 
+/// The longest wait a header can ask for: a day. Anything longer is taken as a day (far more
+/// than `network.max_retry_wait_s` allows, so the route moves on), never an overflow.
+const MAX_WAIT_S: f64 = 86_400.0;
+
 /// The wait a response asked for: `retry-after-ms` first, then `retry-after`.
 pub fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
     if let Some(ms) = header(headers, "retry-after-ms").and_then(|v| v.trim().parse::<f64>().ok())
         && ms.is_finite()
         && ms >= 0.0
     {
-        return Some(Duration::from_secs_f64(ms / 1000.0));
+        return Some(Duration::from_secs_f64((ms / 1000.0).min(MAX_WAIT_S)));
     }
     let value = header(headers, "retry-after")?.trim();
     if let Ok(secs) = value.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+        return (secs.is_finite() && secs >= 0.0)
+            .then(|| Duration::from_secs_f64(secs.min(MAX_WAIT_S)));
     }
     let at = DateTime::parse_from_rfc2822(value)
         .ok()?
         .with_timezone(&Utc);
-    Some((at - now).to_std().unwrap_or(Duration::ZERO))
+    Some(
+        (at - now)
+            .to_std()
+            .unwrap_or(Duration::ZERO)
+            .min(Duration::from_secs_f64(MAX_WAIT_S)),
+    )
 }
 
 /// Rate-limit state from either provider family's headers; `None` when there were none.
@@ -143,6 +153,34 @@ mod tests {
         assert_eq!(parse_go_duration_ms("soon"), None);
         assert_eq!(parse_go_duration_ms("5d"), None);
         assert_eq!(parse_go_duration_ms(""), None);
+    }
+
+    #[test]
+    fn regression_an_absurd_retry_after_is_a_day_not_a_panic() {
+        let day = Duration::from_secs(86_400);
+        for (name, value) in [
+            ("retry-after", "1e20"),
+            ("retry-after-ms", "1e20"),
+            ("retry-after", "1.7976931348623157e308"),
+            ("retry-after", "Fri, 31 Dec 9999 23:59:59 GMT"),
+        ] {
+            assert_eq!(
+                retry_after(&map(&[(name, value)]), now()),
+                Some(day),
+                "{name}: {value}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn retry_after_never_panics_and_is_at_most_a_day(value in "[0-9eE+.-]{0,40}") {
+            for name in ["retry-after", "retry-after-ms"] {
+                if let Some(d) = retry_after(&map(&[(name, &value)]), now()) {
+                    proptest::prop_assert!(d <= Duration::from_secs(86_400));
+                }
+            }
+        }
     }
 
     #[test]

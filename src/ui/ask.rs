@@ -14,6 +14,8 @@ pub struct AskRenderer {
     shown: Mutex<bool>,
     /// Reasoning is being shown (dimmed, before the answer).
     thinking: Mutex<bool>,
+    /// Why the router cut the answer short, when it did (an answer cap).
+    cut: Mutex<Option<String>>,
 }
 
 impl AskRenderer {
@@ -24,12 +26,18 @@ impl AskRenderer {
             live,
             shown: Mutex::new(false),
             thinking: Mutex::new(false),
+            cut: Mutex::new(None),
         }
     }
 
     /// Whether the text was streamed (so the command must not print it again).
     pub fn streamed(&self) -> bool {
         self.live
+    }
+
+    /// The router's reason for cutting the answer, if it cut it.
+    pub fn cut_reason(&self) -> Option<String> {
+        self.cut.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Ends the streamed line (after the answer or an error).
@@ -71,7 +79,12 @@ impl EventSink for AskRenderer {
                 self.end_line();
                 self.ui.info("(the answer above was cut off; asking again)");
             }
-            Event::Routing { message, .. } => {
+            Event::Routing { message, event, .. } => {
+                if let crate::llm::router::RouterEvent::Notice { message: m, .. } = &event
+                    && m.contains("it was cut there")
+                {
+                    *self.cut.lock().unwrap_or_else(|p| p.into_inner()) = Some(m.clone());
+                }
                 self.end_line();
                 self.ui.info(message);
             }

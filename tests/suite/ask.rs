@@ -645,3 +645,38 @@ async fn ctrl_c_stops_the_call_records_it_cancelled_and_exits_130() {
     assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
     assert_eq!(rows(&env), vec![row(0, 1, "cancelled", Some("cancelled"))]);
 }
+
+/// Regression: a stream that never ends kept `ask` running (keep-alives reset the idle timer);
+/// an answer is now cut at `network.max_answer_s`, said so, and `ask` exits 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regression_an_answer_that_never_ends_is_cut_at_its_time_cap() {
+    use crate::common::fake_provider::Reply as R;
+    let server = crate::common::fake_provider::FakeProvider::start().await;
+    server.push(R::Stall { keepalive_ms: 50 });
+    let env = Env::new();
+    env.write_config(&format!(
+        "[providers.fake]\nkind = \"openai\"\nbase_url = \"{}\"\n[routes]\ndefault = [\"fake:m1\"]\n",
+        server.base_url()
+    ));
+    let t = std::time::Instant::now();
+    let out = env
+        .cmd()
+        .args([
+            "ask",
+            "hi",
+            "-c",
+            "network.max_answer_s=1",
+            "-c",
+            "network.idle_timeout_s=60",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(30),
+        "{:?}",
+        t.elapsed()
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("network.max_answer_s"), "{err}");
+}

@@ -26,6 +26,8 @@ fn network(idle_ms: u64) -> NetworkConfig {
         max_retry_wait_s: 60.0,
         breaker_failures: 3,
         breaker_cooldown_s: 30.0,
+        max_answer_bytes: 4 << 20,
+        max_answer_s: 900.0,
     }
 }
 

@@ -95,6 +95,8 @@ fn adapter(kind: WireKind, base_url: &str) -> std::sync::Arc<dyn Provider> {
         max_retry_wait_s: 1.0,
         breaker_failures: 3,
         breaker_cooldown_s: 1.0,
+        max_answer_bytes: 4 << 20,
+        max_answer_s: 900.0,
     };
     let p = ProviderConfig {
         name: "fixture".into(),

@@ -36,6 +36,8 @@ fn net(idle_s: f64) -> NetworkConfig {
         max_retry_wait_s: 1.0,
         breaker_failures: 3,
         breaker_cooldown_s: 1.0,
+        max_answer_bytes: 4 << 20,
+        max_answer_s: 900.0,
     }
 }
 

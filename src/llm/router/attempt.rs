@@ -18,6 +18,8 @@ struct Seen {
     ttft_ms: Option<u64>,
     usage: Option<Usage>,
     finish: Option<FinishReason>,
+    /// Bytes of content streamed so far (text, tool-call arguments, reasoning).
+    out_bytes: u64,
 }
 
 impl Inner {
@@ -34,13 +36,26 @@ impl Inner {
         let mut req = request.clone();
         req.model = entry.model.model.clone();
         let request_bytes = serde_json::to_vec(&req).map_or(0, |v| v.len() as u64);
+        let max_output = request.max_output_tokens;
         let started = Instant::now();
         let mut stream = entry.provider.stream(req);
         let mut seen = Seen::default();
+        // An answer is never longer than its caps, whatever the server streams: past them it is
+        // ended as cut (nothing more is read, forwarded or stored).
+        let cap_bytes = answer_cap(self.opts.max_answer_bytes, max_output);
+        let deadline = started + self.opts.max_answer_time;
+        let mut cut: Option<String> = None;
         let end: Result<(), LlmError> = loop {
             let next = tokio::select! {
                 biased;
                 _ = self.opts.cancel.cancelled() => break Err(self.cancelled(&entry.model)),
+                _ = tokio::time::sleep_until(deadline) => {
+                    cut = Some(format!(
+                        "the answer was still streaming after {:.0} s (network.max_answer_s): it was cut there",
+                        self.opts.max_answer_time.as_secs_f64()
+                    ));
+                    break Ok(());
+                }
                 next = stream.next() => next,
             };
             let ev = match next {
@@ -67,6 +82,14 @@ impl Inner {
             ) {
                 seen.started = true;
             }
+            let size = content_bytes(&ev);
+            if size > 0 && seen.out_bytes.saturating_add(size) > cap_bytes {
+                cut = Some(format!(
+                    "the answer passed {cap_bytes} bytes (network.max_answer_bytes, or far more than {max_output} output tokens): it was cut there"
+                ));
+                break Ok(());
+            }
+            seen.out_bytes += size;
             match ev {
                 StreamEvent::RateLimit { info } => {
                     self.opts
@@ -121,6 +144,37 @@ impl Inner {
         };
         drop(stream);
         let latency_ms = ms(started);
+        if let Some(message) = cut {
+            seen.finish = Some(FinishReason::Truncated);
+            self.emit(
+                tx,
+                RouterEvent::Notice {
+                    model: entry.model.to_string(),
+                    message,
+                },
+            )
+            .await;
+        }
+
+        // A usage no call can have (a server bug, a hostile proxy) is a provider error: it is
+        // never recorded or priced (it would poison the totals and the budgets); the attempt
+        // is recorded with estimated tokens and the route moves on.
+        let end = match (end, seen.usage.as_ref().and_then(implausible)) {
+            (Ok(()), Some(why)) => {
+                seen.usage = None;
+                Err(LlmError::new(
+                    ErrorClass::InvalidResponse,
+                    &entry.model.provider,
+                    &entry.model.model,
+                    format!("reported an impossible usage ({why}); the answer was not used"),
+                ))
+            }
+            (end, Some(_)) => {
+                seen.usage = None;
+                end
+            }
+            (end, None) => end,
+        };
 
         let usage = match seen.usage.take() {
             // A failed attempt's reported usage may predate most of its output (Anthropic's
@@ -238,6 +292,48 @@ impl Inner {
             }
         }
     }
+}
+
+/// The most bytes an answer may stream: the configured cap, and never far more than the
+/// output-token limit allows (16 bytes a token, with a floor for small limits).
+fn answer_cap(max_bytes: u64, max_output_tokens: u32) -> u64 {
+    max_bytes.min((u64::from(max_output_tokens) * 16).max(64 * 1024))
+}
+
+/// The content bytes an event adds to the answer.
+fn content_bytes(ev: &StreamEvent) -> u64 {
+    match ev {
+        StreamEvent::TextDelta { text }
+        | StreamEvent::ReasoningDelta { text }
+        | StreamEvent::Refusal { text } => text.len() as u64,
+        StreamEvent::ToolCallDelta { arguments, .. } => arguments.len() as u64,
+        StreamEvent::ToolCallStart { name, .. } => name.len() as u64,
+        // A whole call at once (adapters that do not stream arguments) counts unless its
+        // arguments were counted as deltas already.
+        _ => 0,
+    }
+}
+
+/// More tokens than any model's context window or output holds, for one call.
+const MAX_PLAUSIBLE_TOKENS: u64 = 100_000_000;
+
+/// What is impossible about a reported usage, if anything.
+fn implausible(u: &Usage) -> Option<String> {
+    [
+        ("input", u.input_tokens),
+        ("output", u.output_tokens),
+        ("cached input", u.cached_input_tokens),
+        ("cache write", u.cache_write_tokens),
+        ("reasoning", u.reasoning_tokens),
+    ]
+    .into_iter()
+    .find(|(_, n)| *n > MAX_PLAUSIBLE_TOKENS)
+    .map(|(what, n)| format!("{n} {what} tokens"))
+    .or_else(|| {
+        u.reported_cost_usd
+            .filter(|c| !c.is_finite() || *c < 0.0 || *c > 10_000.0)
+            .map(|c| format!("a cost of ${c}"))
+    })
 }
 
 fn ms(since: Instant) -> u64 {

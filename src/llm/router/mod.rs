@@ -68,6 +68,9 @@ pub struct RouterOptions {
     pub max_retries: u32,
     /// Longest wait honoured from `retry-after` or a rate-limit reset; longer: next entry.
     pub max_retry_wait: Duration,
+    /// Most bytes and longest time one answer may stream before it is ended as cut.
+    pub max_answer_bytes: u64,
+    pub max_answer_time: Duration,
     pub context: CallContext,
     /// Shared per process.
     pub breakers: Arc<Breakers>,
@@ -92,6 +95,8 @@ impl RouterOptions {
         RouterOptions {
             max_retries: network.max_retries,
             max_retry_wait: Duration::from_secs_f64(network.max_retry_wait_s.max(0.0)),
+            max_answer_bytes: network.max_answer_bytes,
+            max_answer_time: Duration::from_secs_f64(network.max_answer_s.max(0.0)),
             context: CallContext::default(),
             breakers,
             pricing,

@@ -8,6 +8,9 @@ use tokio::time::Instant;
 use super::breaker::Breakers;
 use crate::llm::RateLimitInfo;
 
+/// The longest wait a server can make samocoder plan for: a day.
+const MAX_WAIT_MS: u64 = 86_400_000;
+
 impl Breakers {
     /// Reads rate-limit state reported by an adapter. An exhausted allowance with a known reset
     /// delays the provider's next request until then.
@@ -24,7 +27,9 @@ impl Breakers {
             return;
         };
         let h = map.entry(provider.to_string()).or_default();
-        let until = Instant::now() + Duration::from_millis(ms);
+        // A server may send any number: a reset further than a day is a day (the wait is then
+        // longer than `max_retry_wait_s` and the entry is skipped), never an overflow.
+        let until = Instant::now() + Duration::from_millis(ms.min(MAX_WAIT_MS));
         h.not_before = Some(h.not_before.map_or(until, |t| t.max(until)));
     }
 

@@ -116,6 +116,8 @@ fn request() -> Request {
 }
 
 struct Harness {
+    max_answer_bytes: u64,
+    max_answer_time: Duration,
     sink: Arc<MemorySink>,
     events: Arc<Mutex<Vec<RouterEvent>>>,
     breakers: Arc<Breakers>,
@@ -126,6 +128,8 @@ struct Harness {
 impl Harness {
     fn new(breaker_failures: u32) -> Harness {
         Harness {
+            max_answer_bytes: 4 << 20,
+            max_answer_time: Duration::from_secs(900),
             sink: Arc::new(MemorySink::new()),
             events: Arc::new(Mutex::new(Vec::new())),
             breakers: Arc::new(Breakers::new(breaker_failures, Duration::from_secs(30))),
@@ -138,6 +142,8 @@ impl Harness {
         let opts = RouterOptions {
             max_retries: 2,
             max_retry_wait: Duration::from_secs(60),
+            max_answer_bytes: self.max_answer_bytes,
+            max_answer_time: self.max_answer_time,
             context: CallContext {
                 role: "coder".into(),
                 project_id: Some(1),
@@ -792,4 +798,77 @@ async fn empty_route_is_a_clear_error() {
         err.message
     );
     assert_eq!(r.name(), "route:coder");
+}
+
+#[tokio::test(start_paused = true)]
+async fn regression_an_impossible_usage_is_a_provider_error_never_recorded() {
+    let h = Harness::new(5);
+    // A server reported prompt_tokens near i64::MAX: it was recorded as a $9-trillion call and
+    // the day's roll-up for that model overflowed.
+    let a = Fake::new("openai", vec![answer("hi", usage(i64::MAX as u64 - 5, 10))]);
+    let b = Fake::new("anthropic", vec![answer("fine", usage(100, 10))]);
+    let r = h.router(vec![
+        (a.clone(), "openai:gpt-4o"),
+        (b.clone(), "anthropic:claude-sonnet-4-5"),
+    ]);
+    let resp = h.complete(&r, request()).await.unwrap();
+    assert_eq!(resp.text, "fine");
+    let recs = h.records();
+    assert_eq!(recs[0].outcome, Outcome::Error);
+    assert_eq!(recs[0].error_class.as_deref(), Some("invalid_response"));
+    assert!(recs[0].usage_estimated);
+    assert!(recs[0].input_tokens < 1_000_000, "{}", recs[0].input_tokens);
+    assert!(recs[0].cost_usd.unwrap_or(0.0) < 1.0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn regression_an_answer_without_end_is_cut_at_its_byte_cap_and_never_stored_whole() {
+    let mut h = Harness::new(5);
+    h.max_answer_bytes = 64 * 1024;
+    let chunk = "x".repeat(10_000);
+    let endless: Vec<Item> = (0..100)
+        .map(|_| {
+            Item::Ev(StreamEvent::TextDelta {
+                text: chunk.clone(),
+            })
+        })
+        .chain([Item::Hang])
+        .collect();
+    let a = Fake::new("openai", vec![endless]);
+    let r = h.router(vec![(a, "openai:gpt-4o")]);
+    let resp = h.complete(&r, request()).await.unwrap();
+    assert!(resp.text.len() <= 64 * 1024, "{}", resp.text.len());
+    assert_eq!(resp.finish, Some(FinishReason::Truncated));
+    assert_eq!(h.records()[0].outcome, Outcome::Truncated);
+    assert!(
+        h.event_lines()
+            .iter()
+            .any(|l| l.contains("network.max_answer_bytes"))
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn regression_a_stream_that_never_ends_is_cut_at_its_time_cap() {
+    let mut h = Harness::new(5);
+    h.max_answer_time = Duration::from_secs(30);
+    let a = Fake::new(
+        "openai",
+        vec![vec![
+            Item::Ev(StreamEvent::TextDelta {
+                text: "thinking...".into(),
+            }),
+            Item::Hang,
+        ]],
+    );
+    let r = h.router(vec![(a, "openai:gpt-4o")]);
+    let t0 = Instant::now();
+    let resp = h.complete(&r, request()).await.unwrap();
+    assert_eq!(resp.finish, Some(FinishReason::Truncated));
+    assert_eq!(resp.text, "thinking...");
+    assert!(t0.elapsed() >= Duration::from_secs(30) && t0.elapsed() < Duration::from_secs(31));
+    assert!(
+        h.event_lines()
+            .iter()
+            .any(|l| l.contains("network.max_answer_s"))
+    );
 }
