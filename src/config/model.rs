@@ -37,6 +37,11 @@ pub struct ProviderConfig {
     pub base_url: String,
     /// Environment variable that holds the API key; `None` when the provider needs no key.
     pub key_env: Option<String>,
+    /// Every call to this provider costs nothing (a local server such as Ollama, declared with
+    /// `free = true`). A provider that is not declared free is priced from the config and the
+    /// price table, and is of unknown cost when neither knows the model: a loopback base URL
+    /// alone may be a proxy in front of a paid API.
+    pub free: bool,
 }
 
 /// A model on a provider, written `PROVIDER:MODEL` (the model part may contain `/` and `:`).

@@ -22,6 +22,7 @@ pub(super) struct RawProvider {
     pub kind: Option<String>,
     pub base_url: Option<String>,
     pub key_env: Option<String>,
+    pub free: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

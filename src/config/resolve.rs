@@ -81,6 +81,7 @@ pub(super) fn resolve(merged: &Merged) -> Result<Config, ConfigError> {
                 kind,
                 base_url,
                 key_env,
+                free: p.free.unwrap_or(false),
             },
         );
     }

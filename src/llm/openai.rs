@@ -209,6 +209,7 @@ mod tests {
             kind: WireKind::Openai,
             base_url: base_url.into(),
             key_env: Some("P_KEY".into()),
+            free: false,
         };
         let network = NetworkConfig {
             connect_timeout_s: 1.0,

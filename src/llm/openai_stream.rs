@@ -233,11 +233,13 @@ fn parse_usage(u: &Value) -> Usage {
     let num = |p: &str| u.pointer(p).and_then(Value::as_u64).unwrap_or(0);
     let prompt = num("/prompt_tokens");
     let cached = num("/prompt_tokens_details/cached_tokens").min(prompt);
+    let output = num("/completion_tokens");
     Usage {
         input_tokens: prompt - cached,
-        output_tokens: num("/completion_tokens"),
+        output_tokens: output,
         cached_input_tokens: cached,
         cache_write_tokens: 0,
+        reasoning_tokens: num("/completion_tokens_details/reasoning_tokens").min(output),
         reported_cost_usd: u
             .get("cost")
             .and_then(Value::as_f64)

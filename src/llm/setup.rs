@@ -15,7 +15,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::http::build_client_for;
-use super::pricing::{PriceTable, Pricing, is_local_base_url};
+use super::pricing::{PriceStatus, PriceTable, Pricing, RoutePrices};
 use super::router::{Breakers, RouteEntry, Router, RouterObserver, RouterOptions};
 use super::usage::{CallContext, UsageSink};
 use super::{ErrorClass, LlmError, Provider, adapter_for};
@@ -72,7 +72,9 @@ pub struct ModelLayer {
     keys: BTreeMap<String, KeyState>,
     client: reqwest::Client,
     breakers: Arc<Breakers>,
-    pricing: Arc<Pricing>,
+    /// Made on first use (the shipped table), unless [`ModelLayer::with_price_table`] set
+    /// it: a process that imports its own table parses the shipped one once, not twice.
+    pricing: std::sync::OnceLock<Arc<Pricing>>,
     sink: Arc<dyn UsageSink>,
     observer: RouterObserver,
     cancel: CancellationToken,
@@ -121,7 +123,7 @@ impl ModelLayer {
         Ok(ModelLayer {
             client: build_client_for(&config.network, tls)?,
             breakers: Arc::new(Breakers::from_network(&config.network)),
-            pricing: Arc::new(Pricing::new(PriceTable::shipped(), config.prices.clone())),
+            pricing: std::sync::OnceLock::new(),
             config: config.clone(),
             keys: states,
             sink,
@@ -134,7 +136,8 @@ impl ModelLayer {
     /// Uses `table` (e.g. [`super::pricing::load_table`]'s) instead of the shipped one. The
     /// config's `[prices]` overrides still win.
     pub fn with_price_table(mut self, table: PriceTable) -> ModelLayer {
-        self.pricing = Arc::new(Pricing::new(table, self.config.prices.clone()));
+        self.pricing =
+            std::sync::OnceLock::from(Arc::new(Pricing::new(table, self.config.prices.clone())));
         self
     }
 
@@ -173,9 +176,7 @@ impl ModelLayer {
                 &self.client,
                 &self.config.network,
             );
-            entries.push(
-                RouteEntry::new(adapter, m.clone()).local(is_local_base_url(&provider.base_url)),
-            );
+            entries.push(RouteEntry::new(adapter, m.clone()).free(provider.free));
         }
         Ok(self.router_over(name, entries, context))
     }
@@ -191,7 +192,7 @@ impl ModelLayer {
         let mut opts = RouterOptions::new(
             &self.config.network,
             self.breakers.clone(),
-            self.pricing.clone(),
+            self.pricing().clone(),
             self.sink.clone(),
         );
         opts.context = context;
@@ -244,8 +245,44 @@ impl ModelLayer {
         super::models::list_models(&self.client, p, key.secret(), timeout).await
     }
 
+    /// What is known, before a run, of the price of every model of a role's route (the
+    /// route the role's router would use): each model's [`PriceStatus`], and for the route
+    /// the least known ([`RoutePrices::knowledge`]) and the dearest cost of a call
+    /// ([`RoutePrices::max_cost`]). Unlike pricing a call, this uses up no unknown-price
+    /// warning.
+    pub fn route_prices(&self, role: &str) -> RoutePrices {
+        let route = if self.config.routes.contains_key(role) {
+            role
+        } else {
+            "default"
+        };
+        RoutePrices {
+            route: route.to_string(),
+            models: self
+                .config
+                .route(role)
+                .iter()
+                .map(|m| self.model_price(m))
+                .collect(),
+        }
+    }
+
+    /// What is known of one model's price (its provider's `free` flag included).
+    pub fn model_price(&self, model: &ModelRef) -> PriceStatus {
+        let free = self
+            .config
+            .provider(&model.provider)
+            .is_some_and(|p| p.free);
+        self.pricing().status(model, free)
+    }
+
     pub fn pricing(&self) -> &Arc<Pricing> {
-        &self.pricing
+        self.pricing.get_or_init(|| {
+            Arc::new(Pricing::new(
+                PriceTable::shipped(),
+                self.config.prices.clone(),
+            ))
+        })
     }
 
     pub fn config(&self) -> &Config {

@@ -85,6 +85,11 @@ pub struct Usage {
     pub cached_input_tokens: u64,
     /// Input tokens written to the provider's prompt cache (Anthropic).
     pub cache_write_tokens: u64,
+    /// Output tokens the model spent reasoning: a part of `output_tokens` (as OpenAI's
+    /// `completion_tokens_details.reasoning_tokens` is of `completion_tokens`). Priced at the
+    /// table's reasoning price where it has one, else as output.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reasoning_tokens: u64,
     /// Cost the provider itself reported in dollars (OpenRouter's `usage.cost`); wins over the
     /// price table.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -92,6 +97,10 @@ pub struct Usage {
     /// True when the provider reported nothing (e.g. a broken stream) and these are estimates.
     #[serde(default)]
     pub estimated: bool,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// What a provider stream yields, in order. A well-formed stream ends with exactly one

@@ -12,6 +12,9 @@ use super::StoreError;
 pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_usage_daily.sql"),
+    // Numbered 0004 as planned for this round; 0003 comes from another branch and goes before
+    // it when both are merged.
+    include_str!("migrations/0004_price_tables.sql"),
 ];
 
 /// The schema version this build writes and understands.

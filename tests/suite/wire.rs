@@ -38,6 +38,7 @@ fn provider(kind: WireKind, base_url: &str) -> ProviderConfig {
             WireKind::Openai => "OPENAI_API_KEY".into(),
             WireKind::Anthropic => "ANTHROPIC_API_KEY".into(),
         }),
+        free: false,
     }
 }
 
@@ -668,6 +669,7 @@ async fn missing_key_and_keyless_local_servers() {
         kind: WireKind::Openai,
         base_url: server.base_url(),
         key_env: None,
+        free: true,
     };
     let p = adapter_for(&local, None, &client, &net);
     let r = p.complete(request()).await.unwrap();

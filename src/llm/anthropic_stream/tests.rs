@@ -67,6 +67,7 @@ fn text_tool_use_usage_and_finish() {
                 output_tokens: 65,
                 cached_input_tokens: 2000,
                 cache_write_tokens: 1000,
+                reasoning_tokens: 0,
                 reported_cost_usd: None,
                 estimated: false,
             }

@@ -29,6 +29,7 @@ fn sample_responses() -> Vec<Response> {
                 output_tokens: 30,
                 cached_input_tokens: 64,
                 cache_write_tokens: 0,
+                reasoning_tokens: 0,
                 reported_cost_usd: Some(0.0012),
                 estimated: false,
             },

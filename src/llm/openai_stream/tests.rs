@@ -81,6 +81,7 @@ fn usage_with_cache_and_openrouter_cost() {
                     output_tokens: 7,
                     cached_input_tokens: 60,
                     cache_write_tokens: 0,
+                    reasoning_tokens: 0,
                     reported_cost_usd: Some(0.0012),
                     estimated: false,
                 }

@@ -109,7 +109,7 @@ impl Inner {
             Err(e) if e.class == ErrorClass::Cancelled => Outcome::Cancelled,
             Err(_) => Outcome::Error,
         };
-        let cost = self.opts.pricing.cost(&entry.model, &usage, entry.local);
+        let cost = self.opts.pricing.cost(&entry.model, &usage, entry.free);
         if cost.first_unknown {
             self.emit(RouterEvent::UnknownPrice {
                 model: entry.model.to_string(),
@@ -135,6 +135,8 @@ impl Inner {
             cache_write_tokens: usage.cache_write_tokens,
             cost_usd: cost.usd,
             cost_source: cost.source,
+            price_table: cost.table,
+            table_cost_usd: cost.table_usd,
             usage_estimated: usage.estimated,
             latency_ms,
             ttft_ms: seen.ttft_ms,

@@ -664,6 +664,97 @@ async fn openrouter_reported_cost_wins_over_overrides() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn each_record_names_its_price_table_and_keeps_the_tables_figure_beside_a_reported_cost() {
+    let h = Harness::new(5);
+    let mut u = usage(1000, 100);
+    u.reported_cost_usd = Some(0.009);
+    let a = Fake::new(
+        "openrouter",
+        vec![answer("x", u), answer("y", usage(1000, 100))],
+    );
+    let r = h.router(vec![(a, "openrouter:anthropic/claude-sonnet-4.5")]);
+    r.complete(request()).await.unwrap();
+    r.complete(request()).await.unwrap();
+    let recs = h.records();
+    // The provider's figure is counted; the table's (0.003 + 0.0015) is kept to compare.
+    assert_eq!(
+        (
+            recs[0].cost_usd,
+            recs[0].cost_source,
+            recs[0].table_cost_usd
+        ),
+        (Some(0.009), CostSource::Provider, Some(0.0045))
+    );
+    assert_eq!(recs[0].price_table.as_deref(), Some("models.dev 1.0.398"));
+    assert_eq!(
+        (
+            recs[1].cost_usd,
+            recs[1].cost_source,
+            recs[1].table_cost_usd
+        ),
+        (Some(0.0045), CostSource::Table, None)
+    );
+    assert_eq!(recs[1].price_table.as_deref(), Some("models.dev 1.0.398"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_local_base_url_is_not_free_but_a_free_entry_is() {
+    let h = Harness::new(5);
+    let paid = Fake::new("myproxy", vec![answer("x", usage(10, 10))]);
+    let free = Fake::new("ollama", vec![answer("y", usage(10, 10))]);
+    let events = h.events.clone();
+    let opts = RouterOptions {
+        observer: Arc::new(move |e: &RouterEvent| events.lock().unwrap().push(e.clone())),
+        ..RouterOptions::new(
+            &crate::config::NetworkConfig {
+                connect_timeout_s: 1.0,
+                first_byte_timeout_s: 1.0,
+                idle_timeout_s: 1.0,
+                max_retries: 0,
+                max_retry_wait_s: 1.0,
+                breaker_failures: 5,
+                breaker_cooldown_s: 1.0,
+            },
+            h.breakers.clone(),
+            h.pricing.clone(),
+            h.sink.clone(),
+        )
+    };
+    Router::new(
+        "a",
+        vec![RouteEntry::new(paid, "myproxy:llama3".parse().unwrap())],
+        opts.clone(),
+    )
+    .complete(request())
+    .await
+    .unwrap();
+    Router::new(
+        "b",
+        vec![RouteEntry::new(free, "ollama:llama3".parse().unwrap()).free(true)],
+        opts,
+    )
+    .complete(request())
+    .await
+    .unwrap();
+    let recs = h.records();
+    assert_eq!(
+        (recs[0].cost_usd, recs[0].cost_source),
+        (None, CostSource::Unknown)
+    );
+    assert_eq!(recs[0].price_table, None);
+    assert_eq!(
+        (recs[1].cost_usd, recs[1].cost_source),
+        (Some(0.0), CostSource::Override)
+    );
+    assert_eq!(recs[1].price_table.as_deref(), Some("free"));
+    assert!(
+        h.event_lines().iter().any(|l| l.contains("myproxy:llama3")),
+        "{:?}",
+        h.event_lines()
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn exhausted_rate_limit_paces_the_next_request() {
     let h = Harness::new(5);
     let mut first = vec![Item::Ev(StreamEvent::RateLimit {
