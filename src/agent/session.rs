@@ -163,6 +163,7 @@ impl<'a> Session<'a> {
             tools: thread.tools.clone(),
             max_output_tokens: self.deps.config.limits.max_output_tokens,
             temperature: None,
+            cache_key: None,
         };
         let input_tokens = fit_context(&mut request, self.deps.models.context_window(role));
         self.preflight(role, input_tokens, request.max_output_tokens)?;
@@ -486,6 +487,7 @@ pub(super) mod tests {
             tools: vec![],
             max_output_tokens: 100,
             temperature: None,
+            cache_key: None,
         };
         fit_context(&mut r, Some(5_000));
         let Message::ToolResult { content, .. } = &r.messages[1] else {
@@ -507,6 +509,7 @@ pub(super) mod tests {
             tools: vec![],
             max_output_tokens: 100,
             temperature: None,
+            cache_key: None,
         };
         let before = r.clone();
         let bytes = serde_json::to_string(&r).unwrap().len() as u64;

@@ -78,6 +78,7 @@ pub fn run(args: AskArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
         tools: vec![],
         max_output_tokens,
         temperature: None,
+        cache_key: None,
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

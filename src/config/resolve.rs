@@ -82,6 +82,7 @@ pub(super) fn resolve(merged: &Merged) -> Result<Config, ConfigError> {
                 base_url,
                 key_env,
                 free: p.free.unwrap_or(false),
+                prompt_cache_key: p.prompt_cache_key,
             },
         );
     }

@@ -156,6 +156,7 @@ pub(crate) mod tests {
             base_url: "http://127.0.0.1:1".to_string(),
             key_env: key_env.map(str::to_string),
             free: false,
+            prompt_cache_key: None,
         }
     }
 

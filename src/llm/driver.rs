@@ -56,11 +56,13 @@ struct Driver<P> {
     pending: VecDeque<StreamEvent>,
 }
 
-/// Runs `request` lazily (nothing is sent until the stream is polled).
+/// Runs `request` lazily (nothing is sent until the stream is polled). `body_bytes`, the size
+/// of its body, is the first event ([`StreamEvent::RequestBytes`]), before anything is sent.
 pub(crate) fn run<P: WireParser>(
     ctx: CallCtx,
     limits: Limits,
     request: reqwest::RequestBuilder,
+    body_bytes: u64,
     parser: P,
 ) -> EventStream {
     let driver = Driver {
@@ -68,7 +70,7 @@ pub(crate) fn run<P: WireParser>(
         limits,
         parser,
         phase: Phase::Start(request),
-        pending: VecDeque::new(),
+        pending: VecDeque::from([StreamEvent::RequestBytes { bytes: body_bytes }]),
     };
     Box::pin(futures_util::stream::unfold(driver, |mut d| async move {
         d.next().await.map(|item| (item, d))

@@ -15,6 +15,12 @@ pub struct Request {
     /// Always sent (Anthropic requires it).
     pub max_output_tokens: u32,
     pub temperature: Option<f32>,
+    /// A stable key per conversation (the agent sets it to the thread's key): sent as
+    /// `prompt_cache_key` to OpenAI-compatible providers that honour it (api.openai.com,
+    /// OpenRouter, or `prompt_cache_key = true` in the provider's config), so the requests of
+    /// one conversation reach the same prompt cache. `None`: no key is sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_key: Option<String>,
 }
 
 /// A turn in the conversation.
@@ -136,6 +142,12 @@ pub enum StreamEvent {
     RateLimit {
         info: RateLimitInfo,
     },
+    /// Emitted by adapters first, before the request goes out: the exact size of the HTTP
+    /// body. The router consumes it (it becomes the call's `request_bytes`); consumers of a
+    /// router never see it.
+    RequestBytes {
+        bytes: u64,
+    },
     /// Emitted by the router only: what was streamed so far is discarded (the attempt failed
     /// mid-stream and is being re-issued). Consumers that show text live must drop it; the
     /// collected [`Response`] never contains text from a discarded attempt.
@@ -163,7 +175,8 @@ impl Response {
             StreamEvent::Finish { reason } => self.finish = Some(reason),
             StreamEvent::ToolCallStart { .. }
             | StreamEvent::ToolCallDelta { .. }
-            | StreamEvent::RateLimit { .. } => {}
+            | StreamEvent::RateLimit { .. }
+            | StreamEvent::RequestBytes { .. } => {}
             StreamEvent::Reset { .. } => *self = Response::default(),
         }
     }

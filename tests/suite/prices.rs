@@ -2,6 +2,7 @@
 //! table, every recorded call names its price table and `usage` shows it, a provider's own
 //! cost is counted and checked against the table, only providers declared free cost $0, and
 //! `prices import` reads three formats (refusing anything else without touching the table).
+//! Also what else a call's row says about the request: its exact body size.
 
 use std::process::Output;
 
@@ -344,4 +345,21 @@ fn prices_import_refuses_what_it_cannot_read_and_keeps_the_table_it_had() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
     assert_eq!(std::fs::read(&table).unwrap(), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn llm_calls_request_bytes_is_the_size_of_the_body_sent() {
+    let server = FakeProvider::start().await;
+    server.push_answer(answer(10, 10, None));
+    let env = Env::new();
+    env.write_config(&config(&server.base_url()));
+    ask(&env, "groq:llama-3.3-70b-versatile").await;
+    let sent: i64 = server.requests()[0].headers["content-length"]
+        .parse()
+        .unwrap();
+    let db = rusqlite::Connection::open(env.home().join("samocoder.db")).unwrap();
+    let recorded: i64 = db
+        .query_row("SELECT request_bytes FROM llm_calls", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(recorded, sent);
 }

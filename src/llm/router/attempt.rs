@@ -33,7 +33,9 @@ impl Inner {
     ) -> Result<(), LlmError> {
         let mut req = request.clone();
         req.model = entry.model.model.clone();
-        let request_bytes = serde_json::to_vec(&req).map_or(0, |v| v.len() as u64);
+        // Replaced by the adapter's exact body size when it reports one (fakes and cassettes
+        // do not: they send nothing).
+        let mut request_bytes = serde_json::to_vec(&req).map_or(0, |v| v.len() as u64);
         let started = Instant::now();
         let mut stream = entry.provider.stream(req);
         let mut seen = Seen::default();
@@ -56,6 +58,10 @@ impl Inner {
                 Some(Err(e)) => break Err(e),
                 Some(Ok(ev)) => ev,
             };
+            if let StreamEvent::RequestBytes { bytes } = ev {
+                request_bytes = bytes;
+                continue;
+            }
             if !matches!(ev, StreamEvent::RateLimit { .. }) {
                 seen.started = true;
             }
@@ -85,7 +91,9 @@ impl Inner {
                 StreamEvent::ToolCallDelta { ref arguments, .. } => {
                     seen.out_chars += arguments.chars().count() as u64;
                 }
-                StreamEvent::ToolCallEnd { .. } | StreamEvent::Reset { .. } => {}
+                StreamEvent::ToolCallEnd { .. }
+                | StreamEvent::Reset { .. }
+                | StreamEvent::RequestBytes { .. } => {}
             }
             seen.forwarded = true;
             let _ = tx.send(Ok(ev)).await;

@@ -112,6 +112,7 @@ fn request() -> Request {
         tools: vec![],
         max_output_tokens: 100,
         temperature: None,
+        cache_key: None,
     }
 }
 
@@ -751,6 +752,32 @@ async fn a_local_base_url_is_not_free_but_a_free_entry_is() {
         h.event_lines().iter().any(|l| l.contains("myproxy:llama3")),
         "{:?}",
         h.event_lines()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn request_bytes_are_the_adapters_body_size_not_an_estimate() {
+    let h = Harness::new(5);
+    let mut sized = vec![Item::Ev(StreamEvent::RequestBytes { bytes: 1531 })];
+    sized.extend(answer("x", usage(1, 1)));
+    let a = Fake::new("openai", vec![sized, answer("y", usage(1, 1))]);
+    let r = h.router(vec![(a, "openai:gpt-4o")]);
+    let events: Vec<_> = r.stream(request()).collect().await;
+    assert!(
+        events
+            .iter()
+            .all(|e| !matches!(e, Ok(StreamEvent::RequestBytes { .. }))),
+        "the router keeps the size to itself"
+    );
+    r.complete(request()).await.unwrap();
+    let recs = h.records();
+    assert_eq!(recs[0].request_bytes, 1531);
+    // A provider that reports no size (a fake, a cassette): the neutral request's size.
+    let mut req = request();
+    req.model = "gpt-4o".into();
+    assert_eq!(
+        recs[1].request_bytes,
+        serde_json::to_vec(&req).unwrap().len() as u64
     );
 }
 

@@ -61,6 +61,7 @@ fn request() -> Request {
         tools: vec![],
         max_output_tokens: 16,
         temperature: None,
+        cache_key: None,
     }
 }
 
