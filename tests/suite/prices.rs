@@ -363,3 +363,55 @@ async fn llm_calls_request_bytes_is_the_size_of_the_body_sent() {
         .unwrap();
     assert_eq!(recorded, sent);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_says_which_routes_have_known_estimated_or_unknown_prices() {
+    let server = FakeProvider::start().await;
+    let env = Env::new();
+    env.write_config(&format!(
+        "{}\n[routes]\ndefault = [\"openrouter:anthropic/claude-sonnet-4.5\", \"ollama:qwen\"]\nproxied = [\"proxy:gpt-4o\"]\nmystery = [\"proxy:never-priced\"]\n",
+        config(&server.base_url())
+    ));
+    let out = run(&env, &["--json", "doctor"]).await;
+    let r: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let check = |name: &str| {
+        r["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {r}"))
+            .clone()
+    };
+    let d = check("prices:default");
+    assert_eq!(d["status"], "ok", "{d}");
+    assert!(
+        d["detail"]
+            .as_str()
+            .unwrap()
+            .contains("ollama:qwen priced by free"),
+        "{d}"
+    );
+    let p = check("prices:proxied");
+    assert_eq!(p["status"], "warn");
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("estimated at openai:gpt-4o's price"),
+        "{p}"
+    );
+    let m = check("prices:mystery");
+    assert_eq!(m["status"], "warn");
+    assert!(m["detail"].as_str().unwrap().contains("free = true"), "{m}");
+
+    // A broken imported table is an error that names the fix.
+    std::fs::write(env.home().join("prices.json"), "{").unwrap();
+    let out = run(&env, &["doctor"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("samocoder prices reset"),
+        "{}",
+        stderr(&out)
+    );
+}
