@@ -1,7 +1,9 @@
 //! Time as a side effect with a fake: the store and the agent read "now" through [`Clock`] so
 //! tests control it.
 
+#[cfg(any(test, feature = "testing"))]
 use std::sync::Arc;
+#[cfg(any(test, feature = "testing"))]
 use std::sync::atomic::{AtomicI64, Ordering};
 
 /// A source of the current time in unix milliseconds (UTC).
@@ -20,9 +22,11 @@ impl Clock for SystemClock {
 }
 
 /// A clock that says what it is told. Clones share the same time.
+#[cfg(any(test, feature = "testing"))]
 #[derive(Debug, Default, Clone)]
 pub struct FakeClock(Arc<AtomicI64>);
 
+#[cfg(any(test, feature = "testing"))]
 impl FakeClock {
     pub fn new(now_ms: i64) -> FakeClock {
         FakeClock(Arc::new(AtomicI64::new(now_ms)))
@@ -37,6 +41,7 @@ impl FakeClock {
     }
 }
 
+#[cfg(any(test, feature = "testing"))]
 impl Clock for FakeClock {
     fn now_ms(&self) -> i64 {
         self.0.load(Ordering::SeqCst)

@@ -41,3 +41,16 @@ impl From<Exit> for std::process::ExitCode {
 pub trait ExitStatus {
     fn exit(&self) -> Exit;
 }
+
+/// Files and pipes: a local failure.
+impl ExitStatus for std::io::Error {
+    fn exit(&self) -> Exit {
+        Exit::Failure
+    }
+}
+
+impl ExitStatus for serde_json::Error {
+    fn exit(&self) -> Exit {
+        Exit::Failure
+    }
+}

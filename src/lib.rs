@@ -6,6 +6,8 @@
 //! - [`store`]: SQLite database: migrations, projects, runs, steps, llm_calls, files.
 //! - [`keys`]: the `SecretStore` trait and its keychain, environment and in-memory stores.
 //! - [`llm`]: the `Provider` trait, wire adapters, SSE, the router, pricing and usage.
+//! - [`protocol`]: the types the engine and its front ends share: step payloads, events,
+//!   requests and replies. Types only.
 //! - [`agent`]: the orchestrator state machine and its roles; emits events, never prints.
 //! - [`workspace`]: the only code that touches project files.
 //! - [`exec`]: running commands under an approval policy with timeouts and output caps.
@@ -22,6 +24,7 @@ pub mod export;
 pub mod keys;
 pub mod llm;
 pub mod logging;
+pub mod protocol;
 pub mod store;
 pub mod templates;
 pub mod ui;

@@ -22,7 +22,9 @@ const LOG_QUEUE_LINES: usize = 1024;
 
 /// Starts logging. Failing to open the log directory is not fatal: the command still runs,
 /// only without a log file (the reason is returned for the caller to show with `-v`).
-pub fn init(log_dir: &Path, verbose: u8, env: &Env) -> (LogGuard, Option<String>) {
+/// `ansi`: whether stderr lines may carry colour codes (stderr is a terminal and colour is not
+/// turned off); the log file never has them.
+pub fn init(log_dir: &Path, verbose: u8, ansi: bool, env: &Env) -> (LogGuard, Option<String>) {
     let env_filter = env
         .non_empty("SAMOCODER_LOG")
         .or_else(|| env.non_empty("RUST_LOG"));
@@ -72,6 +74,7 @@ pub fn init(log_dir: &Path, verbose: u8, env: &Env) -> (LogGuard, Option<String>
     let stderr_layer = stderr_level.or(env_filter).map(|directive| {
         tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
+            .with_ansi(ansi)
             .with_target(true)
             .with_filter(EnvFilter::new(directive))
     });

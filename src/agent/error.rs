@@ -14,9 +14,7 @@ pub enum AgentError {
     Exec(#[from] crate::exec::ExecError),
     #[error(transparent)]
     Template(#[from] crate::templates::TemplateError),
-    #[error(
-        "{scope} budget exhausted: ${spent:.4} spent of ${cap:.2}{next}; the state is saved: continue with `samocoder resume {project} --max-cost USD`"
-    )]
+    #[error("{}; the state is saved: {}", budget_what(scope, *spent, *cap, next), budget_knob(scope, project))]
     Budget {
         scope: &'static str,
         spent: f64,
@@ -45,6 +43,29 @@ pub enum AgentError {
     Failed(String),
 }
 
+/// What cap stopped a run.
+fn budget_what(scope: &str, spent: f64, cap: f64, next: &str) -> String {
+    match scope {
+        "calls" => {
+            format!("this run made {spent} model calls, the most limits.max_calls_per_run allows")
+        }
+        _ => format!("{scope} budget exhausted: ${spent:.4} spent of ${cap:.2}{next}"),
+    }
+}
+
+/// How to lift the cap that stopped a run.
+fn budget_knob(scope: &str, project: &str) -> String {
+    match scope {
+        "project" => format!(
+            "raise the project's budget with `samocoder budget {project} USD`, then `samocoder resume {project}`"
+        ),
+        "calls" => format!(
+            "continue with `samocoder resume {project}` (or raise limits.max_calls_per_run)"
+        ),
+        _ => format!("continue with `samocoder resume {project} --max-cost USD`"),
+    }
+}
+
 impl ExitStatus for AgentError {
     fn exit(&self) -> Exit {
         match self {
@@ -59,19 +80,6 @@ impl ExitStatus for AgentError {
                 Exit::Failure
             }
             AgentError::Usage(_) => Exit::Usage,
-        }
-    }
-}
-
-impl AgentError {
-    /// The `status` of the `run_finished` event.
-    pub fn status(&self) -> &'static str {
-        match self.exit() {
-            Exit::Budget => "budget_exhausted",
-            Exit::Interrupted => "interrupted",
-            Exit::NoProvider => "no_provider",
-            Exit::Failure => "failed",
-            _ => "error",
         }
     }
 }

@@ -1,59 +1,76 @@
 //! The agent: the orchestrator state machine (spec -> architecture -> plan -> tasks -> verify ->
-//! fix -> checkpoint) and its roles. It emits [`events::Event`]s and never prints.
+//! fix -> checkpoint) and its roles. It emits [`crate::protocol::Event`]s, asks the user only
+//! through a [`crate::protocol::Prompter`], and never prints.
 //!
 //! Its position is derived from what is saved: a project without a spec starts with the spec,
 //! one without an architecture with the architecture, one without tasks with the plan, and
 //! otherwise with its first open task, whose conversation is rebuilt from its saved steps.
 
+mod answers;
+mod budget;
+pub mod call;
+mod commands;
+mod conversation;
 mod deps;
 mod error;
-pub mod events;
+mod lock;
+mod models;
 mod planning;
 mod restart;
 pub mod roles;
 mod session;
 mod snapshot;
 mod task;
+mod tool_exec;
 pub mod tools;
+mod verify;
+
+#[cfg(test)]
+pub(crate) mod testing;
+#[cfg(test)]
+mod tests;
 
 use std::time::Instant;
 
-pub use deps::{AgentDeps, Asker, Models, NoQuestions};
+pub use conversation::{fit_context, rebuild};
+pub use deps::{AgentDeps, Models};
 pub use error::AgentError;
-pub use restart::{Restart, restart_from_task};
-pub use session::{Session, fit_context, rebuild};
-pub use task::failure_signature;
+pub use lock::{LockError, ProjectLock, is_held};
+pub use models::{LiveModels, ModelChoice, ReplayModels};
+pub use restart::{Restart, RestartPlan, latest_tasks, plan_restart};
+pub use session::Session;
+pub use verify::failure_signature;
 
 use crate::exit::{Exit, ExitStatus};
+use crate::protocol::{Event, Phase, RunCommand, RunStatus as EventStatus};
 use crate::store::{NewRun, ProjectStatus, RunStatus, TaskStatus};
 use crate::workspace::Workspace;
-use events::Event;
 
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct RunRequest {
     pub project_id: i64,
-    /// `new` or `resume`.
-    pub command: String,
+    pub command: RunCommand,
     /// A new feature iteration on a finished project (`resume -d`).
     pub change_request: Option<String>,
+    /// `resume --from-task N`, checked: go back first.
+    pub restart: Option<RestartPlan>,
 }
 
 /// Runs the pipeline for a project until it is done or stops; always ends with a
-/// `run_finished` event and returns the exit code. The caller must hold the project's run lock
-/// (see `cli::agent_run::lock_project`): the run assumes nobody else writes to the project.
+/// `run_finished` event and returns the exit code. The caller must hold the project's
+/// [`ProjectLock`]: the run assumes nobody else writes to the project.
 pub async fn run(deps: &AgentDeps, req: RunRequest) -> Exit {
     let started = Instant::now();
     let outcome = start(deps, &req).await;
-    let (exit, status, message, run_id) = match outcome {
-        Ok((run_id, Ok(()))) => (Exit::Ok, "done".to_string(), None, Some(run_id)),
+    let (exit, message, run_id) = match outcome {
+        Ok((run_id, Ok(()))) => (Exit::Ok, None, Some(run_id)),
         Ok((run_id, Err(e))) => (
             e.exit(),
-            e.status().to_string(),
             Some(with_resume_hint(&e, deps, req.project_id)),
             Some(run_id),
         ),
-        Err(e) => (e.exit(), e.status().to_string(), Some(e.to_string()), None),
+        Err(e) => (e.exit(), Some(e.to_string()), None),
     };
     let store = &deps.store;
     let project_status = match exit {
@@ -70,11 +87,24 @@ pub async fn run(deps: &AgentDeps, req: RunRequest) -> Exit {
     if let Some(id) = run_id {
         let _ = store.finish_run(id, RunStatus::from_exit(exit), Some(i32::from(exit.code())));
     }
-    let tasks = store.list_tasks(req.project_id).unwrap_or_default();
+    let all = store.list_tasks(req.project_id).unwrap_or_default();
+    let tasks = latest_tasks(&all);
     let done = tasks
         .iter()
         .filter(|t| t.status == TaskStatus::Done)
         .count() as u32;
+    let status = EventStatus::from_exit(exit);
+    match &message {
+        Some(m) => {
+            tracing::warn!(status = status.as_str(), cost_usd = cost, model_calls = calls, error = %m, "run finished")
+        }
+        None => tracing::info!(
+            status = status.as_str(),
+            cost_usd = cost,
+            model_calls = calls,
+            "run finished"
+        ),
+    }
     deps.events.emit(Event::RunFinished {
         status,
         exit_code: exit.code(),
@@ -97,25 +127,38 @@ async fn start(
     let project = store.project_by_id(req.project_id)?;
     let run = store.start_run(&NewRun {
         project_id: Some(project.id),
-        command: req.command.clone(),
+        command: req.command.as_str().to_string(),
         max_cost_usd: deps.max_cost_usd,
         pid: std::process::id(),
     })?;
+    tracing::info!(project = %project.name, run_id = run.id, command = req.command.as_str(), "run started");
+    let budget = budget::BudgetGuard::new(deps, &project);
     deps.events.emit(Event::RunStarted {
+        protocol: crate::protocol::PROTOCOL_VERSION,
         project: project.name.clone(),
         run_id: run.id,
         dir: project.dir.display().to_string(),
-        command: req.command.clone(),
+        command: req.command,
+        budget: budget.describe(store).unwrap_or_default(),
     });
     let result = async {
         let ws = Workspace::open(&project.dir)?;
+        let mut session = Session::new(deps, project, run.id, ws, budget);
+        if let Some(plan) = &req.restart {
+            let r = restart::restart_from_task(store, &session.project, plan, run.id)?;
+            session.emit(Event::Restarted {
+                branch: r.branch,
+                from_commit: r.from_commit,
+                tasks: r.tasks as u32,
+                kept_changes: r.kept_changes,
+            });
+        }
         // The caller holds the project's run lock, so git locks left here are from a killed run.
-        ws.remove_stale_git_locks()?;
-        ws.ensure_repo()?;
-        ws.remove_stale_temp_files()?;
-        record_baseline(store, project.id, &ws)?;
-        store.set_project_status(project.id, ProjectStatus::Running)?;
-        let mut session = Session::new(deps, project, run.id, ws);
+        session.ws.remove_stale_git_locks()?;
+        session.ws.ensure_repo()?;
+        session.ws.remove_stale_temp_files()?;
+        record_baseline(&session)?;
+        store.set_project_status(session.project.id, ProjectStatus::Running)?;
         drive(&mut session, req.change_request.as_deref()).await
     }
     .await;
@@ -143,7 +186,11 @@ async fn drive(s: &mut Session<'_>, change_request: Option<&str>) -> Result<(), 
         s.plan_phase(iteration, Some(change)).await?;
     } else if iteration == 0 {
         s.plan_phase(1, None).await?;
-    } else if has_open_plan(s, iteration)? {
+    } else if s
+        .store()
+        .thread_exists(pid, &format!("plan:{}", iteration + 1))?
+    {
+        // A plan thread that started but whose tasks were not saved yet (a crash mid-plan).
         s.plan_phase(iteration + 1, None).await?;
     }
     // A task that failed in an earlier run is tried again, with a note to change approach.
@@ -155,14 +202,15 @@ async fn drive(s: &mut Session<'_>, change_request: Option<&str>) -> Result<(), 
     {
         s.store()
             .set_task_status(failed.id, TaskStatus::InProgress, None)?;
+        let mut log = s.open_thread(&format!("task:{}", failed.id))?;
         s.say(
-            &format!("task:{}", failed.id),
+            &mut log,
             Some(failed.id),
             "The previous run stopped this task after repeated failures. Start again from the current state of the files: re-read the failing test output and try a different approach.",
         )?;
     }
     s.emit(Event::PhaseStarted {
-        phase: "tasks".into(),
+        phase: Phase::Tasks,
     });
     while let Some(task) = s.store().next_open_task(pid)? {
         let total = s
@@ -174,36 +222,30 @@ async fn drive(s: &mut Session<'_>, change_request: Option<&str>) -> Result<(), 
         s.task_phase(task, total, edits.take().as_deref()).await?;
     }
     s.emit(Event::PhaseStarted {
-        phase: "finish".into(),
+        phase: Phase::Finish,
     });
     Ok(())
 }
 
 /// Records the files already in the project before samocoder's first write (its own
 /// `.gitignore`, or what a `--force` directory held), so they are not taken for user edits.
-fn record_baseline(
-    store: &crate::store::Store,
-    project_id: i64,
-    ws: &Workspace,
-) -> Result<(), AgentError> {
-    if !store.list_files(project_id)?.is_empty() {
+fn record_baseline(s: &Session<'_>) -> Result<(), AgentError> {
+    if !s.store().list_files(s.project.id)?.is_empty() {
         return Ok(());
     }
-    let snap = snapshot::TreeSnapshot::take(store, project_id, ws)?;
-    store.transaction(|db| snap.apply(db, project_id))?;
+    let snap = snapshot::TreeSnapshot::take(s.store(), s.project.id, &s.ws)?;
+    let project_id = s.project.id;
+    s.store().transaction(|db| snap.apply(db, project_id))?;
     Ok(())
-}
-
-/// A plan thread that started but whose tasks were not saved yet (a crash mid-plan).
-fn has_open_plan(s: &Session<'_>, iteration: i64) -> Result<bool, AgentError> {
-    let key = format!("plan:{}", iteration + 1);
-    Ok(!s.thread_steps(&key)?.is_empty())
 }
 
 /// The error for the user; provider and store problems get the way back in, since the state
 /// of the run is saved (budget and interrupt messages already say it).
 fn with_resume_hint(e: &AgentError, deps: &AgentDeps, project_id: i64) -> String {
     let text = e.to_string();
+    if text.contains("samocoder resume") {
+        return text;
+    }
     match e {
         AgentError::Llm(_)
         | AgentError::Model(_)

@@ -1,21 +1,28 @@
 //! The planning phases: spec, architecture and plan. Each asks one role for a structured answer
 //! (a single `submit_*` tool call), validates it, and saves it with the step that accepted it.
+//! Every unusable answer (text where the tool was required, an empty answer, a cut one, only
+//! invalid calls) counts against a small cap; a refusal stops at once.
 
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
+use super::answers::{Unusable, judge};
 use super::error::AgentError;
-use super::events::{Event, PlannedTask};
 use super::roles::{
     ArchitectureAnswer, PlanAnswer, SpecAnswer, submit_architecture_tool, submit_plan_tool,
     submit_spec_tool,
 };
-use super::session::{Session, Thread};
-use crate::store::{NewTask, StepKind, TaskStatus};
+use super::session::{Session, Thread, ThreadLog};
+use crate::llm::ToolCall;
+use crate::protocol::{
+    ArchitectureSaved, CommandPurpose, Event, Phase, PlanSaved, PlannedTask, QuestionReply,
+    QuestionRequest, Role, SpecSaved, StepPayload, ToolResult,
+};
+use crate::store::{NewTask, TaskStatus};
 use crate::templates;
 
-/// How many unusable answers a planning step tolerates before the run stops.
-const MAX_BAD_ANSWERS: usize = 3;
+/// How many unusable answers a planning step tolerates per run before the run stops.
+pub(super) const MAX_BAD_ANSWERS: usize = 3;
 
 impl Session<'_> {
     /// Asks `role` in `thread` until it submits a valid `tool` answer. Resumes from the saved
@@ -23,66 +30,49 @@ impl Session<'_> {
     pub(super) async fn structured<T: DeserializeOwned>(
         &self,
         thread: &Thread,
-        role: &str,
+        role: Role,
         first_message: &str,
         validate: impl Fn(&T) -> Result<(), String>,
     ) -> Result<T, AgentError> {
         let tool = thread.tools[0].name.clone();
-        if self.thread_steps(&thread.key)?.is_empty() {
-            self.say(&thread.key, None, first_message)?;
+        let mut log = self.open_thread(&thread.key)?;
+        if log.is_empty() {
+            self.say(&mut log, None, first_message)?;
         }
         loop {
-            let steps = self.thread_steps(&thread.key)?;
             // Accepted before a stop but not applied yet: use it, do not ask (and pay) again.
-            if let Some(call) = accepted_call(&steps)
+            if let Some(call) = accepted_call(&log)
                 && let Ok(v) = super::tools::parse_args::<T>(&call)
             {
                 return Ok(v);
             }
             // Counted per run: `resume` gives the model fresh tries.
-            let bad = steps
-                .iter()
-                .filter(|s| s.run_id == self.run_id)
-                .filter(|s| s.kind == StepKind::ToolCall && s.payload["is_error"] == true)
-                .count();
-            if bad >= MAX_BAD_ANSWERS {
-                let last = steps
-                    .iter()
-                    .rev()
-                    .find(|s| s.kind == StepKind::ToolCall)
-                    .and_then(|s| s.payload["result"].as_str().map(String::from))
-                    .unwrap_or_default();
-                return Err(AgentError::Model(format!(
-                    "the {role} gave no usable answer after {bad} tries (last problem: {last}); try another model with --model or resume to try again"
+            let bad = super::answers::unusable_turns(&log, self.run_id);
+            if let Some(last) = bad.last()
+                && (bad.len() >= MAX_BAD_ANSWERS || matches!(last, Unusable::Refused(_)))
+            {
+                return Err(AgentError::Model(super::answers::give_up_message(
+                    role,
+                    &tool,
+                    &bad,
+                    &self.project.name,
                 )));
             }
-            let pending = match steps.last() {
-                Some(s) if s.kind == StepKind::ModelTurn && s.payload["truncated"] != true => {
-                    serde_json::from_value(s.payload["tool_calls"].clone()).unwrap_or_default()
-                }
-                Some(s) if s.kind == StepKind::ModelTurn => {
-                    self.say(&thread.key, None, "Your answer was cut off by the output limit. Answer again, more briefly, with one tool call.")?;
-                    continue;
-                }
-                _ => {
-                    let turn = self.model_turn(thread, role, None).await?;
-                    if turn.response.is_truncated() {
+            let pending: Vec<ToolCall> = match log.last().map(|s| &s.payload) {
+                Some(StepPayload::ModelTurn(t)) => match judge(&t.response, true) {
+                    Some(u) => {
+                        self.say(&mut log, None, u.nudge(&tool))?;
                         continue;
                     }
-                    turn.response.tool_calls
+                    None => t.response.tool_calls.clone(),
+                },
+                _ => {
+                    self.model_turn(thread, &mut log, role, None).await?;
+                    continue;
                 }
             };
-            let calls: Vec<crate::llm::ToolCall> = pending;
-            if calls.is_empty() {
-                self.say(
-                    &thread.key,
-                    None,
-                    &format!("Answer by calling the `{tool}` tool."),
-                )?;
-                continue;
-            }
             let mut accepted = None;
-            for call in &calls {
+            for call in &pending {
                 let outcome = if call.name != tool {
                     Err(format!("unknown tool `{}`; call `{tool}`", call.name))
                 } else if accepted.is_some() {
@@ -90,12 +80,20 @@ impl Session<'_> {
                 } else {
                     super::tools::parse_args::<T>(call).and_then(|v| validate(&v).map(|_| v))
                 };
-                match outcome {
-                    Ok(v) => {
-                        self.tool_result(&thread.key, None, call, &tool, "accepted", false)?;
-                        accepted = Some(v);
-                    }
-                    Err(e) => self.tool_result(&thread.key, None, call, &tool, &e, true)?,
+                let (result, is_error) = match &outcome {
+                    Ok(_) => ("accepted".to_string(), false),
+                    Err(e) => (e.clone(), true),
+                };
+                let step = StepPayload::ToolCall(ToolResult {
+                    call_id: call.id.clone(),
+                    name: call.name.clone(),
+                    target: tool.clone(),
+                    result,
+                    is_error,
+                });
+                self.save(&mut log, None, step)?;
+                if let Ok(v) = outcome {
+                    accepted = Some(v);
                 }
             }
             if let Some(v) = accepted {
@@ -106,10 +104,8 @@ impl Session<'_> {
 
     /// Spec phase: writes `SPEC.md` and saves the spec on the project.
     pub async fn spec_phase(&mut self) -> Result<(), AgentError> {
-        self.emit(Event::PhaseStarted {
-            phase: "spec".into(),
-        });
-        let interactive = self.deps.interactive;
+        self.emit(Event::PhaseStarted { phase: Phase::Spec });
+        let interactive = self.deps.interactive();
         let thread = Thread {
             key: "spec".into(),
             system: templates::render_prompt("spec.system", json!({"interactive": interactive}))?,
@@ -121,26 +117,29 @@ impl Session<'_> {
         )?;
         let answer = loop {
             let a: SpecAnswer = self
-                .structured(&thread, "spec", &first, |a: &SpecAnswer| {
+                .structured(&thread, Role::Spec, &first, |a: &SpecAnswer| {
                     a.validate(interactive)
                 })
                 .await?;
             if a.spec_markdown.trim().is_empty() && !a.questions.is_empty() {
-                let answers = self.deps.asker.ask(&a.questions);
-                let text = match answers {
-                    Some(ans) => a
+                let text = match self.ask_questions(&a.questions).await? {
+                    QuestionReply::Answers(ans) => a
                         .questions
                         .iter()
                         .zip(ans)
-                        .map(|(q, a)| format!("- {q} -> {a}"))
+                        .map(|(q, a)| {
+                            let a = if a.trim().is_empty() { "decide yourself".into() } else { a };
+                            format!("- {q} -> {a}")
+                        })
                         .collect::<Vec<_>>()
                         .join("\n"),
-                    None => "Nobody can answer now: decide yourself and list your decisions as assumptions.".into(),
+                    QuestionReply::Skip => "Nobody can answer now: decide yourself and list your decisions as assumptions.".into(),
                 };
+                let mut log = self.open_thread(&thread.key)?;
                 self.say(
-                    "spec",
+                    &mut log,
                     None,
-                    &format!("Answers to your questions:\n{text}\n\nNow submit the spec."),
+                    format!("Answers to your questions:\n{text}\n\nNow submit the spec."),
                 )?;
                 continue;
             }
@@ -159,12 +158,11 @@ impl Session<'_> {
                 ))
             })?;
         let project_id = self.project.id;
+        let saved = StepPayload::Spec(SpecSaved {
+            assumptions: answer.assumptions.clone(),
+        });
         self.store().transaction(|db| {
-            db.insert_step(&self.step(
-                StepKind::Spec,
-                None,
-                json!({"thread": "spec-result", "assumptions": answer.assumptions}),
-            ))?;
+            db.insert_step(&self.new_step("spec-result", None, saved))?;
             db.upsert_file(project_id, "SPEC.md", &written.sha256, written.size)?;
             db.set_project_spec(project_id, &spec)
         })?;
@@ -176,11 +174,30 @@ impl Session<'_> {
         Ok(())
     }
 
+    /// Asks the user the spec writer's questions (when someone can answer) and waits.
+    async fn ask_questions(&self, questions: &[String]) -> Result<QuestionReply, AgentError> {
+        let Some(prompter) = &self.deps.prompter else {
+            return Ok(QuestionReply::Skip);
+        };
+        let req = QuestionRequest {
+            id: self.next_request_id(),
+            questions: questions.to_vec(),
+        };
+        self.emit(Event::QuestionsAsked {
+            request_id: req.id,
+            questions: req.questions.clone(),
+        });
+        tokio::select! {
+            reply = prompter.ask(req) => Ok(reply.unwrap_or(QuestionReply::Skip)),
+            _ = self.deps.cancel.cancelled() => Err(self.interrupted()),
+        }
+    }
+
     /// Architecture phase: stack, optional starter template (rendered into the project),
     /// install and test commands.
     pub async fn architecture_phase(&mut self) -> Result<(), AgentError> {
         self.emit(Event::PhaseStarted {
-            phase: "architecture".into(),
+            phase: Phase::Architecture,
         });
         let starters = templates::list_starters()?;
         let names: Vec<String> = starters.iter().map(|s| s.name.clone()).collect();
@@ -194,9 +211,12 @@ impl Session<'_> {
         };
         let first = templates::render_prompt("architect.user", json!({"spec": self.project.spec}))?;
         let mut answer: ArchitectureAnswer = self
-            .structured(&thread, "architect", &first, |a: &ArchitectureAnswer| {
-                a.validate(&names)
-            })
+            .structured(
+                &thread,
+                Role::Architect,
+                &first,
+                |a: &ArchitectureAnswer| a.validate(&names),
+            )
             .await?;
         if let Some(forced) = &self.deps.template {
             answer.template = Some(forced.clone());
@@ -221,12 +241,11 @@ impl Session<'_> {
         }
         let arch = serde_json::to_value(&answer).unwrap_or_default();
         let project_id = self.project.id;
+        let saved = StepPayload::Architecture(ArchitectureSaved {
+            architecture: arch.clone(),
+        });
         self.store().transaction(|db| {
-            db.insert_step(&self.step(
-                StepKind::Architecture,
-                None,
-                json!({"thread": "architecture-result", "architecture": arch}),
-            ))?;
+            db.insert_step(&self.new_step("architecture-result", None, saved))?;
             for (rel, sha, size) in &files {
                 db.upsert_file(project_id, rel, sha, *size)?;
             }
@@ -247,8 +266,10 @@ impl Session<'_> {
             .as_deref()
             .filter(|c| !c.trim().is_empty())
         {
-            let out = self.run_command(None, cmd, None).await?;
-            if !out.passed {
+            let out = self
+                .run_command(None, cmd, None, CommandPurpose::Install)
+                .await?;
+            if out.ran && !out.passed {
                 self.emit(Event::Warning {
                     message: format!(
                         "the install command failed; the tasks will see its output: {cmd}"
@@ -265,9 +286,7 @@ impl Session<'_> {
         iteration: i64,
         change_request: Option<&str>,
     ) -> Result<(), AgentError> {
-        self.emit(Event::PhaseStarted {
-            phase: "plan".into(),
-        });
+        self.emit(Event::PhaseStarted { phase: Phase::Plan });
         let map = self.ws.project_map(Default::default())?.render();
         let thread = Thread {
             key: format!("plan:{iteration}"),
@@ -284,11 +303,16 @@ impl Session<'_> {
             ));
         }
         let plan: PlanAnswer = self
-            .structured(&thread, "planner", &first, PlanAnswer::validate)
+            .structured(&thread, Role::Planner, &first, PlanAnswer::validate)
             .await?;
         let project_id = self.project.id;
+        let saved = StepPayload::Plan(PlanSaved {
+            iteration,
+            change_request: change_request.map(String::from),
+            restart: None,
+        });
         let tasks = self.store().transaction(|db| {
-            db.insert_step(&self.step(StepKind::Plan, None, json!({"thread": "plan-result", "iteration": iteration, "change_request": change_request})))?;
+            db.insert_step(&self.new_step("plan-result", None, saved))?;
             let mut out = Vec::new();
             for (i, t) in plan.tasks.iter().enumerate() {
                 out.push(db.insert_task(&NewTask {
@@ -335,47 +359,56 @@ impl Session<'_> {
 
 /// The call of the thread's last answer that was accepted, when nothing but its tool results
 /// came after it (the run stopped before the accepted answer was applied).
-fn accepted_call(steps: &[crate::store::Step]) -> Option<crate::llm::ToolCall> {
-    let pos = steps.iter().rposition(|s| s.kind == StepKind::ModelTurn)?;
-    let after = &steps[pos + 1..];
-    if after.iter().any(|s| s.kind != StepKind::ToolCall) {
+fn accepted_call(log: &ThreadLog) -> Option<ToolCall> {
+    let pos = log.last_turn_pos()?;
+    let after = &log.steps[pos + 1..];
+    if after
+        .iter()
+        .any(|s| !matches!(s.payload, StepPayload::ToolCall(_)))
+    {
         return None;
     }
-    let id = after
-        .iter()
-        .find(|s| s.payload["is_error"] == false)?
-        .payload["call_id"]
-        .as_str()?
-        .to_string();
-    let calls: Vec<crate::llm::ToolCall> =
-        serde_json::from_value(steps[pos].payload["tool_calls"].clone()).ok()?;
-    calls.into_iter().find(|c| c.id == id)
+    let id = after.iter().find_map(|s| match &s.payload {
+        StepPayload::ToolCall(r) if !r.is_error => Some(r.call_id.clone()),
+        _ => None,
+    })?;
+    match &log.steps[pos].payload {
+        StepPayload::ModelTurn(t) => t.response.tool_calls.iter().find(|c| c.id == id).cloned(),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::agent::session::tests::step;
+    use crate::agent::testing::{step, tool_result, turn, user};
 
     #[test]
     fn an_accepted_answer_is_found_only_while_nothing_followed_it() {
-        let turn = step(
-            StepKind::ModelTurn,
-            json!({"tool_calls": [{"id": "a", "name": "submit_spec", "arguments": "{}"},
-                                  {"id": "b", "name": "submit_spec", "arguments": "{\"x\":1}"}]}),
+        let call = |id: &str, args: &str| ToolCall {
+            id: id.into(),
+            name: "submit_spec".into(),
+            arguments: args.into(),
+        };
+        let t = step(turn(
+            Role::Spec,
+            "",
+            vec![call("a", "{}"), call("b", "{\"x\":1}")],
+        ));
+        let bad = step(tool_result("a", "submit_spec", "nope", true));
+        let ok = step(tool_result("b", "submit_spec", "accepted", false));
+        let answers = step(user("answers"));
+        let log = |steps: Vec<crate::store::Step>| ThreadLog {
+            key: "spec".into(),
+            steps,
+        };
+        assert_eq!(
+            accepted_call(&log(vec![t.clone(), bad.clone(), ok.clone()]))
+                .unwrap()
+                .id,
+            "b"
         );
-        let bad = step(
-            StepKind::ToolCall,
-            json!({"call_id": "a", "is_error": true}),
-        );
-        let ok = step(
-            StepKind::ToolCall,
-            json!({"call_id": "b", "is_error": false}),
-        );
-        let user = step(StepKind::UserInput, json!({"content": "answers"}));
-        let steps = vec![turn.clone(), bad.clone(), ok.clone()];
-        assert_eq!(accepted_call(&steps).unwrap().id, "b");
-        assert!(accepted_call(&[turn.clone(), bad]).is_none());
-        assert!(accepted_call(&[turn, ok, user]).is_none());
+        assert!(accepted_call(&log(vec![t.clone(), bad])).is_none());
+        assert!(accepted_call(&log(vec![t, ok, answers])).is_none());
     }
 }

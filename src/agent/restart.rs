@@ -1,10 +1,15 @@
 //! `resume --from-task N`: go back to the checkpoint before task N on a new git branch and do
 //! tasks N.. again, keeping every earlier commit, task and step (nothing is deleted).
+//!
+//! The restart is a new iteration holding the whole plan again: tasks before N are copied as
+//! done (with their checkpoints), tasks N.. as pending. So the latest iteration always numbers
+//! its tasks 1 to the plan's size, and a later `--from-task` works on it like on the first.
 
 use serde_json::json;
 
 use super::error::AgentError;
-use crate::store::{NewTask, Project, Store, TaskStatus};
+use crate::protocol::{PlanSaved, RestartOf, StepKind, StepPayload};
+use crate::store::{NewStep, NewTask, Project, Store, Task, TaskStatus};
 use crate::workspace::{CommitId, Workspace};
 
 /// What a restart did, for the user.
@@ -12,22 +17,69 @@ use crate::workspace::{CommitId, Workspace};
 pub struct Restart {
     pub branch: String,
     pub from_commit: String,
+    /// Tasks to do again.
     pub tasks: usize,
+    /// The user's uncommitted changes, kept as this commit on the branch they were on.
+    pub kept_changes: Option<String>,
 }
 
-/// Restores the project to the checkpoint that precedes task `n` of its latest iteration and
-/// queues copies of tasks `n..` as a new iteration. Unfinished originals are closed as failed
-/// with a note (they stay in the history).
-pub fn restart_from_task(store: &Store, project: &Project, n: u32) -> Result<Restart, AgentError> {
+/// The tasks of a project's latest iteration, in order.
+pub fn latest_tasks(tasks: &[Task]) -> Vec<&Task> {
+    let latest = tasks.iter().map(|t| t.iteration).max().unwrap_or(0);
+    let mut out: Vec<&Task> = tasks.iter().filter(|t| t.iteration == latest).collect();
+    out.sort_by_key(|t| t.ordinal);
+    out
+}
+
+/// The checkpoint an iteration started from: what a restart recorded for it, else the last
+/// checkpoint of the iterations before it.
+fn base_of(
+    store: &Store,
+    project: &Project,
+    tasks: &[Task],
+    iteration: i64,
+) -> Result<Option<String>, AgentError> {
+    for step in store.steps_of_kind(project.id, StepKind::Plan)? {
+        if let StepPayload::Plan(PlanSaved {
+            iteration: i,
+            restart: Some(r),
+            ..
+        }) = step.payload
+            && i == iteration
+        {
+            return Ok(r.base);
+        }
+    }
+    let mut earlier: Vec<&Task> = tasks.iter().filter(|t| t.iteration < iteration).collect();
+    earlier.sort_by_key(|t| (t.iteration, t.ordinal));
+    Ok(earlier
+        .iter()
+        .rev()
+        .filter(|t| t.status == TaskStatus::Done)
+        .find_map(|t| t.checkpoint.clone()))
+}
+
+/// A checked `--from-task N`: what to go back to. Made before the run starts, so a bad `N`
+/// changes nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestartPlan {
+    n: u32,
+    iteration: i64,
+    before: String,
+    base: Option<String>,
+}
+
+/// Checks `--from-task n` against the project's latest plan.
+pub fn plan_restart(store: &Store, project: &Project, n: u32) -> Result<RestartPlan, AgentError> {
     let bad = AgentError::Usage;
     let tasks = store.list_tasks(project.id)?;
-    let iteration = tasks.iter().map(|t| t.iteration).max().ok_or_else(|| {
-        bad(format!(
+    let current = latest_tasks(&tasks);
+    let Some(iteration) = current.first().map(|t| t.iteration) else {
+        return Err(bad(format!(
             "{} has no tasks yet; nothing to restart",
             project.name
-        ))
-    })?;
-    let current: Vec<_> = tasks.iter().filter(|t| t.iteration == iteration).collect();
+        )));
+    };
     if n == 0 || n as usize > current.len() {
         return Err(bad(format!(
             "--from-task {n}: {} has tasks 1 to {} in its latest plan",
@@ -35,26 +87,78 @@ pub fn restart_from_task(store: &Store, project: &Project, n: u32) -> Result<Res
             current.len()
         )));
     }
-    // The checkpoint to go back to: the task before N, or the last task of an earlier iteration.
-    let before = tasks
-        .iter()
-        .filter(|t| t.iteration < iteration || (t.iteration == iteration && t.ordinal < i64::from(n)))
-        .filter(|t| t.status == TaskStatus::Done)
-        .filter_map(|t| t.checkpoint.clone())
-        .next_back()
-        .ok_or_else(|| bad(format!("--from-task {n}: there is no checkpoint before task {n} to go back to; start a new project instead")))?;
+    let before = if n == 1 {
+        base_of(store, project, &tasks, iteration)?.ok_or_else(|| {
+            bad("--from-task 1: there is no checkpoint before the first task to go back to; start a new project instead".into())
+        })?
+    } else {
+        let prev = current[n as usize - 2];
+        match (&prev.status, &prev.checkpoint) {
+            (TaskStatus::Done, Some(c)) => c.clone(),
+            _ => {
+                return Err(bad(format!(
+                    "--from-task {n}: task {} is not done yet, so there is no checkpoint after it; run `samocoder resume {}` or go back further",
+                    n - 1,
+                    project.name
+                )));
+            }
+        }
+    };
+    let base = if n == 1 {
+        Some(before.clone())
+    } else {
+        base_of(store, project, &tasks, iteration)?
+    };
+    Ok(RestartPlan {
+        n,
+        iteration,
+        before,
+        base,
+    })
+}
+
+/// Restores the project to the checkpoint that precedes task `n` of its latest iteration and
+/// queues the plan again as a new iteration from task `n`. Unfinished originals are closed as
+/// failed with a note (they stay in the history).
+pub(super) fn restart_from_task(
+    store: &Store,
+    project: &Project,
+    plan: &RestartPlan,
+    run_id: i64,
+) -> Result<Restart, AgentError> {
+    let RestartPlan {
+        n,
+        iteration,
+        before,
+        base,
+    } = plan.clone();
+    let tasks = store.list_tasks(project.id)?;
+    let current: Vec<&Task> = latest_tasks(&tasks)
+        .into_iter()
+        .filter(|t| t.iteration == iteration)
+        .collect();
     let ws = Workspace::open(&project.dir)?;
     let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
-    let branch = format!("samocoder/from-task-{n}-{stamp}");
-    ws.restore_to(&CommitId::new(before.clone()), &branch, true)?;
+    let target = CommitId::new(before.clone());
+    // Two restarts in the same second get -2, -3, ...
+    let mut branch = format!("samocoder/from-task-{n}-{stamp}");
+    let mut suffix = 1;
+    let kept = loop {
+        match ws.restore_to(&target, &branch, true) {
+            Err(crate::workspace::WorkspaceError::BranchExists(_)) if suffix < 100 => {
+                suffix += 1;
+                branch = format!("samocoder/from-task-{n}-{stamp}-{suffix}");
+            }
+            other => break other?,
+        }
+    };
     let snap = super::snapshot::TreeSnapshot::take(store, project.id, &ws)?;
-    let redo: Vec<_> = current
-        .iter()
-        .filter(|t| t.ordinal >= i64::from(n))
-        .collect();
+    let next = iteration + 1;
+    let redo = current.iter().filter(|t| t.ordinal >= i64::from(n)).count();
     store.transaction(|db| {
-        for t in &redo {
-            if t.status != TaskStatus::Done {
+        for t in &current {
+            let again = t.ordinal >= i64::from(n);
+            if again && t.status != TaskStatus::Done {
                 db.set_task_status(
                     t.id,
                     TaskStatus::Failed,
@@ -63,27 +167,50 @@ pub fn restart_from_task(store: &Store, project: &Project, n: u32) -> Result<Res
                     )),
                 )?;
             }
-            db.insert_task(&NewTask {
+            let copy = db.insert_task(&NewTask {
                 project_id: project.id,
-                iteration: iteration + 1,
+                iteration: next,
                 ordinal: t.ordinal,
                 title: t.title.clone(),
                 goal: t.goal.clone(),
                 files: t.files.clone(),
                 verify: t.verify.clone(),
             })?;
+            if !again {
+                db.set_task_status(copy.id, TaskStatus::Done, None)?;
+                if let Some(c) = &t.checkpoint {
+                    db.set_task_checkpoint(copy.id, c)?;
+                }
+            }
         }
+        db.insert_step(&NewStep {
+            project_id: project.id,
+            run_id,
+            task_id: None,
+            thread: "plan-result".into(),
+            payload: StepPayload::Plan(PlanSaved {
+                iteration: next,
+                change_request: None,
+                restart: Some(RestartOf {
+                    iteration,
+                    from_task: n,
+                    base,
+                }),
+            }),
+        })?;
         snap.apply(db, project.id)?;
         db.append_audit(
             Some(project.id),
             "project.restart",
-            &json!({"from_task": n, "branch": branch, "commit": before}),
+            &json!({"from_task": n, "branch": branch, "commit": before,
+                    "kept_changes": kept.as_ref().map(|c| c.as_str().to_string())}),
         )?;
         Ok(())
     })?;
     Ok(Restart {
         branch,
         from_commit: before,
-        tasks: redo.len(),
+        tasks: redo,
+        kept_changes: kept.map(|c| c.as_str().to_string()),
     })
 }

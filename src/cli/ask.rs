@@ -6,27 +6,36 @@
 //! stderr and the new answer is printed from its start (the screen keeps the discarded part,
 //! marked by the notice). Off a terminal, or with `--json`, nothing is printed until the answer
 //! is complete, so a pipe never sees half of two attempts.
+//!
+//! Reasoning a model streams is shown dimmed on a terminal (never on a pipe: it is not the
+//! answer; `--json` carries it as `reasoning`). A refused answer prints the refusal on stderr
+//! and exits 1; an answer cut because the model's context window was full says so instead of
+//! suggesting a larger output limit.
+//!
+//! The call goes through the same code as the agent's turns (`agent::call`) and the same
+//! runtime setup as `new` (`cli::runtime`); the tokens and cost come from the call's own usage
+//! records.
 
 use std::io::Read;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use clap::Args;
-use futures_util::StreamExt;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use super::{Ctx, UsageError};
+use super::{Ctx, Result, UsageError};
+use crate::agent::ModelChoice;
+use crate::agent::call::{self, CallResult, CallSummary};
 use crate::config::{Config, ModelRef};
 use crate::exit::Exit;
 use crate::keys::{self, Keys};
 use crate::llm::cassette::{RecordingProvider, ReplayProvider};
-use crate::llm::router::RouterObserver;
-use crate::llm::usage::{CallContext, CallRecord, Outcome, UsageSink};
-use crate::llm::{
-    FinishReason, LlmError, Message, ModelLayer, Provider, Request, Response, StreamEvent, ToolCall,
-};
+use crate::llm::usage::{CallContext, Outcome};
+use crate::llm::{FinishReason, Message, ModelLayer, Provider, Request, Response, ToolCall};
+use crate::protocol::{CallId, Role};
 use crate::store::Store;
+use crate::ui::AskRenderer;
 
 #[derive(Debug, Args)]
 pub struct AskArgs {
@@ -49,23 +58,7 @@ pub struct AskArgs {
     pub max_output_tokens: Option<u32>,
 }
 
-/// Keeps a copy of every record handed to the store, for the summary.
-struct Tee {
-    inner: Arc<dyn UsageSink>,
-    seen: Mutex<Vec<CallRecord>>,
-}
-
-impl UsageSink for Tee {
-    fn record(&self, rec: &CallRecord) -> Result<(), String> {
-        self.inner.record(rec)?;
-        if let Ok(mut seen) = self.seen.lock() {
-            seen.push(rec.clone());
-        }
-        Ok(())
-    }
-}
-
-pub fn run(args: AskArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
+pub fn run(args: AskArgs, ctx: &Ctx) -> Result<Exit> {
     let prompt = read_prompt(&args.prompt)?;
     let config = ctx.config()?;
     let max_output_tokens = args
@@ -80,110 +73,82 @@ pub fn run(args: AskArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
         temperature: None,
         cache_key: None,
     };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
     let cancel = CancellationToken::new();
-    let on_signal = cancel.clone();
-    let _guard = rt.enter();
-    rt.spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            on_signal.cancel();
-        }
-    });
-
-    if let Some(path) = &args.replay {
-        let player: Arc<dyn Provider> = Arc::new(ReplayProvider::open(path)?);
-        let response = rt.block_on(consume(ctx, player, request, &cancel))?;
-        return finish(ctx, response, None, max_output_tokens);
-    }
-
-    let target = Target::from_args(&args, &config)?;
-    let store = Store::open(&ctx.paths.database, Arc::new(crate::clock::SystemClock))?;
-    let tee = Arc::new(Tee {
-        inner: Arc::new(store),
-        seen: Mutex::new(Vec::new()),
-    });
-    let keychain = keys::keychain_store(&ctx.env);
-    let keys = Keys::new(&ctx.env, config.providers.values(), keychain);
-    let providers = target.providers(&config);
-    let layer = ModelLayer::for_providers(
-        &config,
-        &keys,
-        &providers,
-        tee.clone(),
-        notices(ctx),
-        cancel.clone(),
-    )?
-    .with_price_table(crate::llm::pricing::load_table(&ctx.paths.data_dir)?);
-    let context = CallContext {
-        role: "ask".into(),
-        call_key_prefix: call_key_prefix(),
-        ..CallContext::default()
-    };
-    let mut provider = match &target {
-        Target::Model(m) => layer.model(m, context)?,
-        Target::Route(name) => layer.route(name, context)?,
-    };
-    if let Some(path) = &args.record {
-        provider = Arc::new(RecordingProvider::new(provider, path));
-    }
-    let result = rt.block_on(consume(ctx, provider, request, &cancel));
-    let records = tee.seen.lock().map(|r| r.clone()).unwrap_or_default();
-    let response = result?;
-    finish(ctx, response, Some(&records), max_output_tokens)
-}
-
-/// Which models to ask.
-enum Target {
-    Model(ModelRef),
-    Route(String),
-}
-
-impl Target {
-    fn from_args(args: &AskArgs, config: &Config) -> Result<Target, UsageError> {
-        if let Some(m) = &args.model {
-            let m: ModelRef = m.parse().map_err(|e| UsageError(format!("--model: {e}")))?;
-            if config.provider(&m.provider).is_none() {
-                let known: Vec<&str> = config.providers.keys().map(String::as_str).collect();
-                return Err(UsageError(format!(
-                    "--model: no provider named `{}` in the config (known providers: {})",
-                    m.provider,
-                    known.join(", ")
-                )));
+    let view = AskRenderer::new(ctx.ui.clone());
+    let provider: Arc<dyn Provider> = match &args.replay {
+        // A cassette answers directly: no router, no record, no key.
+        Some(path) => Arc::new(ReplayProvider::open(path)?),
+        None => {
+            let choice = choice(&args, &config)?;
+            let store = Store::open(&ctx.paths.database, Arc::new(crate::clock::SystemClock))?;
+            let keys = Keys::new(
+                &ctx.env,
+                config.providers.values(),
+                keys::keychain_store(&ctx.env),
+            );
+            let providers = choice.providers(&config);
+            let providers: Vec<&str> = providers.iter().map(String::as_str).collect();
+            let layer = ModelLayer::for_providers(
+                &config,
+                &keys,
+                &providers,
+                Arc::new(store),
+                cancel.clone(),
+            )?
+            .with_price_table(crate::llm::pricing::load_table(&ctx.paths.data_dir)?);
+            let context = CallContext {
+                role: Role::Ask.as_str().into(),
+                call_key_prefix: call_key_prefix(),
+                ..CallContext::default()
+            };
+            let provider = match &choice {
+                ModelChoice::Model(m) => layer.model(m, context)?,
+                ModelChoice::Route(name) => layer.route(name, context)?,
+                ModelChoice::Routes => layer.route(Role::Ask.as_str(), context)?,
+            };
+            match &args.record {
+                Some(path) => Arc::new(RecordingProvider::new(provider, path)),
+                None => provider,
             }
-            return Ok(Target::Model(m));
         }
-        match &args.route {
-            Some(name) if !config.routes.contains_key(name) => {
-                let known: Vec<&str> = config.routes.keys().map(String::as_str).collect();
-                Err(UsageError(format!(
-                    "--route: no route named `{name}` in the config (routes: {})",
-                    known.join(", ")
-                )))
-            }
-            Some(name) => Ok(Target::Route(name.clone())),
-            None => Ok(Target::Route("ask".into())),
-        }
-    }
+    };
+    let CallResult { result, summary } = super::runtime::block_on(1, &cancel, {
+        let view = &view;
+        let cancel = cancel.clone();
+        async move { call::drive(provider, request, CallId(1), view, &cancel).await }
+    })?;
+    view.end_line();
+    finish(ctx, &view, result?, &summary, max_output_tokens)
+}
 
-    /// The providers whose keys are needed (only those are looked up in the keychain).
-    fn providers<'c>(&self, config: &'c Config) -> Vec<&'c str> {
-        let models: Vec<&ModelRef> = match self {
-            Target::Model(m) => vec![m],
-            Target::Route(name) => config.route(name).iter().collect(),
-        };
-        let mut names: Vec<&'c str> = models
-            .iter()
-            .filter_map(|m| config.providers.get_key_value(&m.provider))
-            .map(|(k, _)| k.as_str())
-            .collect();
-        names.dedup();
-        names
+/// `--model`, `--route`, or the `ask` route (which falls back to `default`).
+fn choice(args: &AskArgs, config: &Config) -> Result<ModelChoice, UsageError> {
+    if let Some(m) = &args.model {
+        let m: ModelRef = m.parse().map_err(|e| UsageError(format!("--model: {e}")))?;
+        if config.provider(&m.provider).is_none() {
+            let known: Vec<&str> = config.providers.keys().map(String::as_str).collect();
+            return Err(UsageError(format!(
+                "--model: no provider named `{}` in the config (known providers: {})",
+                m.provider,
+                known.join(", ")
+            )));
+        }
+        return Ok(ModelChoice::Model(m));
+    }
+    match &args.route {
+        Some(name) if !config.routes.contains_key(name) => {
+            let known: Vec<&str> = config.routes.keys().map(String::as_str).collect();
+            Err(UsageError(format!(
+                "--route: no route named `{name}` in the config (routes: {})",
+                known.join(", ")
+            )))
+        }
+        Some(name) => Ok(ModelChoice::Route(name.clone())),
+        None => Ok(ModelChoice::Routes),
     }
 }
 
-fn read_prompt(arg: &str) -> anyhow::Result<String> {
+fn read_prompt(arg: &str) -> Result<String> {
     let prompt = if arg == "-" {
         let mut text = String::new();
         std::io::stdin()
@@ -202,12 +167,6 @@ fn read_prompt(arg: &str) -> anyhow::Result<String> {
     Ok(prompt)
 }
 
-/// Router notices on stderr (silent with `-q`).
-fn notices(ctx: &Ctx) -> RouterObserver {
-    let ui = ctx.ui.clone();
-    Arc::new(move |ev| ui.info(ev.to_string()))
-}
-
 /// Unique per invocation: `ask/<ms since epoch>-<pid>-<random>`.
 fn call_key_prefix() -> String {
     format!(
@@ -218,72 +177,18 @@ fn call_key_prefix() -> String {
     )
 }
 
-/// Runs the call, streaming text to a terminal, and returns the collected answer.
-async fn consume(
-    ctx: &Ctx,
-    provider: Arc<dyn Provider>,
-    request: Request,
-    cancel: &CancellationToken,
-) -> Result<Response, LlmError> {
-    let live = ctx.ui.stdout_is_tty() && !ctx.ui.json();
-    let mut stream = provider.stream(request);
-    let mut response = Response::default();
-    let mut shown = false;
-    while let Some(item) = stream.next().await {
-        let ev = match item {
-            Ok(ev) => ev,
-            Err(e) => {
-                if shown {
-                    let _ = ctx.ui.out_raw("\n");
-                }
-                return Err(e);
-            }
-        };
-        match &ev {
-            StreamEvent::TextDelta { text } if live => {
-                ctx.ui
-                    .out_raw(text)
-                    .map_err(|e| local_error(&e.to_string()))?;
-                shown = shown || !text.is_empty();
-            }
-            StreamEvent::Reset { .. } if live && shown => {
-                let _ = ctx.ui.out_raw("\n");
-                ctx.ui.info("(the answer above was cut off; asking again)");
-                shown = false;
-            }
-            _ => {}
-        }
-        response.apply(ev);
-    }
-    if cancel.is_cancelled() && response.finish.is_none() {
-        return Err(LlmError::new(
-            crate::llm::ErrorClass::Cancelled,
-            provider.name(),
-            "",
-            "cancelled",
-        ));
-    }
-    if live && shown && !response.text.ends_with('\n') {
-        let _ = ctx.ui.out_raw("\n");
-    }
-    Ok(response)
-}
-
-fn local_error(msg: &str) -> LlmError {
-    LlmError::new(
-        crate::llm::ErrorClass::RecordFailed,
-        "ask",
-        "",
-        format!("could not write the answer: {msg}"),
-    )
-}
-
 /// The `--json` summary.
 #[derive(Debug, Serialize)]
 struct Summary<'a> {
     text: &'a str,
     tool_calls: &'a [ToolCall],
     finish: Option<&'a FinishReason>,
+    /// The refusal text of a refused answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refusal: Option<&'a str>,
+    /// The model's reasoning text, when it sent any.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    reasoning: String,
     /// Who answered (`replay` for a cassette).
     provider: Option<&'a str>,
     model: Option<&'a str>,
@@ -319,16 +224,19 @@ struct Tokens {
     output: u64,
     cached_input: u64,
     cache_write: u64,
+    /// Part of `output` spent on reasoning.
+    reasoning: u64,
     estimated: bool,
 }
 
 fn finish(
     ctx: &Ctx,
+    view: &AskRenderer,
     response: Response,
-    records: Option<&[CallRecord]>,
+    summary: &CallSummary,
     max_output_tokens: u32,
-) -> anyhow::Result<Exit> {
-    let records = records.unwrap_or_default();
+) -> Result<Exit> {
+    let records = &summary.records[..];
     let answered = records
         .iter()
         .rev()
@@ -360,6 +268,8 @@ fn finish(
             text: &response.text,
             tool_calls: &response.tool_calls,
             finish: response.finish.as_ref(),
+            refusal: response.refusal.as_deref(),
+            reasoning: response.reasoning_text(),
             provider,
             model,
             attempts: Attempts {
@@ -384,17 +294,37 @@ fn finish(
                 output: u.output_tokens,
                 cached_input: u.cached_input_tokens,
                 cache_write: u.cache_write_tokens,
+                reasoning: u.reasoning_tokens,
                 estimated: u.estimated,
             },
             cost_usd,
             cost_source,
         })?;
-    } else if !ctx.ui.stdout_is_tty() {
+    } else if !view.streamed() {
         if response.text.ends_with('\n') || response.text.is_empty() {
             ctx.ui.out_raw(&response.text)?;
         } else {
             ctx.ui.out(&response.text)?;
         }
+    }
+    if response.is_refused() {
+        let why = response
+            .refusal
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .unwrap_or("no reason given");
+        ctx.ui.error(format!(
+            "the model refused to answer: {why} (rephrase the request or ask another model with --model)"
+        ));
+        return Ok(Exit::Failure);
+    }
+    if response.finish == Some(FinishReason::ContextFull) {
+        ctx.ui.error(format!(
+            "the answer was cut off because the model's context window is full (it stopped after {} of {max_output_tokens} output tokens): shorten the prompt, or raise the server's context size (Ollama num_ctx, llama.cpp --ctx-size)",
+            response.usage.output_tokens
+        ));
+        return Ok(Exit::Failure);
     }
     if response.is_truncated() {
         ctx.ui.error(format!(

@@ -1,4 +1,5 @@
 //! `samocoder completions SHELL`.
+use super::Result;
 
 use clap::Args;
 use clap_complete::Shell;
@@ -13,7 +14,7 @@ pub struct CompletionsArgs {
     pub shell: Shell,
 }
 
-pub fn run(args: CompletionsArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
+pub fn run(args: CompletionsArgs, ctx: &Ctx) -> Result<Exit> {
     let mut cmd = super::command();
     let mut buf = Vec::new();
     clap_complete::generate(args.shell, &mut cmd, "samocoder", &mut buf);

@@ -1,4 +1,5 @@
 //! `samocoder config path|show|get|set|edit`.
+use super::{CliError, Result};
 
 use clap::{Args, Subcommand};
 use serde_json::json;
@@ -35,7 +36,7 @@ pub enum ConfigCommand {
     Edit,
 }
 
-pub fn run(args: ConfigArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
+pub fn run(args: ConfigArgs, ctx: &Ctx) -> Result<Exit> {
     match args.command {
         ConfigCommand::Path => path(ctx),
         ConfigCommand::Show => show(ctx),
@@ -56,7 +57,7 @@ pub fn run(args: ConfigArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
     }
 }
 
-fn path(ctx: &Ctx) -> anyhow::Result<Exit> {
+fn path(ctx: &Ctx) -> Result<Exit> {
     let p = &ctx.paths;
     if ctx.ui.json() {
         ctx.ui.json_doc(&json!({
@@ -72,7 +73,7 @@ fn path(ctx: &Ctx) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
-fn show(ctx: &Ctx) -> anyhow::Result<Exit> {
+fn show(ctx: &Ctx) -> Result<Exit> {
     let loaded = ctx.load_config()?;
     if ctx.ui.json() {
         ctx.ui.json_doc(&json!({
@@ -82,7 +83,7 @@ fn show(ctx: &Ctx) -> anyhow::Result<Exit> {
         }))?;
         return Ok(Exit::Ok);
     }
-    let text = toml::to_string_pretty(loaded.table()).map_err(anyhow::Error::msg)?;
+    let text = toml::to_string_pretty(loaded.table()).map_err(CliError::failure)?;
     ctx.ui.out(format!(
         "# resolved configuration (file: {})",
         ctx.paths.config_file.display()
@@ -103,7 +104,7 @@ fn show(ctx: &Ctx) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
-fn get(ctx: &Ctx, key: &str) -> anyhow::Result<Exit> {
+fn get(ctx: &Ctx, key: &str) -> Result<Exit> {
     let loaded = ctx.load_config()?;
     let value = loaded.get(key)?;
     if ctx.ui.json() {
@@ -112,7 +113,7 @@ fn get(ctx: &Ctx, key: &str) -> anyhow::Result<Exit> {
     } else {
         let text = match value {
             toml::Value::String(s) => s.clone(),
-            toml::Value::Table(t) => toml::to_string_pretty(t).map_err(anyhow::Error::msg)?,
+            toml::Value::Table(t) => toml::to_string_pretty(t).map_err(CliError::failure)?,
             other => other.to_string(),
         };
         ctx.ui.out(text.trim_end())?;

@@ -1,4 +1,5 @@
 //! `samocoder config edit`: edit a copy of the file, save it only when it still loads.
+use super::Result;
 
 use std::process::Command;
 
@@ -8,7 +9,7 @@ use crate::exit::Exit;
 
 const STARTER: &str = "# samocoder configuration. Keys: see `samocoder config show`.\n";
 
-pub fn edit(ctx: &Ctx) -> anyhow::Result<Exit> {
+pub fn edit(ctx: &Ctx) -> Result<Exit> {
     if !ctx.ui.stdin_is_tty() {
         return Err(UsageError(
             "config edit needs a terminal; in scripts use `samocoder config set KEY VALUE`".into(),

@@ -2,6 +2,7 @@
 //! route uses (its key, with one `GET /models`), and each route (at least one entry whose
 //! provider answered). Providers no route uses are not contacted. Exit 1 when the config or
 //! database is broken or a route has no working entry; warnings alone exit 0.
+use super::Result;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -42,7 +43,7 @@ struct Report {
     checks: Vec<Check>,
 }
 
-pub fn run(_args: DoctorArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
+pub fn run(_args: DoctorArgs, ctx: &Ctx) -> Result<Exit> {
     let mut checks = Vec::new();
     let config = match ctx.config() {
         Ok(c) => {
@@ -75,6 +76,103 @@ pub fn run(_args: DoctorArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
         }
     }
     Ok(if ok { Exit::Ok } else { Exit::Failure })
+}
+
+/// Stands for a model list the server does not have (`GET /models` answered 404): the
+/// provider answered, so its routes are not failed for it.
+const NO_LIST: &str = "\u{0}no-list";
+
+/// The check of one provider's `GET /models`, and the ids it listed (`None`: it failed).
+fn provider_check(
+    name: &str,
+    from: &str,
+    r: Result<Vec<String>, crate::llm::LlmError>,
+) -> (Check, Option<Vec<String>>) {
+    let label = format!("provider:{name}");
+    match r {
+        Ok(ids) if ids.is_empty() => (
+            check(
+                &label,
+                Status::Warn,
+                format!(
+                    "{from}, answered but lists no models: pull or load one first (Ollama: `ollama pull MODEL`)"
+                ),
+            ),
+            Some(ids),
+        ),
+        Ok(ids) => (
+            check(
+                &label,
+                Status::Ok,
+                format!("{from}, answered ({} models)", ids.len()),
+            ),
+            Some(ids),
+        ),
+        // Some servers have no model list at all; their chat may still work.
+        Err(e) if e.class == crate::llm::ErrorClass::NotFound && e.status == Some(404) => (
+            check(
+                &label,
+                Status::Warn,
+                format!(
+                    "{from}, answered but has no model list (GET /models: 404); chat was not checked"
+                ),
+            ),
+            Some(vec![NO_LIST.to_string()]),
+        ),
+        Err(e) => {
+            let r: Result<Vec<String>, _> = Err(e);
+            let detail = format!(
+                "{}: {}",
+                status_of(&r).replace('_', " "),
+                r.as_ref().err().map(explain).unwrap_or_default()
+            );
+            // Whether this breaks anything is decided per route.
+            (check(&label, Status::Warn, detail), None)
+        }
+    }
+}
+
+/// For each model of a route on a local server: its context window and tool-call support, as
+/// the server reports them.
+fn local_models(
+    _ctx: &Ctx,
+    layer: &crate::llm::ModelLayer,
+    config: &Config,
+    checks: &mut Vec<Check>,
+) -> Result<()> {
+    let mut models: Vec<&crate::config::ModelRef> = config.routes.values().flatten().collect();
+    models.sort();
+    models.dedup();
+    let rt = runtime()?;
+    for m in models {
+        let Ok(Some(info)) = rt.block_on(layer.local_info(m)) else {
+            continue;
+        };
+        let window = match info.context_window {
+            Some(w) => format!("context window {w} tokens (from {})", info.source),
+            None => "context window not reported (set [models.\"PROVIDER:MODEL\"] context_window)"
+                .to_string(),
+        };
+        let (status, tools) = match info.tools {
+            crate::llm::local::ToolSupport::Yes => (Status::Ok, "supports tool calls"),
+            crate::llm::local::ToolSupport::No => (
+                Status::Warn,
+                "does not support tool calls: the agent cannot write files with it",
+            ),
+            crate::llm::local::ToolSupport::Unknown => (Status::Warn, "tool-call support unknown"),
+        };
+        let status = if info.context_window.is_none() {
+            Status::Warn
+        } else {
+            status
+        };
+        checks.push(check(
+            &format!("model:{m}"),
+            status,
+            format!("{window}; {tools}"),
+        ));
+    }
+    Ok(())
 }
 
 fn check(name: &str, status: Status, detail: String) -> Check {
@@ -159,7 +257,7 @@ fn keychain(ctx: &Ctx) -> Check {
     }
 }
 
-fn providers_and_routes(ctx: &Ctx, config: &Config, checks: &mut Vec<Check>) -> anyhow::Result<()> {
+fn providers_and_routes(ctx: &Ctx, config: &Config, checks: &mut Vec<Check>) -> Result<()> {
     let mut used: Vec<&str> = config
         .routes
         .values()
@@ -180,26 +278,21 @@ fn providers_and_routes(ctx: &Ctx, config: &Config, checks: &mut Vec<Check>) -> 
             Some(s) => format!("key {} from {}", s.fingerprint(), key.source_name()),
             None => "no key needed".to_string(),
         };
-        let c = match &r {
-            Ok(ids) => check(
-                &format!("provider:{name}"),
-                Status::Ok,
-                format!("{from}, answered ({} models)", ids.len()),
-            ),
-            Err(e) => check(
-                &format!("provider:{name}"),
-                // Whether this breaks anything is decided per route below.
-                Status::Warn,
-                format!("{}: {}", status_of(&r).replace('_', " "), explain(e)),
-            ),
-        };
+        let (c, ids) = provider_check(name, &from, r);
         checks.push(c);
-        listed.insert(name, r.ok());
+        listed.insert(name, ids);
     }
+    local_models(ctx, &layer, config, checks)?;
     for (route, models) in &config.routes {
         let working: Vec<String> = models
             .iter()
-            .filter(|m| listed.get(m.provider.as_str()).is_some_and(Option::is_some))
+            .filter(|m| {
+                // A server that lists no models at all (Ollama with nothing pulled) cannot
+                // serve; one without a list (NO_LIST) may.
+                listed
+                    .get(m.provider.as_str())
+                    .is_some_and(|ids| ids.as_ref().is_some_and(|ids| !ids.is_empty()))
+            })
             .map(ToString::to_string)
             .collect();
         let unlisted: Vec<String> = models
@@ -208,7 +301,9 @@ fn providers_and_routes(ctx: &Ctx, config: &Config, checks: &mut Vec<Check>) -> 
                 listed
                     .get(m.provider.as_str())
                     .and_then(Option::as_ref)
-                    .is_some_and(|ids| !ids.is_empty() && !ids.contains(&m.model))
+                    .is_some_and(|ids| {
+                        !ids.is_empty() && ids[0] != NO_LIST && !ids.contains(&m.model)
+                    })
             })
             .map(ToString::to_string)
             .collect();

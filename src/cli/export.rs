@@ -2,6 +2,7 @@
 //!
 //! One of PROJECT and --dir is required: exporting "the latest project" by default would make a
 //! script's output depend on whatever ran last.
+use super::Result;
 
 use std::io::{self, IsTerminal};
 use std::path::{Path, PathBuf};
@@ -47,7 +48,7 @@ pub struct ExportArgs {
     pub reproducible: bool,
 }
 
-pub fn run(args: ExportArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
+pub fn run(args: ExportArgs, ctx: &Ctx) -> Result<Exit> {
     let (dir, default_name) = match (args.project, args.dir) {
         (Some(name), None) => {
             let store =
@@ -106,7 +107,7 @@ pub fn run(args: ExportArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
 }
 
 /// `<dirname>.zip` in the current directory.
-fn default_output(dir: &Path) -> anyhow::Result<PathBuf> {
+fn default_output(dir: &Path) -> Result<PathBuf> {
     let canon = std::fs::canonicalize(dir)
         .map_err(|_| export::ExportError::NotADirectory(dir.to_path_buf()))?;
     let name = canon

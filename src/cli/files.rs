@@ -1,5 +1,6 @@
 //! `samocoder files PROJECT [PATH]`: the project's files as a tree (ignored files hidden), or
 //! one text file's contents, confined to the project directory.
+use super::{CliError, Result};
 
 use clap::Args;
 use serde::Serialize;
@@ -52,7 +53,7 @@ struct ContentJson<'a> {
     content: &'a str,
 }
 
-pub fn run(args: FilesArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
+pub fn run(args: FilesArgs, ctx: &Ctx) -> Result<Exit> {
     let store = open_store(ctx)?.ok_or_else(|| StoreError::NoProject {
         name: args.project.clone(),
     })?;
@@ -164,7 +165,7 @@ fn show_file(
     project: &str,
     ws: &Workspace,
     safe: &crate::workspace::SafePath,
-) -> anyhow::Result<Exit> {
+) -> Result<Exit> {
     let text = ws
         .read(safe, MAX_SHOW_BYTES)
         .map_err(|e| user_error(project, e))?;
@@ -196,7 +197,7 @@ fn show_file(
 }
 
 /// Workspace errors reworded for a person at the command line (they are written for the model).
-fn user_error(project: &str, e: WorkspaceError) -> anyhow::Error {
+fn user_error(project: &str, e: WorkspaceError) -> CliError {
     let project = clean(project);
     let msg = match e {
         WorkspaceError::NotFound(path) => format!(

@@ -1,5 +1,6 @@
 //! `samocoder keys set|list|rm`: API keys in the OS keychain, and where each provider's key
 //! comes from (its environment variable first, then the keychain).
+use super::{CliError, Result};
 
 use std::io::BufRead;
 
@@ -42,7 +43,7 @@ enum KeysCommand {
     },
 }
 
-pub fn run(args: KeysArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
+pub fn run(args: KeysArgs, ctx: &Ctx) -> Result<Exit> {
     let config = ctx.config()?;
     let keychain = keys::keychain_store(&ctx.env);
     match args.command {
@@ -78,7 +79,7 @@ pub(super) fn provider<'c>(
 }
 
 /// `keychain unavailable` with the variable to use instead: never a plain-text fallback.
-fn use_env_instead(e: KeyError, var: &str) -> anyhow::Error {
+fn use_env_instead(e: KeyError, var: &str) -> CliError {
     match e {
         KeyError::Unavailable { .. } => {
             UsageError(format!("{e}: set {var} in the environment instead")).into()
@@ -93,7 +94,7 @@ fn set(
     keychain: Box<dyn SecretStore>,
     name: &str,
     from_stdin: bool,
-) -> anyhow::Result<Exit> {
+) -> Result<Exit> {
     let p = provider(config, name)?;
     let Some(var) = p.key_env.as_deref() else {
         return Err(UsageError(format!(
@@ -131,7 +132,7 @@ add key_env = \"VARIABLE\" to [providers.{name}]"
 }
 
 /// The key from stdin (`--stdin`, first line) or a hidden prompt; trimmed and checked.
-fn read_key(ctx: &Ctx, name: &str, from_stdin: bool) -> anyhow::Result<Secret> {
+fn read_key(ctx: &Ctx, name: &str, from_stdin: bool) -> Result<Secret> {
     let mut raw = if from_stdin {
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line)?;
@@ -174,7 +175,7 @@ struct Row<'a> {
     fingerprint: Option<String>,
 }
 
-fn list(ctx: &Ctx, config: &Config, keychain: Box<dyn SecretStore>) -> anyhow::Result<Exit> {
+fn list(ctx: &Ctx, config: &Config, keychain: Box<dyn SecretStore>) -> Result<Exit> {
     let describe = keychain.describe();
     let keys = Keys::new(&ctx.env, config.providers.values(), keychain);
     let mut unavailable = None;
@@ -242,7 +243,7 @@ fn human_row(r: &Row<'_>) -> Vec<String> {
     vec![r.provider.to_string(), source, key]
 }
 
-fn rm(ctx: &Ctx, config: &Config, keychain: &dyn SecretStore, name: &str) -> anyhow::Result<Exit> {
+fn rm(ctx: &Ctx, config: &Config, keychain: &dyn SecretStore, name: &str) -> Result<Exit> {
     // A provider removed from the config may still have a key stored: allow cleaning it up.
     let known = config.provider(name);
     if known.is_none() && !crate::config::is_valid_name(name) {

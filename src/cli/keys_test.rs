@@ -1,5 +1,6 @@
 //! `samocoder keys test [PROVIDER]`: the cheapest check that a key works, `GET /models` with
 //! it (a rejected key answers 401). Exit 1 when any tested key fails.
+use super::Result;
 
 use serde::Serialize;
 
@@ -21,7 +22,7 @@ struct Row {
     models: Option<usize>,
 }
 
-pub fn run(ctx: &Ctx, config: &Config, only: Option<&str>) -> anyhow::Result<Exit> {
+pub fn run(ctx: &Ctx, config: &Config, only: Option<&str>) -> Result<Exit> {
     let names: Vec<&str> = match only {
         Some(name) => vec![super::keys::provider(config, name)?.name.as_str()],
         None => config

@@ -1,4 +1,5 @@
 //! `samocoder man`: the man page, generated from the command tree.
+use super::Result;
 
 use clap::Args;
 
@@ -8,7 +9,7 @@ use crate::exit::Exit;
 #[derive(Debug, Args)]
 pub struct ManArgs {}
 
-pub fn run(_args: ManArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
+pub fn run(_args: ManArgs, ctx: &Ctx) -> Result<Exit> {
     let mut buf = Vec::new();
     clap_mangen::Man::new(super::command()).render(&mut buf)?;
     ctx.ui.out_raw(&String::from_utf8_lossy(&buf))?;

@@ -4,10 +4,12 @@
 
 mod agent_run;
 mod ask;
+mod budget;
 mod completions;
 mod config;
 mod config_edit;
 mod doctor;
+mod error;
 mod export;
 mod files;
 mod keys;
@@ -19,18 +21,19 @@ mod prices;
 mod projects;
 mod resume;
 mod rm;
+mod run_settings;
+mod runtime;
 mod show;
 mod templates;
 mod usage;
 
-use std::io;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand};
 
 use crate::config::{Env, Paths};
-use crate::exit::{Exit, ExitStatus};
+use crate::exit::Exit;
 use crate::ui::{ColorChoice, Ui, UiOptions, Verbosity};
 
 /// samocoder: plans, writes, tests and fixes a project from a description, with your own keys.
@@ -83,6 +86,8 @@ pub enum Command {
     Projects(projects::ProjectsArgs),
     /// Show one project: directory, status, spec, tasks, last error, cost and budget.
     Show(show::ShowArgs),
+    /// Show or set a project's budget: the most it may spend in all (`--clear` removes it).
+    Budget(budget::BudgetArgs),
     /// Show a project's files as a tree, or one file's contents.
     Files(files::FilesArgs),
     /// Report tokens, requests and cost per provider/model, project, role or day.
@@ -119,16 +124,7 @@ pub struct Ctx {
     pub global: GlobalArgs,
 }
 
-/// A usage error found after argument parsing (bad combination, bad value).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
-
-impl ExitStatus for UsageError {
-    fn exit(&self) -> Exit {
-        Exit::Usage
-    }
-}
+pub use error::{CliError, Result, UsageError};
 
 /// Parses the process arguments, runs the command, prints an error once, and exits.
 pub fn main() -> ExitCode {
@@ -172,7 +168,8 @@ pub fn main() -> ExitCode {
             return Exit::Usage.into();
         }
     };
-    let (_log_guard, log_problem) = crate::logging::init(&paths.log_dir, cli.global.verbose, &env);
+    let (_log_guard, log_problem) =
+        crate::logging::init(&paths.log_dir, cli.global.verbose, ui.color_err(), &env);
     if let Some(p) = log_problem
         && verbosity == Verbosity::Verbose
     {
@@ -188,18 +185,18 @@ pub fn main() -> ExitCode {
     match run(cli.command, &ctx) {
         Ok(exit) => exit.into(),
         Err(err) => {
-            if is_broken_pipe(&err) {
+            if err.is_broken_pipe() {
                 return Exit::Ok.into();
             }
-            let exit = exit_for(&err);
-            tracing::error!(error = %format!("{err:#}"), code = exit.code(), "command failed");
-            ctx.ui.error(one_line(&err));
+            let exit = err.exit();
+            tracing::error!(error = %err, code = exit.code(), "command failed");
+            ctx.ui.error(err.one_line());
             exit.into()
         }
     }
 }
 
-fn run(command: Command, ctx: &Ctx) -> anyhow::Result<Exit> {
+fn run(command: Command, ctx: &Ctx) -> Result<Exit> {
     match command {
         Command::New(args) => new::run(args, ctx),
         Command::Resume(args) => resume::run(args, ctx),
@@ -211,6 +208,7 @@ fn run(command: Command, ctx: &Ctx) -> anyhow::Result<Exit> {
         Command::Templates(args) => templates::run(args, ctx),
         Command::Projects(args) => projects::run(args, ctx),
         Command::Show(args) => show::run(args, ctx),
+        Command::Budget(args) => budget::run(args, ctx),
         Command::Rm(args) => rm::run(args, ctx),
         Command::Ask(args) => ask::run(args, ctx),
         Command::Models(args) => models::run(args, ctx),
@@ -226,53 +224,30 @@ pub fn command() -> clap::Command {
     Cli::command()
 }
 
-/// The user-facing text of an error chain on one line.
-fn one_line(err: &anyhow::Error) -> String {
-    format!("{err:#}").replace('\n', " ")
-}
-
-fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain().any(|e| {
-        e.downcast_ref::<io::Error>()
-            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
-    })
-}
-
-/// The exit code for an error: the first error in the chain that knows its exit code.
-fn exit_for(err: &anyhow::Error) -> Exit {
-    for e in err.chain() {
-        macro_rules! known {
-            ($($t:ty),* $(,)?) => {$(
-                if let Some(x) = e.downcast_ref::<$t>() {
-                    return x.exit();
-                }
-            )*};
-        }
-        known!(
-            UsageError,
-            crate::ui::PromptError,
-            crate::config::ConfigError,
-            crate::config::NoHomeDir,
-            crate::keys::KeyError,
-            crate::workspace::WorkspaceError,
-            crate::exec::ExecError,
-            crate::export::ExportError,
-            crate::templates::TemplateError,
-            crate::llm::LlmError,
-            crate::llm::cassette::CassetteError,
-            crate::llm::pricing::PriceError,
-            crate::store::StoreError,
-            crate::agent::AgentError,
-            crate::usage::UsageError,
-        );
-    }
-    Exit::Failure
-}
-
 impl Ctx {
     /// Loads the configuration: file, `SAMOCODER__*` environment and `-c` flags.
     pub fn load_config(&self) -> Result<crate::config::Loaded, crate::config::ConfigError> {
         crate::config::load(&self.paths.config_file, &self.env, &self.global.overrides)
+    }
+
+    /// Why `dir` is not samocoder's to take as a project (the root, the home directory or
+    /// above it, samocoder's own directories), if it is not.
+    pub fn precious(&self, dir: &std::path::Path) -> Option<crate::workspace::Precious> {
+        let homes: Vec<PathBuf> = ["HOME", "USERPROFILE"]
+            .iter()
+            .filter_map(|k| self.env.non_empty(k))
+            .map(PathBuf::from)
+            .collect();
+        let p = &self.paths;
+        crate::workspace::precious(
+            dir,
+            &homes,
+            &[
+                p.data_dir.as_path(),
+                p.config_dir.as_path(),
+                p.log_dir.as_path(),
+            ],
+        )
     }
 
     /// The resolved configuration.

@@ -1,6 +1,7 @@
 //! `samocoder models [PROVIDER]`: each provider's model list (`GET {base_url}/models`) with the
 //! prices and context windows samocoder knows. Also the provider check shared by `keys test`
 //! and `doctor`.
+use super::Result;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +14,6 @@ use super::{Ctx, UsageError};
 use crate::config::{Config, ModelRef};
 use crate::exit::Exit;
 use crate::keys::{self, Keys};
-use crate::llm::router::ignore_events;
 use crate::llm::usage::NullSink;
 use crate::llm::{ErrorClass, LlmError, ModelLayer};
 
@@ -24,11 +24,7 @@ pub struct ModelsArgs {
 }
 
 /// A layer for checks: no usage is recorded (listing models costs nothing).
-pub(super) fn check_layer(
-    ctx: &Ctx,
-    config: &Config,
-    providers: &[&str],
-) -> anyhow::Result<ModelLayer> {
+pub(super) fn check_layer(ctx: &Ctx, config: &Config, providers: &[&str]) -> Result<ModelLayer> {
     let keys = Keys::new(
         &ctx.env,
         config.providers.values(),
@@ -39,7 +35,6 @@ pub(super) fn check_layer(
         &keys,
         providers,
         Arc::new(NullSink),
-        ignore_events(),
         CancellationToken::new(),
     )?
     .with_price_table(crate::llm::pricing::load_table(&ctx.paths.data_dir)?);
@@ -92,7 +87,7 @@ struct ProviderModels {
     models: Vec<ModelRow>,
 }
 
-pub fn run(args: ModelsArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
+pub fn run(args: ModelsArgs, ctx: &Ctx) -> Result<Exit> {
     let config = ctx.config()?;
     let names: Vec<&str> = match &args.provider {
         Some(p) => {
@@ -124,6 +119,7 @@ pub fn run(args: ModelsArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
         futures_util::future::join_all(calls).await
     });
     let mut out = Vec::new();
+    let local_windows = local_windows(&rt, &layer, &names, &results);
     for (name, result) in names.iter().zip(results) {
         out.push(match result {
             Ok(ids) => ProviderModels {
@@ -137,13 +133,29 @@ pub fn run(args: ModelsArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
                             provider: name.to_string(),
                             model: id.clone(),
                         };
-                        let price = layer.pricing().price(&m).map(|(p, _)| p);
+                        let priced = layer.pricing().price(&m);
+                        let user_window = priced
+                            .as_ref()
+                            .filter(|(_, source)| {
+                                *source == crate::llm::pricing::CostSource::Override
+                            })
+                            .and_then(|(p, _)| p.context_window);
+                        let price = priced.map(|(p, _)| p);
+                        // The user's own setting wins, then a local server's answer, then the
+                        // price table.
+                        let window = layer
+                            .config()
+                            .model_options(&m, None)
+                            .context_window
+                            .or(user_window)
+                            .or_else(|| local_windows.get(&m.to_string()).copied())
+                            .or_else(|| price.as_ref().and_then(|p| p.context_window));
                         ModelRow {
                             id,
                             input_per_mtok: price.as_ref().map(|p| p.input),
                             output_per_mtok: price.as_ref().map(|p| p.output),
                             cached_input_per_mtok: price.as_ref().and_then(|p| p.cache_read),
-                            context_window: price.and_then(|p| p.context_window),
+                            context_window: window,
                         }
                     })
                     .collect(),
@@ -187,6 +199,39 @@ pub fn run(args: ModelsArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
             Exit::Ok
         },
     )
+}
+
+/// Most models of one local server asked for their context window.
+const MAX_LOCAL_PROBES: usize = 50;
+
+/// The context windows local servers report for the models they listed (keyed
+/// `PROVIDER:MODEL`); providers that are not local are skipped.
+fn local_windows(
+    rt: &tokio::runtime::Runtime,
+    layer: &ModelLayer,
+    names: &[&str],
+    results: &[Result<Vec<String>, LlmError>],
+) -> std::collections::BTreeMap<String, u64> {
+    let mut out = std::collections::BTreeMap::new();
+    for (name, result) in names.iter().zip(results) {
+        let Ok(ids) = result else { continue };
+        for id in ids.iter().take(MAX_LOCAL_PROBES) {
+            let m = ModelRef {
+                provider: name.to_string(),
+                model: id.clone(),
+            };
+            match rt.block_on(layer.local_info(&m)) {
+                Ok(Some(info)) => {
+                    if let Some(w) = info.context_window {
+                        out.insert(m.to_string(), w);
+                    }
+                }
+                // Not a local server: none of its models are.
+                _ => break,
+            }
+        }
+    }
+    out
 }
 
 fn human_row(m: &ModelRow) -> Vec<String> {

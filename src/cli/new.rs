@@ -1,4 +1,5 @@
 //! `samocoder new`: register a project and build it.
+use super::Result;
 
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
@@ -6,11 +7,13 @@ use std::sync::Arc;
 
 use clap::Args;
 
-use super::agent_run::{self, RunArgs};
+use super::agent_run;
+use super::run_settings::{RunArgs, RunSettings, cassette_header};
 use super::{Ctx, UsageError};
-use crate::agent::RunRequest;
+use crate::agent::{ProjectLock, RunRequest};
 use crate::clock::SystemClock;
 use crate::exit::Exit;
+use crate::protocol::RunCommand;
 use crate::store::{NewProject, Store};
 
 #[derive(Debug, Args)]
@@ -43,10 +46,10 @@ pub struct NewArgs {
 
 const MAX_DESCRIPTION: usize = 64 * 1024;
 
-pub fn run(args: NewArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
+pub fn run(args: NewArgs, ctx: &Ctx) -> Result<Exit> {
     let config = ctx.config()?;
-    agent_run::check(&args.run, &config)?;
-    agent_run::policy(&args.run, ctx)?;
+    let mut settings = RunSettings::resolve(&args.run, ctx, &config)?;
+    settings.template = args.template.clone();
     if let Some(t) = &args.template
         && !crate::templates::list_starters()?
             .iter()
@@ -57,11 +60,7 @@ pub fn run(args: NewArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
         ))
         .into());
     }
-    let header = args
-        .run
-        .replay
-        .as_deref()
-        .and_then(agent_run::cassette_header);
+    let header = args.run.replay.as_deref().and_then(cassette_header);
     let description = description(&args, ctx, header.as_ref().and_then(|h| h.1.clone()))?;
     let name = match args
         .name
@@ -83,6 +82,13 @@ pub fn run(args: NewArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
         ))
         .into());
     }
+    if let Some(why) = ctx.precious(&dir) {
+        return Err(UsageError(format!(
+            "will not build a project in {}: {why}; choose another --dir",
+            dir.display()
+        ))
+        .into());
+    }
     check_dir(&dir, args.force, ctx)?;
     std::fs::create_dir_all(&dir)
         .map_err(|e| UsageError(format!("cannot create {}: {e}", dir.display())))?;
@@ -99,23 +105,23 @@ pub fn run(args: NewArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
         "project.new",
         &serde_json::json!({"name": name}),
     )?;
-    let lock = agent_run::lock_project(ctx, project.id, &project.name)?;
+    let lock = ProjectLock::acquire(&ctx.paths.data_dir, project.id, &project.name)?;
     agent_run::run_agent(
         lock,
         ctx,
         config,
         store,
-        &args.run,
-        args.template.clone(),
+        &settings,
         RunRequest {
             project_id: project.id,
-            command: "new".into(),
+            command: RunCommand::New,
             change_request: None,
+            restart: None,
         },
     )
 }
 
-fn description(args: &NewArgs, ctx: &Ctx, from_cassette: Option<String>) -> anyhow::Result<String> {
+fn description(args: &NewArgs, ctx: &Ctx, from_cassette: Option<String>) -> Result<String> {
     let text = if let Some(d) = &args.description {
         d.clone()
     } else if let Some(path) = &args.spec {
@@ -180,7 +186,7 @@ fn absolute(p: &Path) -> std::io::Result<PathBuf> {
     }
 }
 
-fn check_dir(dir: &Path, force: bool, ctx: &Ctx) -> anyhow::Result<()> {
+fn check_dir(dir: &Path, force: bool, ctx: &Ctx) -> Result<()> {
     match std::fs::read_dir(dir) {
         Ok(mut entries) => {
             if entries.next().is_some() && !force {

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
-use super::{Ctx, UsageError};
+use super::{Ctx, Result, UsageError};
 use crate::config::is_valid_name;
 use crate::exit::Exit;
 use crate::llm::pricing::{self, ImportSpec, ModelPrice, PriceTable, Pricing};
@@ -48,7 +48,7 @@ enum PricesCommand {
     Reset,
 }
 
-pub fn run(args: PricesArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
+pub fn run(args: PricesArgs, ctx: &Ctx) -> Result<Exit> {
     match args.command {
         PricesCommand::Import {
             file,
@@ -60,7 +60,7 @@ pub fn run(args: PricesArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
     }
 }
 
-fn read_capped(file: &Path) -> anyhow::Result<String> {
+fn read_capped(file: &Path) -> Result<String> {
     let cannot =
         |e: &dyn std::fmt::Display| UsageError(format!("cannot read {}: {e}", file.display()));
     let meta = std::fs::metadata(file).map_err(|e| cannot(&e))?;
@@ -83,7 +83,7 @@ fn import(
     file: &Path,
     source: Option<String>,
     provider: Option<String>,
-) -> anyhow::Result<Exit> {
+) -> Result<Exit> {
     if let Some(p) = &provider
         && !is_valid_name(p)
     {
@@ -171,7 +171,7 @@ fn import(
     Ok(Exit::Ok)
 }
 
-fn reset(ctx: &Ctx) -> anyhow::Result<Exit> {
+fn reset(ctx: &Ctx) -> Result<Exit> {
     let path = pricing::user_table_path(&ctx.paths.data_dir);
     let removed = match std::fs::remove_file(&path) {
         Ok(()) => true,
@@ -205,7 +205,7 @@ struct Row<'a> {
     price: ModelPrice,
 }
 
-fn show(ctx: &Ctx, filter: Option<&str>) -> anyhow::Result<Exit> {
+fn show(ctx: &Ctx, filter: Option<&str>) -> Result<Exit> {
     let config = ctx.config()?;
     let user = pricing::load_user_table(&ctx.paths.data_dir)?;
     let shipped = PriceTable::shipped();

@@ -1,4 +1,5 @@
 //! `samocoder projects`: every project with its directory, status, age and cost so far.
+use super::Result;
 
 use std::sync::Arc;
 
@@ -14,7 +15,7 @@ use crate::store::{CostTotals, ProjectStatus, ProjectWithCost, Store};
 pub struct ProjectsArgs {}
 
 /// Opens the database if there is one: read-style commands never create it.
-pub(super) fn open_store(ctx: &Ctx) -> anyhow::Result<Option<Store>> {
+pub(super) fn open_store(ctx: &Ctx) -> Result<Option<Store>> {
     Ok(Store::open_existing(
         &ctx.paths.database,
         Arc::new(SystemClock),
@@ -59,7 +60,9 @@ pub(super) struct ProjectJson<'a> {
     pub name: &'a str,
     pub dir: &'a std::path::Path,
     pub description: &'a str,
-    pub status: ProjectStatus,
+    /// The stored status, except `interrupted` for a `running` project no process works on
+    /// (its process was killed).
+    pub status: &'static str,
     pub template: Option<&'a str>,
     pub created_at: i64,
     pub updated_at: i64,
@@ -71,14 +74,23 @@ pub(super) struct ProjectJson<'a> {
     pub budget_usd: Option<f64>,
 }
 
+/// A project's status as shown: `running` only while a process holds its lock.
+pub(super) fn shown_status(ctx: &Ctx, p: &crate::store::Project) -> &'static str {
+    if p.status == ProjectStatus::Running && !crate::agent::is_held(&ctx.paths.data_dir, p.id) {
+        "interrupted"
+    } else {
+        p.status.as_str()
+    }
+}
+
 impl<'a> ProjectJson<'a> {
-    pub fn new(p: &'a crate::store::Project, cost: &CostTotals) -> Self {
+    pub fn new(ctx: &Ctx, p: &'a crate::store::Project, cost: &CostTotals) -> Self {
         ProjectJson {
             id: p.id,
             name: &p.name,
             dir: &p.dir,
             description: &p.description,
-            status: p.status,
+            status: shown_status(ctx, p),
             template: p.template.as_deref(),
             created_at: p.created_at,
             updated_at: p.updated_at,
@@ -90,7 +102,7 @@ impl<'a> ProjectJson<'a> {
     }
 }
 
-pub fn run(_args: ProjectsArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
+pub fn run(_args: ProjectsArgs, ctx: &Ctx) -> Result<Exit> {
     let projects: Vec<ProjectWithCost> = match open_store(ctx)? {
         Some(store) => store.list_projects()?,
         None => Vec::new(),
@@ -98,7 +110,7 @@ pub fn run(_args: ProjectsArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
     if ctx.ui.json() {
         let rows: Vec<ProjectJson<'_>> = projects
             .iter()
-            .map(|p| ProjectJson::new(&p.project, &p.cost))
+            .map(|p| ProjectJson::new(ctx, &p.project, &p.cost))
             .collect();
         ctx.ui.json_doc(&rows)?;
         return Ok(Exit::Ok);
@@ -114,7 +126,7 @@ pub fn run(_args: ProjectsArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
             vec![
                 clean(&p.project.name),
                 clean(&p.project.dir.display().to_string()),
-                p.project.status.to_string(),
+                shown_status(ctx, &p.project).to_string(),
                 local_time(p.project.created_at),
                 cost_text(&p.cost),
             ]

@@ -1,14 +1,17 @@
 //! `samocoder resume`: carry on with a project from its last saved step.
+use super::Result;
 
 use std::sync::Arc;
 
 use clap::Args;
 
-use super::agent_run::{self, RunArgs};
+use super::agent_run;
+use super::run_settings::{RunArgs, RunSettings};
 use super::{Ctx, UsageError};
-use crate::agent::RunRequest;
+use crate::agent::{ProjectLock, RunRequest};
 use crate::clock::SystemClock;
 use crate::exit::Exit;
+use crate::protocol::RunCommand;
 use crate::store::{ProjectStatus, Store};
 
 #[derive(Debug, Args)]
@@ -26,10 +29,9 @@ pub struct ResumeArgs {
     pub run: RunArgs,
 }
 
-pub fn run(args: ResumeArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
+pub fn run(args: ResumeArgs, ctx: &Ctx) -> Result<Exit> {
     let config = ctx.config()?;
-    agent_run::check(&args.run, &config)?;
-    agent_run::policy(&args.run, ctx)?;
+    let settings = RunSettings::resolve(&args.run, ctx, &config)?;
     let store =
         Store::open_existing(&ctx.paths.database, Arc::new(SystemClock))?.ok_or_else(|| {
             UsageError("there are no projects yet; start one with `samocoder new`".into())
@@ -42,17 +44,12 @@ pub fn run(args: ResumeArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
             )
         })?,
     };
-    let lock = agent_run::lock_project(ctx, project.id, &project.name)?;
-    if let Some(n) = args.from_task {
-        let r = crate::agent::restart_from_task(&store, &project, n)?;
-        ctx.ui.info(format!(
-            "restored {} to {} on branch {}; {} task(s) to do again",
-            project.name,
-            &r.from_commit[..r.from_commit.len().min(8)],
-            r.branch,
-            r.tasks
-        ));
-    } else if project.status == ProjectStatus::Done && args.change.is_none() {
+    let lock = ProjectLock::acquire(&ctx.paths.data_dir, project.id, &project.name)?;
+    let restart = match args.from_task {
+        Some(n) => Some(crate::agent::plan_restart(&store, &project, n)?),
+        None => None,
+    };
+    if restart.is_none() && project.status == ProjectStatus::Done && args.change.is_none() {
         ctx.ui.info(format!(
             "{} is done; to change it, run `samocoder resume {} -d \"what to change\"`",
             project.name, project.name
@@ -78,12 +75,12 @@ pub fn run(args: ResumeArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
         ctx,
         config,
         store,
-        &args.run,
-        None,
+        &settings,
         RunRequest {
             project_id: project.id,
-            command: "resume".into(),
+            command: RunCommand::Resume,
             change_request: change,
+            restart,
         },
     )
 }

@@ -1,5 +1,6 @@
 //! `samocoder rm PROJECT [--files]`: forgets a project; with `--files`, after asking, also
 //! deletes its directory. Money spent stays in `usage`; the action goes to the audit log.
+use super::{CliError, Result};
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -21,7 +22,7 @@ pub struct RmArgs {
     pub files: bool,
 }
 
-pub fn run(args: RmArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
+pub fn run(args: RmArgs, ctx: &Ctx) -> Result<Exit> {
     let no_project = || StoreError::NoProject {
         name: args.project.clone(),
     };
@@ -40,11 +41,11 @@ pub fn run(args: RmArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
             return Ok(Exit::Failure);
         }
         fs::remove_dir_all(&dir).map_err(|e| {
-            anyhow::anyhow!(
+            CliError::failure(format!(
                 "could not delete {} ({e}); project {} is still listed, fix the problem and run this again",
                 dir.display(),
                 p.name
-            )
+            ))
         })?;
         deleted_dir = Some(dir);
     }
@@ -80,8 +81,8 @@ pub fn run(args: RmArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
 /// (not a symlink), is not `/`, the home directory or above it, does not hold samocoder's own
 /// files, and looks like the project's (empty, named after it, or holding files samocoder
 /// wrote there).
-fn deletable_dir(p: &Project, store: &Store, ctx: &Ctx) -> anyhow::Result<PathBuf> {
-    let refuse = |why: String| -> anyhow::Error {
+fn deletable_dir(p: &Project, store: &Store, ctx: &Ctx) -> Result<PathBuf> {
+    let refuse = |why: String| -> CliError {
         UsageError(format!(
             "will not delete {}: {why}; nothing was changed (run `samocoder rm {}` without --files to only forget it)",
             p.dir.display(),
@@ -108,29 +109,8 @@ fn deletable_dir(p: &Project, store: &Store, ctx: &Ctx) -> anyhow::Result<PathBu
         return Err(refuse("it is not a directory".into()));
     }
     let dir = fs::canonicalize(&p.dir).map_err(|e| refuse(format!("cannot resolve it ({e})")))?;
-    if dir.parent().is_none() {
-        return Err(refuse("it is the root of the file system".into()));
-    }
-    for home in ["HOME", "USERPROFILE"]
-        .iter()
-        .filter_map(|k| ctx.env.non_empty(k))
-        .filter_map(|h| fs::canonicalize(h).ok())
-    {
-        if home == dir {
-            return Err(refuse("it is your home directory".into()));
-        }
-        if home.starts_with(&dir) {
-            return Err(refuse("it contains your home directory".into()));
-        }
-    }
-    for own in [
-        &ctx.paths.database,
-        &ctx.paths.config_file,
-        &ctx.paths.log_dir,
-    ] {
-        if resolved(own).starts_with(&dir) {
-            return Err(refuse("it holds samocoder's own files".into()));
-        }
+    if let Some(why) = ctx.precious(&dir) {
+        return Err(refuse(why.to_string()));
     }
     if !looks_like_project(&dir, p, store)? {
         return Err(refuse(format!(
@@ -141,25 +121,7 @@ fn deletable_dir(p: &Project, store: &Store, ctx: &Ctx) -> anyhow::Result<PathBu
     Ok(dir)
 }
 
-/// A path resolved as far as it exists (the rest appended as written).
-fn resolved(path: &Path) -> PathBuf {
-    let mut rest = Vec::new();
-    let mut cur = path;
-    loop {
-        if let Ok(real) = fs::canonicalize(cur) {
-            return rest.iter().rev().fold(real, |acc, c| acc.join(c));
-        }
-        match (cur.parent(), cur.file_name()) {
-            (Some(parent), Some(name)) => {
-                rest.push(name.to_os_string());
-                cur = parent;
-            }
-            _ => return path.to_path_buf(),
-        }
-    }
-}
-
-fn looks_like_project(dir: &Path, p: &Project, store: &Store) -> anyhow::Result<bool> {
+fn looks_like_project(dir: &Path, p: &Project, store: &Store) -> Result<bool> {
     let named = dir
         .file_name()
         .and_then(|n| n.to_str())

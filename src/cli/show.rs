@@ -1,4 +1,5 @@
 //! `samocoder show PROJECT`: one project in detail: where it is, how far it got, what it cost.
+use super::Result;
 
 use clap::Args;
 use serde::Serialize;
@@ -84,7 +85,7 @@ struct LastError<'a> {
     error: &'a str,
 }
 
-pub fn run(args: ShowArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
+pub fn run(args: ShowArgs, ctx: &Ctx) -> Result<Exit> {
     let no_project = || StoreError::NoProject {
         name: args.project.clone(),
     };
@@ -117,7 +118,7 @@ pub fn run(args: ShowArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
 
     if ctx.ui.json() {
         ctx.ui.json_doc(&ShowJson {
-            project: ProjectJson::new(&p, &cost),
+            project: ProjectJson::new(ctx, &p, &cost),
             spec: p.spec.as_deref(),
             architecture: p.architecture.as_ref(),
             effective_budget_usd: budget,
@@ -134,7 +135,7 @@ pub fn run(args: ShowArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
     let mut field = |k: &str, v: String| out.push(format!("{:<12} {v}", format!("{k}:")));
     field("Project", format!("{} (id {})", clean(&p.name), p.id));
     field("Directory", clean(&p.dir.display().to_string()));
-    field("Status", p.status.to_string());
+    field("Status", super::projects::shown_status(ctx, &p).to_string());
     field("Created", local_time(p.created_at));
     field("Updated", local_time(p.updated_at));
     if !p.description.is_empty() {

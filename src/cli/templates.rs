@@ -1,4 +1,5 @@
 //! `samocoder templates`: list the starter project templates.
+use super::Result;
 
 use clap::Args;
 
@@ -9,7 +10,7 @@ use crate::templates;
 #[derive(Debug, Args)]
 pub struct TemplatesArgs {}
 
-pub fn run(_args: TemplatesArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
+pub fn run(_args: TemplatesArgs, ctx: &Ctx) -> Result<Exit> {
     let starters = templates::list_starters()?;
     if ctx.ui.json() {
         ctx.ui.json_doc(&starters)?;

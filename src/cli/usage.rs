@@ -1,4 +1,5 @@
 //! `samocoder usage`: tokens, requests and cost from the recorded model calls.
+use super::Result;
 
 use clap::{Args, ValueEnum};
 
@@ -55,7 +56,7 @@ pub struct UsageArgs {
     pub csv: bool,
 }
 
-pub fn run(args: UsageArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
+pub fn run(args: UsageArgs, ctx: &Ctx) -> Result<Exit> {
     if args.csv && ctx.ui.json() {
         return Err(UsageError("choose one of --csv and --json".into()).into());
     }
@@ -105,7 +106,7 @@ pub fn run(args: UsageArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
             if let (Some(s), Some(u)) = (since, until)
                 && s >= u
             {
-                return Err(usage::UsageError::EmptyRange.into());
+                return Err(usage::ReportError::EmptyRange.into());
             }
             Report {
                 group_by,
@@ -174,7 +175,7 @@ fn budget_text(b: &BudgetStatus) -> (String, String) {
     }
 }
 
-fn print_table(ctx: &Ctx, r: &Report, project: Option<&str>) -> anyhow::Result<()> {
+fn print_table(ctx: &Ctx, r: &Report, project: Option<&str>) -> Result<()> {
     let what = match r.group_by {
         GroupBy::ProviderModel => "provider and model",
         GroupBy::Project => "project",

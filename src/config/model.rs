@@ -16,6 +16,10 @@ pub enum WireKind {
     Openai,
     /// Anthropic Messages (`POST {base}/messages`).
     Anthropic,
+    /// OpenAI Responses (`POST {base}/responses`), written `kind = "openai-responses"`: where
+    /// OpenAI's newest (reasoning) models are served best.
+    #[serde(rename = "openai-responses")]
+    OpenaiResponses,
 }
 
 impl fmt::Display for WireKind {
@@ -23,6 +27,7 @@ impl fmt::Display for WireKind {
         f.write_str(match self {
             WireKind::Openai => "openai",
             WireKind::Anthropic => "anthropic",
+            WireKind::OpenaiResponses => "openai-responses",
         })
     }
 }
@@ -122,6 +127,9 @@ pub struct LimitsConfig {
     pub max_file_bytes: u64,
     /// Largest number of output tokens requested per model call.
     pub max_output_tokens: u32,
+    /// Model calls one run may make, priced or not, before it stops (exit 3, resumable): a
+    /// ceiling a real run never meets and a runaway always does.
+    pub max_calls_per_run: u32,
 }
 
 /// Timeouts, retries and circuit breaking for model calls.
@@ -151,6 +159,63 @@ pub struct PriceOverride {
     pub context_window: Option<u64>,
 }
 
+/// How hard a reasoning model should think (OpenAI `reasoning_effort`, OpenRouter
+/// `reasoning.effort`, Groq `reasoning_effort`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReasoningEffort {
+    Minimal,
+    Low,
+    Medium,
+    High,
+}
+
+impl ReasoningEffort {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReasoningEffort::Minimal => "minimal",
+            ReasoningEffort::Low => "low",
+            ReasoningEffort::Medium => "medium",
+            ReasoningEffort::High => "high",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ReasoningEffort> {
+        Some(match s {
+            "minimal" => ReasoningEffort::Minimal,
+            "low" => ReasoningEffort::Low,
+            "medium" => ReasoningEffort::Medium,
+            "high" => ReasoningEffort::High,
+            _ => return None,
+        })
+    }
+}
+
+/// Settings of one model (`[models."PROVIDER:MODEL"]`) or one route (`[route_options.NAME]`,
+/// which wins over the model's for the calls of that route).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ModelOptions {
+    /// Sent as `reasoning_effort` (OpenAI chat, Groq), `reasoning.effort` (OpenAI Responses,
+    /// OpenRouter). Also switches OpenAI-style requests to `max_completion_tokens`.
+    pub reasoning_effort: Option<ReasoningEffort>,
+    /// Anthropic extended thinking: `thinking.budget_tokens` (at least 1024). The request's
+    /// `max_tokens` becomes the output limit plus this budget.
+    pub thinking_budget_tokens: Option<u32>,
+    /// The prompt limit in tokens, overriding what a local server reports and the price table.
+    pub context_window: Option<u64>,
+}
+
+impl ModelOptions {
+    /// `self` with the fields `over` sets replacing ours.
+    pub fn overlay(&self, over: &ModelOptions) -> ModelOptions {
+        ModelOptions {
+            reasoning_effort: over.reasoning_effort.or(self.reasoning_effort),
+            thinking_budget_tokens: over.thinking_budget_tokens.or(self.thinking_budget_tokens),
+            context_window: over.context_window.or(self.context_window),
+        }
+    }
+}
+
 /// The whole resolved configuration.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Config {
@@ -162,6 +227,10 @@ pub struct Config {
     pub network: NetworkConfig,
     /// Keyed by `PROVIDER:MODEL`.
     pub prices: BTreeMap<String, PriceOverride>,
+    /// Per-model settings, keyed by `PROVIDER:MODEL`.
+    pub models: BTreeMap<String, ModelOptions>,
+    /// Per-route settings, keyed by route name; they win over `models` for that route.
+    pub route_options: BTreeMap<String, ModelOptions>,
 }
 
 impl Config {
@@ -176,6 +245,27 @@ impl Config {
 
     pub fn provider(&self, name: &str) -> Option<&ProviderConfig> {
         self.providers.get(name)
+    }
+
+    /// The environment variables that hold the providers' keys.
+    pub fn key_vars(&self) -> Vec<String> {
+        self.providers
+            .values()
+            .filter_map(|p| p.key_env.clone())
+            .collect()
+    }
+
+    /// The settings for `model` when called through `route` (route settings win).
+    pub fn model_options(&self, model: &ModelRef, route: Option<&str>) -> ModelOptions {
+        let base = self
+            .models
+            .get(&model.to_string())
+            .cloned()
+            .unwrap_or_default();
+        match route.and_then(|r| self.route_options.get(r)) {
+            Some(r) => base.overlay(r),
+            None => base,
+        }
     }
 }
 

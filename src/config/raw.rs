@@ -14,6 +14,16 @@ pub(super) struct RawConfig {
     pub limits: Option<RawLimits>,
     pub network: Option<RawNetwork>,
     pub prices: Option<BTreeMap<String, RawPrice>>,
+    pub models: Option<BTreeMap<String, RawModelOptions>>,
+    pub route_options: Option<BTreeMap<String, RawModelOptions>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawModelOptions {
+    pub reasoning_effort: Option<String>,
+    pub thinking_budget_tokens: Option<i64>,
+    pub context_window: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -44,6 +54,7 @@ pub(super) struct RawLimits {
     pub command_output_bytes: Option<i64>,
     pub max_file_bytes: Option<i64>,
     pub max_output_tokens: Option<i64>,
+    pub max_calls_per_run: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

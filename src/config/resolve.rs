@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::error::ConfigError;
 use super::layers::Merged;
-use super::raw::{RawConfig, RawPrice};
+use super::raw::{RawConfig, RawModelOptions, RawPrice};
 use super::source::join;
 use super::*;
 
@@ -39,11 +39,12 @@ pub(super) fn resolve(merged: &Merged) -> Result<Config, ConfigError> {
         let kind = match p.kind.as_deref() {
             Some("openai") => WireKind::Openai,
             Some("anthropic") => WireKind::Anthropic,
+            Some("openai-responses") => WireKind::OpenaiResponses,
             Some(other) => {
                 return Err(invalid(
                     &format!("{key}.kind"),
                     format!(
-                        "unknown kind `{other}`: use \"openai\" (chat completions) or \"anthropic\""
+                        "unknown kind `{other}`: use \"openai\" (chat completions), \"openai-responses\" or \"anthropic\""
                     ),
                 ));
             }
@@ -169,15 +170,18 @@ pub(super) fn resolve(merged: &Merged) -> Result<Config, ConfigError> {
         )? as u64,
         max_file_bytes: count(l.max_file_bytes, "limits.max_file_bytes", 1 << 32)? as u64,
         max_output_tokens: count(l.max_output_tokens, "limits.max_output_tokens", u32_max)? as u32,
+        max_calls_per_run: count(l.max_calls_per_run, "limits.max_calls_per_run", 1_000_000)?
+            as u32,
     };
 
     let n = raw.network.unwrap_or_default();
+    // A day at most: anything longer is a typo (and 1e20 seconds overflows a duration).
     let secs = |v: Option<f64>, key: &str| -> Result<f64, ConfigError> {
         match v {
-            Some(s) if s.is_finite() && s > 0.0 => Ok(s),
+            Some(s) if s.is_finite() && s > 0.0 && s <= 86_400.0 => Ok(s),
             Some(s) => Err(invalid(
                 key,
-                format!("must be a number of seconds above 0, got {s}"),
+                format!("must be a number of seconds above 0 and at most 86400 (a day), got {s}"),
             )),
             None => Err(invalid(key, "is missing".into())),
         }
@@ -210,6 +214,29 @@ pub(super) fn resolve(merged: &Merged) -> Result<Config, ConfigError> {
         prices.insert(m.to_string(), price(p, &key, &invalid)?);
     }
 
+    let mut models = BTreeMap::new();
+    for (model, o) in raw.models.unwrap_or_default() {
+        let key = join("models", &model);
+        let m: ModelRef = model
+            .parse()
+            .map_err(|e: BadModelRef| invalid(&key, e.to_string()))?;
+        models.insert(m.to_string(), model_options(o, &key, &invalid)?);
+    }
+    let mut route_options = BTreeMap::new();
+    for (route, o) in raw.route_options.unwrap_or_default() {
+        let key = join("route_options", &route);
+        if !routes.contains_key(&route) {
+            return Err(invalid(
+                &key,
+                format!(
+                    "no route named `{route}` (routes: {})",
+                    routes.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        }
+        route_options.insert(route, model_options(o, &key, &invalid)?);
+    }
+
     Ok(Config {
         providers,
         routes,
@@ -217,6 +244,49 @@ pub(super) fn resolve(merged: &Merged) -> Result<Config, ConfigError> {
         limits,
         network,
         prices,
+        models,
+        route_options,
+    })
+}
+
+fn model_options(
+    o: RawModelOptions,
+    key: &str,
+    invalid: &impl Fn(&str, String) -> ConfigError,
+) -> Result<ModelOptions, ConfigError> {
+    let reasoning_effort = match o.reasoning_effort.as_deref() {
+        None => None,
+        Some(e) => Some(ReasoningEffort::parse(e).ok_or_else(|| {
+            invalid(
+                &format!("{key}.reasoning_effort"),
+                format!("`{e}` is not an effort: use minimal, low, medium or high"),
+            )
+        })?),
+    };
+    let thinking_budget_tokens = match o.thinking_budget_tokens {
+        None => None,
+        Some(b) if (1024..=i64::from(u32::MAX)).contains(&b) => Some(b as u32),
+        Some(b) => {
+            return Err(invalid(
+                &format!("{key}.thinking_budget_tokens"),
+                format!("must be a whole number of at least 1024 (Anthropic's minimum), got {b}"),
+            ));
+        }
+    };
+    let context_window = match o.context_window {
+        None => None,
+        Some(w) if w > 0 => Some(w as u64),
+        Some(w) => {
+            return Err(invalid(
+                &format!("{key}.context_window"),
+                format!("must be above 0, got {w}"),
+            ));
+        }
+    };
+    Ok(ModelOptions {
+        reasoning_effort,
+        thinking_budget_tokens,
+        context_window,
     })
 }
 

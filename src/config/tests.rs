@@ -199,3 +199,72 @@ fn set_keeps_comments_and_refuses_invalid_values() {
     let l = load(&path, &Env::default(), &[]).unwrap();
     assert_eq!(l.config.route("default")[0].to_string(), "openai:gpt-4.1");
 }
+
+#[test]
+fn model_and_route_reasoning_options_resolve_with_route_winning() {
+    let l = load_str(
+        r#"
+[routes]
+default = ["openai:o4-mini"]
+coder = ["openai:o4-mini", "anthropic:claude-sonnet-4-5"]
+
+[models."openai:o4-mini"]
+reasoning_effort = "medium"
+context_window = 200000
+
+[models."anthropic:claude-sonnet-4-5"]
+thinking_budget_tokens = 4096
+
+[route_options.coder]
+reasoning_effort = "high"
+"#,
+        &[r#"models."openai:o4-mini".reasoning_effort=low"#],
+    )
+    .unwrap();
+    let m: ModelRef = "openai:o4-mini".parse().unwrap();
+    let plain = l.config.model_options(&m, None);
+    assert_eq!(
+        plain.reasoning_effort,
+        Some(ReasoningEffort::Low),
+        "-c wins over the file"
+    );
+    assert_eq!(plain.context_window, Some(200_000));
+    let coder = l.config.model_options(&m, Some("coder"));
+    assert_eq!(coder.reasoning_effort, Some(ReasoningEffort::High));
+    assert_eq!(coder.context_window, Some(200_000));
+    let a: ModelRef = "anthropic:claude-sonnet-4-5".parse().unwrap();
+    assert_eq!(
+        l.config
+            .model_options(&a, Some("coder"))
+            .thinking_budget_tokens,
+        Some(4096)
+    );
+}
+
+#[test]
+fn bad_reasoning_options_name_the_key() {
+    let e = load_str("[models.\"openai:o3\"]\nreasoning_effort = \"max\"\n", &[]).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("models.\"openai:o3\".reasoning_effort"),
+        "{e}"
+    );
+    assert!(
+        e.to_string().contains("minimal, low, medium or high"),
+        "{e}"
+    );
+    let e = load_str(
+        "[models.\"anthropic:x\"]\nthinking_budget_tokens = 100\n",
+        &[],
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("at least 1024"), "{e}");
+    let e = load_str("[route_options.nope]\nreasoning_effort = \"low\"\n", &[]).unwrap_err();
+    assert!(e.to_string().contains("no route named `nope`"), "{e}");
+    let ok = load_str(
+        "[providers.r]\nkind = \"openai-responses\"\nbase_url = \"https://api.openai.com/v1\"\n",
+        &[],
+    )
+    .unwrap();
+    assert_eq!(ok.config.providers["r"].kind, WireKind::OpenaiResponses);
+}

@@ -41,6 +41,18 @@ pub fn child_env(parent: &Env, deny: &[String]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The build tools on `PATH` the architect may choose from (`python3`, `node`, `cargo`, ...).
+pub fn available_tools(env: &Env) -> Vec<String> {
+    let path = env.get("PATH").unwrap_or_default();
+    [
+        "python3", "node", "npm", "cargo", "go", "java", "ruby", "gcc", "make", "bash",
+    ]
+    .iter()
+    .filter(|t| std::env::split_paths(path).any(|d| d.join(t).is_file()))
+    .map(|t| t.to_string())
+    .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

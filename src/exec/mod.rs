@@ -8,9 +8,11 @@ pub mod output;
 pub mod policy;
 pub mod runner;
 
-pub use env::{PROVIDER_KEY_VARS, child_env, is_secret_name};
-pub use policy::{ApprovalPolicy, Approver, CommandGate, Decision, Execution, FakeApprover};
-pub use runner::{CommandOutcome, CommandSpec, ExecError, FakeRunner, Runner, ShellRunner};
+pub use env::{PROVIDER_KEY_VARS, available_tools, child_env, is_secret_name};
+pub use policy::{ApprovalPolicy, CommandGate, Execution, Gate};
+#[cfg(any(test, feature = "testing"))]
+pub use runner::FakeRunner;
+pub use runner::{CommandOutcome, CommandSpec, ExecError, Runner, ShellRunner};
 
 #[cfg(all(test, unix))]
 mod runner_tests;

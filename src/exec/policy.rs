@@ -1,8 +1,8 @@
-//! Whether a command may run: the approval policy, the approver (the UI prompts later; tests
-//! use [`FakeApprover`]), and [`CommandGate`] which ties policy, danger check and runner.
+//! Whether a command may run: the approval policy, and [`CommandGate`] which ties policy,
+//! danger check and runner. Asking the user is the engine's (a protocol request).
 
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use super::danger;
 use super::runner::{CommandOutcome, CommandSpec, ExecError, Runner};
@@ -44,59 +44,6 @@ impl std::fmt::Display for ApprovalPolicy {
     }
 }
 
-/// The user's answer to one command.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
-    Approve,
-    /// Declined, with an optional note for the model ("use pytest instead").
-    Deny {
-        reason: Option<String>,
-    },
-}
-
-/// Asks the user about a command (the UI implements it; it must not block forever without a
-/// terminal: it should deny instead).
-pub trait Approver: Send + Sync {
-    fn approve(&self, command: &str, cwd: &Path) -> Decision;
-}
-
-/// A scripted approver for tests: answers in order (the last answer repeats), records questions.
-#[derive(Debug, Default)]
-pub struct FakeApprover {
-    answers: Mutex<Vec<Decision>>,
-    asked: Mutex<Vec<String>>,
-}
-
-impl FakeApprover {
-    pub fn new(answers: Vec<Decision>) -> Self {
-        FakeApprover {
-            answers: Mutex::new(answers),
-            asked: Mutex::new(Vec::new()),
-        }
-    }
-
-    /// The commands asked about so far.
-    pub fn asked(&self) -> Vec<String> {
-        self.asked.lock().map(|a| a.clone()).unwrap_or_default()
-    }
-}
-
-impl Approver for FakeApprover {
-    fn approve(&self, command: &str, _cwd: &Path) -> Decision {
-        if let Ok(mut asked) = self.asked.lock() {
-            asked.push(command.to_owned());
-        }
-        let Ok(mut answers) = self.answers.lock() else {
-            return Decision::Deny { reason: None };
-        };
-        match answers.len() {
-            0 => Decision::Deny { reason: None },
-            1 => answers[0].clone(),
-            _ => answers.remove(0),
-        }
-    }
-}
-
 /// What happened to a proposed command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Execution {
@@ -126,10 +73,25 @@ impl Execution {
     }
 }
 
-/// Policy + danger check + runner, for the agent loop.
+/// What the policy says about one command, before anything runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Gate {
+    /// Run it (`auto` and nothing looks destructive).
+    Run,
+    /// Ask the user first (`ask`); `warning` says why `auto` would refuse it (then the prompt
+    /// defaults to No).
+    Ask { warning: Option<String> },
+    /// `auto` refuses it.
+    Refuse { reason: String },
+    /// `never`: record it, run nothing.
+    Record,
+}
+
+/// Policy + danger check + runner, for the agent loop. The approval itself (a question to the
+/// user) is the caller's: the gate says [`Gate::Ask`] and the caller runs the command with
+/// [`CommandGate::run`] once the user said yes.
 pub struct CommandGate {
     pub policy: ApprovalPolicy,
-    approver: Arc<dyn Approver>,
     runner: Arc<dyn Runner>,
     project_root: PathBuf,
     home: Option<PathBuf>,
@@ -139,37 +101,33 @@ impl CommandGate {
     /// `home` is the user's home directory (from the environment snapshot), for `~` in commands.
     pub fn new(
         policy: ApprovalPolicy,
-        approver: Arc<dyn Approver>,
         runner: Arc<dyn Runner>,
         project_root: impl Into<PathBuf>,
         home: Option<PathBuf>,
     ) -> Self {
         CommandGate {
             policy,
-            approver,
             runner,
             project_root: project_root.into(),
             home,
         }
     }
 
-    /// Decides and, if allowed, runs `spec` (its `cwd` should be the project root).
-    pub async fn execute(&self, spec: CommandSpec) -> Result<Execution, ExecError> {
+    /// Decides what to do with `command` under the policy.
+    pub fn decide(&self, command: &str) -> Gate {
+        let danger = || danger::check(command, &self.project_root, self.home.as_deref());
         match self.policy {
-            ApprovalPolicy::Never => return Ok(Execution::Recorded),
-            ApprovalPolicy::Auto => {
-                if let Some(reason) =
-                    danger::check(&spec.command, &self.project_root, self.home.as_deref())
-                {
-                    return Ok(Execution::Refused { reason });
-                }
-            }
-            ApprovalPolicy::Ask => {
-                if let Decision::Deny { reason } = self.approver.approve(&spec.command, &spec.cwd) {
-                    return Ok(Execution::Declined { reason });
-                }
-            }
+            ApprovalPolicy::Never => Gate::Record,
+            ApprovalPolicy::Auto => match danger() {
+                Some(reason) => Gate::Refuse { reason },
+                None => Gate::Run,
+            },
+            ApprovalPolicy::Ask => Gate::Ask { warning: danger() },
         }
-        Ok(Execution::Ran(self.runner.run(spec).await?))
+    }
+
+    /// Runs a command the policy (and, under `ask`, the user) allowed.
+    pub async fn run(&self, spec: CommandSpec) -> Result<CommandOutcome, ExecError> {
+        self.runner.run(spec).await
     }
 }

@@ -315,12 +315,14 @@ mod group {
 
 /// A scripted runner for tests of code that runs commands: returns the given outcomes in order
 /// (the last repeats) and records every spec.
+#[cfg(any(test, feature = "testing"))]
 #[derive(Debug, Default)]
 pub struct FakeRunner {
     outcomes: std::sync::Mutex<Vec<CommandOutcome>>,
     seen: std::sync::Mutex<Vec<String>>,
 }
 
+#[cfg(any(test, feature = "testing"))]
 impl FakeRunner {
     pub fn new(outcomes: Vec<CommandOutcome>) -> Self {
         FakeRunner {
@@ -349,6 +351,7 @@ impl FakeRunner {
     }
 }
 
+#[cfg(any(test, feature = "testing"))]
 impl Runner for FakeRunner {
     fn run(&self, spec: CommandSpec) -> BoxFuture<'_, Result<CommandOutcome, ExecError>> {
         if let Ok(mut seen) = self.seen.lock() {

@@ -177,59 +177,38 @@ async fn missing_directory_is_a_spawn_error() {
 async fn gate_applies_the_policy() {
     let root = Path::new("/home/u/proj");
     let fake = Arc::new(FakeRunner::new(vec![FakeRunner::ok("ran")]));
-    let approver = Arc::new(FakeApprover::new(vec![Decision::Deny {
-        reason: Some("use make".into()),
-    }]));
-    let gate = |policy| {
-        CommandGate::new(
-            policy,
-            approver.clone(),
-            fake.clone(),
-            root,
-            Some("/home/u".into()),
-        )
-    };
-    let run = |cmd: &str| CommandSpec::new(cmd, root, Duration::from_secs(1));
+    let gate = |policy| CommandGate::new(policy, fake.clone(), root, Some("/home/u".into()));
 
+    assert_eq!(gate(ApprovalPolicy::Never).decide("ls"), Gate::Record);
+    let refused = gate(ApprovalPolicy::Auto).decide("rm -rf ~");
+    assert!(matches!(&refused, Gate::Refuse { reason } if reason.contains("home")));
     assert_eq!(
-        gate(ApprovalPolicy::Never)
-            .execute(run("ls"))
-            .await
-            .unwrap(),
-        Execution::Recorded
+        gate(ApprovalPolicy::Auto).decide("rm -rf build/"),
+        Gate::Run
     );
-    let refused = gate(ApprovalPolicy::Auto)
-        .execute(run("rm -rf ~"))
-        .await
-        .unwrap();
-    assert!(matches!(&refused, Execution::Refused { reason } if reason.contains("home")));
-    assert!(refused.not_run_message().unwrap().contains("refused"));
-    let ran = gate(ApprovalPolicy::Auto)
-        .execute(run("rm -rf build/"))
-        .await
-        .unwrap();
-    assert!(matches!(ran, Execution::Ran(ref o) if o.output == "ran"));
-    let declined = gate(ApprovalPolicy::Ask)
-        .execute(run("make"))
-        .await
-        .unwrap();
     assert_eq!(
-        declined,
-        Execution::Declined {
-            reason: Some("use make".into())
-        }
+        gate(ApprovalPolicy::Ask).decide("make"),
+        Gate::Ask { warning: None }
     );
-    assert_eq!(fake.commands(), ["rm -rf build/"]);
-    assert_eq!(approver.asked(), ["make"]);
-    let yes = Arc::new(FakeApprover::new(vec![Decision::Approve]));
-    let ask = CommandGate::new(ApprovalPolicy::Ask, yes, fake.clone(), root, None);
+    let flagged = gate(ApprovalPolicy::Ask).decide("rm -rf /");
     assert!(
-        matches!(
-            ask.execute(run("rm -rf /")).await.unwrap(),
-            Execution::Ran(_)
-        ),
-        "ask leaves the choice to the user"
+        matches!(&flagged, Gate::Ask { warning: Some(w) } if !w.is_empty()),
+        "ask leaves the choice to the user but flags what auto would refuse: {flagged:?}"
     );
+    let out = gate(ApprovalPolicy::Auto)
+        .run(CommandSpec::new(
+            "rm -rf build/",
+            root,
+            Duration::from_secs(1),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(out.output, "ran");
+    assert_eq!(fake.commands(), ["rm -rf build/"]);
     assert_eq!("AUTO".parse::<ApprovalPolicy>(), Ok(ApprovalPolicy::Auto));
     assert!("maybe".parse::<ApprovalPolicy>().is_err());
+    let refused = Execution::Refused {
+        reason: "it deletes your home".into(),
+    };
+    assert!(refused.not_run_message().unwrap().contains("refused"));
 }

@@ -10,6 +10,15 @@
 //! assistant tool call whose recorded arguments are not a JSON object is replayed with `{}`:
 //! the format only accepts objects, and the tool result that follows already told the model
 //! what was wrong.
+//!
+//! Extended thinking (`thinking_budget_tokens` in the model's settings): the request carries
+//! `thinking: {type: "enabled", budget_tokens}`, `max_tokens` becomes the output limit plus the
+//! budget, and `temperature` is left out (the API rejects it with thinking). Every assistant
+//! turn's Anthropic reasoning blocks go back first in its content, unchanged (`thinking` with
+//! its `signature`, `redacted_thinking` with its `data`), as the API requires across tool-use
+//! turns. A conversation whose open tool-use turn has no thinking block (recorded without it,
+//! or answered by another provider after a fallback) is sent without `thinking`: the API would
+//! reject it otherwise.
 
 use serde_json::{Value, json};
 
@@ -18,8 +27,8 @@ use super::driver::{self, Limits};
 use super::http::{ApiKey, CallCtx, secs};
 use super::openai::temperature;
 use super::sse::DEFAULT_MAX_EVENT_BYTES;
-use super::{EventStream, Message, Provider, Request};
-use crate::config::{NetworkConfig, ProviderConfig};
+use super::{EventStream, Message, Provider, ReasoningFormat, Request};
+use crate::config::{ModelOptions, NetworkConfig, ProviderConfig};
 
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";
 
@@ -31,6 +40,7 @@ pub struct AnthropicAdapter {
     key: Option<ApiKey>,
     client: reqwest::Client,
     limits: Limits,
+    options: ModelOptions,
 }
 
 impl AnthropicAdapter {
@@ -51,7 +61,14 @@ impl AnthropicAdapter {
                 idle: secs(network.idle_timeout_s),
                 max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
             },
+            options: ModelOptions::default(),
         }
+    }
+
+    /// With per-model settings (the thinking budget).
+    pub fn with_options(mut self, options: ModelOptions) -> Self {
+        self.options = options;
+        self
     }
 }
 
@@ -66,12 +83,17 @@ impl Provider for AnthropicAdapter {
             model: request.model.clone(),
             key_env: self.key_env.clone(),
             key: self.key.clone(),
+            base_url: Some(self.base_url.clone()),
         };
         if self.key.is_none() && self.key_env.is_some() {
             let err = ctx.no_key();
             return Box::pin(futures_util::stream::once(async move { Err(err) }));
         }
-        let body = serde_json::to_vec(&request_body(&request)).unwrap_or_default();
+        let body = serde_json::to_vec(&request_body_with(
+            &request,
+            self.options.thinking_budget_tokens,
+        ))
+        .unwrap_or_default();
         let bytes = body.len() as u64;
         let mut http = self
             .client
@@ -90,14 +112,68 @@ impl Provider for AnthropicAdapter {
     }
 }
 
-/// The JSON body for `POST /messages`.
+/// The JSON body for `POST /messages` without thinking.
 pub fn request_body(request: &Request) -> Value {
+    request_body_with(request, None)
+}
+
+/// Whether the conversation ends in a tool-use turn (the last assistant message has tool
+/// calls and only tool results or user text follow) whose assistant message has no thinking
+/// block: the API refuses thinking for such a request.
+fn open_turn_lacks_thinking(request: &Request) -> bool {
+    let Some(last) = request
+        .messages
+        .iter()
+        .rposition(|m| matches!(m, Message::Assistant { .. }))
+    else {
+        return false;
+    };
+    match &request.messages[last] {
+        Message::Assistant {
+            tool_calls,
+            reasoning,
+            ..
+        } => {
+            !tool_calls.is_empty()
+                && request.messages[last + 1..]
+                    .iter()
+                    .any(|m| matches!(m, Message::ToolResult { .. }))
+                && !reasoning
+                    .iter()
+                    .any(|b| b.format == ReasoningFormat::Anthropic)
+        }
+        _ => false,
+    }
+}
+
+/// The JSON body for `POST /messages`; `thinking` is the thinking budget, if any.
+pub fn request_body_with(request: &Request, thinking: Option<u32>) -> Value {
+    let thinking = thinking.filter(|_| !open_turn_lacks_thinking(request));
     let mut messages: Vec<Value> = Vec::with_capacity(request.messages.len());
     for m in &request.messages {
         let (role, blocks) = match m {
             Message::User { content } => ("user", text_block(content)),
-            Message::Assistant { text, tool_calls } => {
-                let mut blocks = text_block(text);
+            Message::Assistant {
+                text,
+                tool_calls,
+                reasoning,
+            } => {
+                // Signed reasoning first, byte for byte, as the API requires.
+                let mut blocks: Vec<Value> = reasoning
+                    .iter()
+                    .filter(|b| b.format == ReasoningFormat::Anthropic)
+                    .filter_map(|b| match (&b.signature, &b.data) {
+                        (Some(sig), _) => Some(json!({
+                            "type": "thinking", "thinking": b.text, "signature": sig,
+                        })),
+                        (None, Some(data)) => {
+                            Some(json!({"type": "redacted_thinking", "data": data}))
+                        }
+                        // Unsigned thinking cannot be verified by the API: dropped.
+                        (None, None) => None,
+                    })
+                    .collect();
+                blocks.extend(text_block(text));
                 for c in tool_calls {
                     let input = match serde_json::from_str::<Value>(&c.arguments) {
                         Ok(v @ Value::Object(_)) => v,
@@ -136,12 +212,19 @@ pub fn request_body(request: &Request) -> Value {
         }
     }
     mark_cached_turns(&mut messages);
+    let max_tokens = match thinking {
+        Some(budget) => request.max_output_tokens.saturating_add(budget),
+        None => request.max_output_tokens,
+    };
     let mut body = json!({
         "model": request.model,
-        "max_tokens": request.max_output_tokens,
+        "max_tokens": max_tokens,
         "messages": messages,
         "stream": true,
     });
+    if let Some(budget) = thinking {
+        body["thinking"] = json!({"type": "enabled", "budget_tokens": budget});
+    }
     if !request.system.is_empty() {
         body["system"] = json!([{
             "type": "text",
@@ -166,7 +249,9 @@ pub fn request_body(request: &Request) -> Value {
         }
         body["tools"] = Value::Array(tools);
     }
-    if let Some(t) = request.temperature {
+    if let Some(t) = request.temperature
+        && thinking.is_none()
+    {
         body["temperature"] = temperature(t);
     }
     body
@@ -229,6 +314,7 @@ mod tests {
                         arguments: "{}".into(),
                     })
                     .collect(),
+                reasoning: vec![],
             }),
             ("c[0-2]", "[a-z]{0,4}", any::<bool>()).prop_map(|(call_id, content, is_error)| {
                 Message::ToolResult {

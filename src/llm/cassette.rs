@@ -14,7 +14,7 @@ use futures_util::{StreamExt, stream};
 use serde::{Deserialize, Serialize};
 
 use super::{ErrorClass, EventStream, FinishReason, LlmError, Provider, Request, Response};
-use super::{StreamEvent, ToolCall, Usage};
+use super::{ReasoningBlock, StreamEvent, ToolCall, Usage};
 use crate::exit::{Exit, ExitStatus};
 
 /// One line of a cassette: one final answer. Every field may be left out.
@@ -31,6 +31,13 @@ pub struct CassetteEntry {
     pub finish: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
+    /// The model's reasoning blocks (with signatures), replayed so the conversation that
+    /// follows sends them back like a live one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasoning: Vec<ReasoningBlock>,
+    /// The refusal text of a refused answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<String>,
     /// Who answered when it was recorded (informational).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
@@ -67,6 +74,8 @@ impl CassetteEntry {
                 .collect(),
             finish: r.finish.as_ref().map(finish_name),
             usage: (r.usage != Usage::default()).then(|| r.usage.clone()),
+            reasoning: r.reasoning.clone(),
+            refusal: r.refusal.clone(),
             provider: provider.filter(|p| !p.is_empty()).map(str::to_string),
             model: model.filter(|m| !m.is_empty()).map(str::to_string),
         }
@@ -75,6 +84,19 @@ impl CassetteEntry {
     /// The events an adapter would emit for this answer.
     pub fn events(&self) -> Vec<StreamEvent> {
         let mut out = Vec::new();
+        for block in &self.reasoning {
+            if !block.text.is_empty() {
+                out.push(StreamEvent::ReasoningDelta {
+                    text: block.text.clone(),
+                });
+            }
+            out.push(StreamEvent::Reasoning {
+                block: block.clone(),
+            });
+        }
+        if let Some(text) = &self.refusal {
+            out.push(StreamEvent::Refusal { text: text.clone() });
+        }
         if !self.text.is_empty() {
             out.push(StreamEvent::TextDelta {
                 text: self.text.clone(),
@@ -132,6 +154,7 @@ fn finish_name(f: &FinishReason) -> String {
         FinishReason::ToolCalls => "tool_calls".into(),
         FinishReason::Truncated => "truncated".into(),
         FinishReason::Refused => "refused".into(),
+        FinishReason::ContextFull => "context_full".into(),
         FinishReason::Other(s) => s.clone(),
     }
 }
@@ -142,6 +165,7 @@ fn parse_finish(s: &str) -> FinishReason {
         "tool_calls" => FinishReason::ToolCalls,
         "truncated" => FinishReason::Truncated,
         "refused" => FinishReason::Refused,
+        "context_full" => FinishReason::ContextFull,
         other => FinishReason::Other(other.to_string()),
     }
 }

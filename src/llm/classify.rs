@@ -8,6 +8,15 @@
 //! a plain 429 without the header stays a (retryable) rate limit, paced by the router's own
 //! backoff. Retrying a spend limit a couple of times costs nothing; wrongly giving up on a
 //! transient rate limit would stop a run, so ambiguity leans towards retrying.
+//!
+//! The error's `code`/`type` decide before its words: OpenAI's ordinary rate limit
+//! (`code: rate_limit_exceeded`, or `type: tokens`/`requests` on older answers) also tells
+//! the user to "add a payment method", which is not a sign that money is gone.
+//!
+//! Shapes understood: OpenAI's `{"error":{message,type,param,code}}`, Anthropic's
+//! `{"type":"error","error":{type,message}}`, vLLM's bare `{"object":"error","message",
+//! "type","code"}`, `{"error":"text"}`, and OpenRouter's wrapper whose upstream body is a
+//! string in `error.metadata.raw` (its message replaces "Provider returned error").
 
 use serde_json::Value;
 
@@ -21,6 +30,8 @@ pub struct ErrorBody {
     pub kind: Option<String>,
     /// OpenAI `error.code` (a string, or a number on OpenRouter).
     pub code: Option<String>,
+    /// The upstream error a proxy wrapped (OpenRouter `error.metadata.raw`), parsed.
+    pub upstream: Option<Box<ErrorBody>>,
 }
 
 impl ErrorBody {
@@ -32,40 +43,99 @@ impl ErrorBody {
     }
 
     pub fn from_value(v: &Value) -> Option<ErrorBody> {
-        let err = v.get("error")?;
+        let err = match v.get("error") {
+            Some(e) if !e.is_null() => e,
+            // vLLM (and other FastAPI servers): the error object is the body itself.
+            _ if v.get("object").and_then(Value::as_str) == Some("error") => v,
+            _ => return None,
+        };
         if let Some(msg) = err.as_str() {
             return Some(ErrorBody {
                 message: Some(msg.to_string()),
                 ..ErrorBody::default()
             });
         }
+        if !err.is_object() {
+            return None;
+        }
         let text = |key: &str| match err.get(key) {
             Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
             Some(Value::Number(n)) => Some(n.to_string()),
             _ => None,
         };
+        let upstream = err
+            .pointer("/metadata/raw")
+            .and_then(|raw| match raw {
+                Value::String(s) => ErrorBody::parse(s).or_else(|| {
+                    (!s.trim().is_empty()).then(|| ErrorBody {
+                        message: Some(s.clone()),
+                        ..ErrorBody::default()
+                    })
+                }),
+                other => ErrorBody::from_value(other),
+            })
+            .map(Box::new);
         Some(ErrorBody {
             message: text("message"),
             kind: text("type"),
             code: text("code"),
+            upstream,
         })
     }
 
+    /// The message to show: a proxy's upstream message wins over its generic wrapper text.
+    pub fn best_message(&self) -> Option<&str> {
+        self.upstream
+            .as_deref()
+            .and_then(ErrorBody::best_message)
+            .or(self.message.as_deref())
+    }
+
+    /// `type` or `code` equals `needle`, here or in the wrapped upstream error.
     fn has(&self, needle: &str) -> bool {
-        self.kind.as_deref() == Some(needle) || self.code.as_deref() == Some(needle)
+        self.kind.as_deref() == Some(needle)
+            || self.code.as_deref() == Some(needle)
+            || self.upstream.as_deref().is_some_and(|u| u.has(needle))
     }
 
     fn message_lower(&self) -> String {
-        self.message.as_deref().unwrap_or("").to_lowercase()
+        let mut m = self.message.as_deref().unwrap_or("").to_lowercase();
+        if let Some(u) = &self.upstream {
+            m.push(' ');
+            m.push_str(&u.message_lower());
+        }
+        m
     }
 
     fn is_context_length(&self) -> bool {
         let m = self.message_lower();
         self.has("context_length_exceeded")
+            || self.has("exceed_context_size_error")
             || m.contains("prompt is too long")
             || m.contains("maximum context length")
             || m.contains("context window")
             || m.contains("context length")
+            || m.contains("context size")
+    }
+
+    /// OpenAI's own rate-limit markers: `code: rate_limit_exceeded`, or the older
+    /// `type: tokens` / `requests` with no code.
+    fn is_openai_rate_limit(&self) -> bool {
+        self.has("rate_limit_exceeded")
+            || self.has("tokens")
+            || self.has("requests")
+            || self.has("tokens_usage_based")
+            || self.has("requests_usage_based")
+    }
+
+    fn is_quota(&self) -> bool {
+        self.has("insufficient_quota") || self.has("billing_error") || self.has("402")
+    }
+
+    /// The wait a message asks for: "Please try again in 125ms", "... in 1.5s", "in 20s",
+    /// "in 6m0s", "try again after 2 seconds".
+    pub fn retry_hint(&self) -> Option<std::time::Duration> {
+        retry_hint(&self.message_lower())
     }
 
     fn mentions_money(&self) -> bool {
@@ -84,10 +154,51 @@ impl ErrorBody {
     }
 }
 
+/// Parses the wait out of "try again in 125ms" / "in 1.5s" / "in 6m0s" / "after 2 seconds".
+/// `lower` is lower-case text.
+pub fn retry_hint(lower: &str) -> Option<std::time::Duration> {
+    let at = ["try again in ", "try again after "]
+        .iter()
+        .find_map(|p| lower.find(p).map(|i| i + p.len()))?;
+    let mut rest = &lower[at..];
+    let mut total_ms = 0.0f64;
+    let mut parts = 0;
+    loop {
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        if digits == 0 {
+            break;
+        }
+        let Ok(n) = rest[..digits].parse::<f64>() else {
+            break;
+        };
+        let after = &rest[digits..];
+        let spaced = after.trim_start();
+        let unit_len = spaced
+            .find(|c: char| !c.is_ascii_alphabetic())
+            .unwrap_or(spaced.len());
+        let factor = match &spaced[..unit_len] {
+            "ms" | "millisecond" | "milliseconds" => 1.0,
+            "s" | "sec" | "secs" | "second" | "seconds" => 1000.0,
+            "m" | "min" | "mins" | "minute" | "minutes" => 60_000.0,
+            "h" | "hour" | "hours" => 3_600_000.0,
+            _ => break,
+        };
+        total_ms += n * factor;
+        parts += 1;
+        rest = &spaced[unit_len..];
+    }
+    (parts > 0 && total_ms.is_finite())
+        .then(|| std::time::Duration::from_millis(total_ms.round() as u64))
+}
+
 /// Classifies a non-2xx answer.
 pub fn classify_status(status: u16, body: &ErrorBody, has_retry_after: bool) -> ErrorClass {
     match status {
         400 | 413 | 422 if body.is_context_length() => ErrorClass::ContextLength,
+        // A proxy (OpenRouter) may wrap an upstream context error in any 4xx/5xx.
+        _ if body.upstream.is_some() && body.is_context_length() => ErrorClass::ContextLength,
         400 if body.mentions_money() && body.message_lower().contains("credit") => {
             ErrorClass::QuotaExhausted
         }
@@ -96,9 +207,9 @@ pub fn classify_status(status: u16, body: &ErrorBody, has_retry_after: bool) -> 
         403 => ErrorClass::Forbidden,
         404 => ErrorClass::NotFound,
         408 | 409 => ErrorClass::Conflict,
-        429 if body.has("insufficient_quota") || body.has("billing_error") => {
-            ErrorClass::QuotaExhausted
-        }
+        429 if body.is_quota() => ErrorClass::QuotaExhausted,
+        // Classify by code before words: OpenAI's rate limit mentions billing too.
+        429 if body.is_openai_rate_limit() => ErrorClass::RateLimited,
         429 if !has_retry_after && body.mentions_money() => ErrorClass::QuotaExhausted,
         429 => ErrorClass::RateLimited,
         529 => ErrorClass::Overloaded,
@@ -114,8 +225,7 @@ pub fn classify_stream_error(body: &ErrorBody) -> ErrorClass {
     if body.is_context_length() {
         return ErrorClass::ContextLength;
     }
-    let names = [body.kind.as_deref(), body.code.as_deref()];
-    let any = |set: &[&str]| names.iter().flatten().any(|n| set.contains(n));
+    let any = |set: &[&str]| set.iter().any(|n| body.has(n));
     if any(&["overloaded_error", "overloaded", "529"]) {
         ErrorClass::Overloaded
     } else if any(&["insufficient_quota", "billing_error", "402"]) {
@@ -191,6 +301,102 @@ mod tests {
             message: s(msg),
             kind: s(kind),
             code: s(code),
+            upstream: None,
+        }
+    }
+
+    #[test]
+    fn openai_429_rate_limit_is_not_out_of_credit() {
+        let b = ErrorBody::parse(r#"{"error":{"message":"Rate limit reached for gpt-4o in organization org-x on tokens per min (TPM): Limit 30000, Used 29800, Requested 600. Please try again in 125ms. Visit https://platform.openai.com/account/rate-limits to learn more. You can increase your rate limit by adding a payment method to your account at https://platform.openai.com/account/billing.","type":"tokens","param":null,"code":"rate_limit_exceeded"}}"#).unwrap();
+        assert_eq!(classify_status(429, &b, false), ErrorClass::RateLimited);
+        assert_eq!(b.retry_hint(), Some(std::time::Duration::from_millis(125)));
+        // The older shape: no code, `type: requests`, billing words.
+        let old = ErrorBody::parse(r#"{"error":{"message":"Rate limit reached for default-gpt-3.5-turbo in organization org-x on requests per min. Limit: 3 / min. Please try again in 20s. Please add a payment method to your account to increase your rate limit. Visit https://platform.openai.com/account/billing to add a payment method.","type":"requests","param":null,"code":null}}"#).unwrap();
+        assert_eq!(classify_status(429, &old, false), ErrorClass::RateLimited);
+        assert_eq!(old.retry_hint(), Some(std::time::Duration::from_secs(20)));
+    }
+
+    #[test]
+    fn retry_hints_parse_every_form() {
+        let h = |s: &str| retry_hint(&s.to_lowercase());
+        assert_eq!(
+            h("Please try again in 1.5s."),
+            Some(std::time::Duration::from_millis(1500))
+        );
+        assert_eq!(
+            h("try again in 6m0s"),
+            Some(std::time::Duration::from_secs(360))
+        );
+        assert_eq!(
+            h("try again in 1m30s please"),
+            Some(std::time::Duration::from_secs(90))
+        );
+        assert_eq!(
+            h("please try again after 2 seconds"),
+            Some(std::time::Duration::from_secs(2))
+        );
+        assert_eq!(h("try again later"), None);
+        assert_eq!(h("no hint here"), None);
+    }
+
+    #[test]
+    fn vllm_bare_context_error_is_recognised() {
+        let b = ErrorBody::parse(r#"{"object":"error","message":"This model's maximum context length is 2048 tokens. However, you requested 2100 tokens (2000 in the messages, 100 in the completion). Please reduce the length of the messages or completion.","type":"BadRequestError","param":null,"code":400}"#).unwrap();
+        assert_eq!(classify_status(400, &b, false), ErrorClass::ContextLength);
+        assert!(
+            b.best_message()
+                .unwrap()
+                .starts_with("This model's maximum")
+        );
+    }
+
+    #[test]
+    fn openrouter_wrapped_context_error_is_recognised() {
+        let b = ErrorBody::parse(r#"{"error":{"message":"Provider returned error","code":400,"metadata":{"raw":"{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":\"prompt is too long: 208310 tokens > 200000 maximum\"}}","provider_name":"Anthropic"}},"user_id":"user_x"}"#).unwrap();
+        assert_eq!(classify_status(400, &b, false), ErrorClass::ContextLength);
+        assert_eq!(
+            b.best_message(),
+            Some("prompt is too long: 208310 tokens > 200000 maximum")
+        );
+        let plain = ErrorBody::parse(r#"{"error":{"message":"Provider returned error","code":502,"metadata":{"raw":"upstream connect error","provider_name":"X"}}}"#).unwrap();
+        assert_eq!(plain.best_message(), Some("upstream connect error"));
+        assert_eq!(classify_status(502, &plain, false), ErrorClass::Server);
+    }
+
+    #[test]
+    fn llama_cpp_context_error_is_recognised() {
+        let b = ErrorBody::parse(r#"{"error":{"code":400,"message":"the request exceeds the available context size, try increasing the context size or enable context shift","type":"exceed_context_size_error","n_prompt_tokens":40141,"n_ctx":32768}}"#).unwrap();
+        assert_eq!(classify_status(400, &b, false), ErrorClass::ContextLength);
+        assert_eq!(classify_stream_error(&b), ErrorClass::ContextLength);
+    }
+
+    proptest::proptest! {
+        /// Every error shape gives back exactly the message it carried, and the upstream one
+        /// wins inside an OpenRouter wrapper.
+        #[test]
+        fn error_shapes_round_trip_their_message(m in "[^\u{0}]{1,80}", up in "[a-z ]{1,40}") {
+            let openai = serde_json::json!({"error": {"message": m, "type": "x", "code": null}});
+            let b = ErrorBody::parse(&openai.to_string()).unwrap();
+            proptest::prop_assert_eq!(b.best_message(), Some(m.as_str()));
+            let vllm = serde_json::json!({"object": "error", "message": m, "code": 400});
+            let b = ErrorBody::parse(&vllm.to_string()).unwrap();
+            proptest::prop_assert_eq!(b.best_message(), Some(m.as_str()));
+            let raw = serde_json::json!({"error": {"message": up}}).to_string();
+            let wrapped = serde_json::json!({"error": {"message": m, "code": 400, "metadata": {"raw": raw}}});
+            let b = ErrorBody::parse(&wrapped.to_string()).unwrap();
+            proptest::prop_assert_eq!(b.best_message(), Some(up.as_str()));
+        }
+
+        #[test]
+        fn arbitrary_text_never_panics(s in ".{0,300}") {
+            let _ = ErrorBody::parse(&s).map(|b| classify_status(429, &b, false));
+        }
+
+        #[test]
+        fn retry_hints_are_bounded(n in 0u64..100_000, unit in proptest::sample::select(vec!["ms", "s", "m"])) {
+            let text = format!("please try again in {n}{unit}.");
+            let want = match unit { "ms" => n, "s" => n * 1000, _ => n * 60_000 };
+            proptest::prop_assert_eq!(retry_hint(&text), Some(std::time::Duration::from_millis(want)));
         }
     }
 

@@ -10,7 +10,7 @@ use futures_util::{Stream, StreamExt};
 use tokio::time::Instant;
 
 use super::classify::ErrorBody;
-use super::http::{CallCtx, read_capped};
+use super::http::{CallCtx, read_capped_bytes};
 use super::ratelimit::rate_limit_info;
 use super::sse::{SseEvent, SseItem, SseStream, SseStreamError};
 use super::{ErrorClass, EventStream, LlmError, StreamEvent};
@@ -30,7 +30,24 @@ pub(crate) trait WireParser: Send + 'static {
 
     /// The body ended. Completes the answer, or fails with `StreamCut` when it was incomplete.
     fn on_eof(&mut self, ctx: &CallCtx, out: &mut Vec<StreamEvent>) -> Result<(), LlmError>;
+
+    /// A server answered the `stream: true` request with one whole JSON message (LiteLLM's
+    /// Anthropic route does): turn it into the events of a one-event stream.
+    fn on_whole(
+        &mut self,
+        _body: &serde_json::Value,
+        ctx: &CallCtx,
+        _out: &mut Vec<StreamEvent>,
+    ) -> Result<(), LlmError> {
+        Err(ctx.err(
+            ErrorClass::InvalidResponse,
+            "the provider answered without streaming, in a shape samocoder does not know",
+        ))
+    }
 }
+
+/// Largest whole-JSON answer read in place of a stream.
+const MAX_WHOLE_BODY: usize = 16 * 1024 * 1024;
 
 /// Timeouts and limits of one call.
 #[derive(Debug, Clone, Copy)]
@@ -54,6 +71,9 @@ struct Driver<P> {
     parser: P,
     phase: Phase,
     pending: VecDeque<StreamEvent>,
+    /// The error that ends the stream, delivered after the events that came before it (an
+    /// error chunk may carry the usage the provider billed).
+    failed: Option<LlmError>,
 }
 
 /// Runs `request` lazily (nothing is sent until the stream is polled). `body_bytes`, the size
@@ -71,6 +91,7 @@ pub(crate) fn run<P: WireParser>(
         parser,
         phase: Phase::Start(request),
         pending: VecDeque::from([StreamEvent::RequestBytes { bytes: body_bytes }]),
+        failed: None,
     };
     Box::pin(futures_util::stream::unfold(driver, |mut d| async move {
         d.next().await.map(|item| (item, d))
@@ -83,6 +104,9 @@ impl<P: WireParser> Driver<P> {
             if let Some(ev) = self.pending.pop_front() {
                 return Some(Ok(ev));
             }
+            if let Some(e) = self.failed.take() {
+                return Some(Err(e));
+            }
             let result = match std::mem::replace(&mut self.phase, Phase::Done) {
                 Phase::Done => return None,
                 Phase::Start(request) => self.start(request).await,
@@ -90,8 +114,10 @@ impl<P: WireParser> Driver<P> {
             };
             if let Err(e) = result {
                 self.phase = Phase::Done;
-                self.pending.clear();
-                return Some(Err(e));
+                // Only usage survives a failure: partial content must not look like an answer.
+                self.pending
+                    .retain(|ev| matches!(ev, StreamEvent::Usage { .. }));
+                self.failed = Some(e);
             }
         }
     }
@@ -118,11 +144,11 @@ impl<P: WireParser> Driver<P> {
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/json"));
-        if is_json {
-            return Err(non_streaming_answer(&self.ctx, self.limits.idle, response).await);
-        }
         if let Some(info) = rate_limit_info(response.headers(), chrono::Utc::now()) {
             self.pending.push_back(StreamEvent::RateLimit { info });
+        }
+        if is_json {
+            return self.whole(response).await;
         }
         let body: Body = Box::pin(response.bytes_stream());
         self.phase = Phase::Streaming(SseStream::new(body, self.limits.max_event_bytes));
@@ -160,8 +186,11 @@ impl<P: WireParser> Driver<P> {
                     if item.is_activity() {
                         deadline = Instant::now() + self.limits.idle;
                     }
-                    if let SseItem::Event(ev) = item {
-                        self.parser.on_event(&ev, &self.ctx, &mut out)?;
+                    if let SseItem::Event(ev) = item
+                        && let Err(e) = self.parser.on_event(&ev, &self.ctx, &mut out)
+                    {
+                        self.pending.extend(out);
+                        return Err(e);
                     }
                 }
             }
@@ -178,21 +207,37 @@ impl<P: WireParser> Driver<P> {
     }
 }
 
-/// A 200 with a JSON body instead of a stream: an error object, or a server that ignored
-/// `stream: true`.
-async fn non_streaming_answer(
-    ctx: &CallCtx,
-    idle: Duration,
-    response: reqwest::Response,
-) -> LlmError {
-    let body = read_capped(response, idle).await;
-    match ErrorBody::parse(&body) {
-        Some(err) => ctx.stream_error(&err),
-        None => ctx.err(
-            ErrorClass::InvalidResponse,
-            "the provider answered without streaming: it may not support `stream: true` on \
-             this endpoint",
-        ),
+impl<P: WireParser> Driver<P> {
+    /// A 200 with a JSON body instead of a stream: an error object, or a server that ignored
+    /// `stream: true` and sent the whole message, which is accepted as a one-event stream.
+    async fn whole(&mut self, response: reqwest::Response) -> Result<(), LlmError> {
+        // A whole answer is the model's work, not an error page: it gets the idle timeout in
+        // all (an error body gets a few seconds).
+        let (body, complete) = read_capped_bytes(response, self.limits.idle, MAX_WHOLE_BODY).await;
+        if let Some(err) = ErrorBody::parse(&body) {
+            return Err(self.ctx.stream_error(&err).with_status(200));
+        }
+        let value: serde_json::Value = match serde_json::from_str(&body) {
+            Ok(v) => v,
+            Err(_) if !complete => {
+                return Err(self.ctx.err(
+                    ErrorClass::StreamCut,
+                    "the provider's whole-message answer did not arrive in full",
+                ));
+            }
+            Err(e) => {
+                return Err(self
+                    .ctx
+                    .err(
+                        ErrorClass::InvalidResponse,
+                        format!("the provider answered with JSON that is not a message: {e}"),
+                    )
+                    .with_status(200));
+            }
+        };
+        let mut out = Vec::new();
+        let result = self.parser.on_whole(&value, &self.ctx, &mut out);
+        self.pending.extend(out);
+        result.map_err(|e| e.with_status(200))
     }
-    .with_status(200)
 }

@@ -19,6 +19,10 @@ pub const MAX_ERROR_BODY: usize = 64 * 1024;
 /// Longest excerpt of a raw (non-JSON) error body put into a message.
 const EXCERPT_CHARS: usize = 200;
 
+/// Longest time spent reading an error body (or a whole-JSON answer), start to end. The idle
+/// timeout alone would let a server that drips one byte a second hold the call for minutes.
+pub const BODY_DEADLINE: Duration = Duration::from_secs(5);
+
 /// An API key. Debug and Display print `***`; only [`ApiKey::expose`] gives the value.
 #[derive(Clone)]
 pub(crate) struct ApiKey(Secret);
@@ -84,6 +88,8 @@ pub(crate) struct CallCtx {
     /// The variable that holds the key, for messages that tell the user what to fix.
     pub key_env: Option<String>,
     pub key: Option<ApiKey>,
+    /// The provider's base URL (local servers are probed there).
+    pub base_url: Option<String>,
 }
 
 impl CallCtx {
@@ -168,8 +174,8 @@ impl CallCtx {
             parsed.as_ref().unwrap_or(&ErrorBody::default()),
             wait.is_some(),
         );
-        let detail = match parsed.as_ref().and_then(|b| b.message.clone()) {
-            Some(m) => excerpt(&m, EXCERPT_CHARS),
+        let detail = match parsed.as_ref().and_then(|b| b.best_message()) {
+            Some(m) => excerpt(m, EXCERPT_CHARS),
             None if body.trim().is_empty() => "(empty body)".to_string(),
             None => excerpt(body, EXCERPT_CHARS),
         };
@@ -195,9 +201,9 @@ impl CallCtx {
             _ => format!("HTTP {status}: {detail}"),
         };
         let wait = match class {
-            ErrorClass::RateLimited if wait.is_none() => {
-                rate_limit_info(headers, now).and_then(|i| exhausted_reset(&i))
-            }
+            ErrorClass::RateLimited if wait.is_none() => rate_limit_info(headers, now)
+                .and_then(|i| exhausted_reset(&i))
+                .or_else(|| parsed.as_ref().and_then(ErrorBody::retry_hint)),
             _ => wait,
         };
         self.err(class, message)
@@ -209,28 +215,51 @@ impl CallCtx {
     pub(crate) fn stream_error(&self, body: &ErrorBody) -> LlmError {
         let class = classify_stream_error(body);
         let detail = body
-            .message
-            .as_deref()
+            .best_message()
             .map(|m| excerpt(m, EXCERPT_CHARS))
             .or_else(|| body.kind.clone())
             .unwrap_or_else(|| "unknown error".to_string());
+        let wait = (class == ErrorClass::RateLimited)
+            .then(|| body.retry_hint())
+            .flatten();
         self.err(class, format!("error in the answer stream: {detail}"))
+            .with_retry_after(wait)
     }
 }
 
 /// Reads at most [`MAX_ERROR_BODY`] bytes of a body as lossy UTF-8, giving up (keeping what
-/// arrived) on a gap longer than `idle` or a transport error.
+/// arrived) on a gap longer than `idle`, after [`BODY_DEADLINE`] in all, or on a transport
+/// error.
 pub(crate) async fn read_capped(response: reqwest::Response, idle: Duration) -> String {
+    read_capped_bytes(response, BODY_DEADLINE.min(idle), MAX_ERROR_BODY)
+        .await
+        .0
+}
+
+/// Reads at most `max` bytes of a body within `total` in all; the flag says whether the body
+/// was complete.
+pub(crate) async fn read_capped_bytes(
+    response: reqwest::Response,
+    total: Duration,
+    max: usize,
+) -> (String, bool) {
+    let deadline = tokio::time::Instant::now() + total;
     let mut body = Vec::new();
     let mut stream = response.bytes_stream();
-    while body.len() < MAX_ERROR_BODY {
-        match tokio::time::timeout(idle, stream.next()).await {
+    let mut complete = false;
+    while body.len() <= max {
+        match tokio::time::timeout_at(deadline, stream.next()).await {
             Ok(Some(Ok(chunk))) => body.extend_from_slice(&chunk),
+            Ok(None) => {
+                complete = true;
+                break;
+            }
             _ => break,
         }
     }
-    body.truncate(MAX_ERROR_BODY);
-    String::from_utf8_lossy(&body).into_owned()
+    let complete = complete && body.len() <= max;
+    body.truncate(max);
+    (String::from_utf8_lossy(&body).into_owned(), complete)
 }
 
 /// An error and its causes on one line (reqwest's own text hides the interesting part).
@@ -260,6 +289,7 @@ mod tests {
             model: "gpt-4o".into(),
             key_env: Some("OPENAI_API_KEY".into()),
             key: Some(ApiKey::new(Secret::new("sk-secret-123"))),
+            base_url: None,
         }
     }
 
@@ -283,6 +313,44 @@ mod tests {
         assert_eq!(e.class, ErrorClass::BadKey);
         assert!(e.message.contains("OPENAI_API_KEY"));
         assert!(e.message.contains("samocoder keys set openai"));
+    }
+
+    #[test]
+    fn wrapped_and_bare_context_errors_show_the_message_not_json() {
+        let e = ctx().error_from_parts(
+            400,
+            &HeaderMap::new(),
+            r#"{"error":{"message":"Provider returned error","code":400,"metadata":{"raw":"{\"error\":{\"message\":\"This model's maximum context length is 131072 tokens\"}}","provider_name":"DeepInfra"}}}"#,
+            chrono::Utc::now(),
+        );
+        assert_eq!(e.class, ErrorClass::ContextLength);
+        assert!(
+            e.message.contains("maximum context length is 131072"),
+            "{}",
+            e.message
+        );
+        assert!(!e.message.contains('{'), "{}", e.message);
+        let e = ctx().error_from_parts(
+            400,
+            &HeaderMap::new(),
+            r#"{"object":"error","message":"This model's maximum context length is 2048 tokens.","type":"BadRequestError","param":null,"code":400}"#,
+            chrono::Utc::now(),
+        );
+        assert_eq!(e.class, ErrorClass::ContextLength);
+        assert!(!e.message.contains('{'), "{}", e.message);
+    }
+
+    #[test]
+    fn openai_429_without_retry_after_waits_as_the_message_says() {
+        let e = ctx().error_from_parts(
+            429,
+            &HeaderMap::new(),
+            r#"{"error":{"message":"Rate limit reached for gpt-4o in organization org-x on tokens per min (TPM): Limit 30000, Used 30000, Requested 900. Please try again in 125ms. Visit https://platform.openai.com/account/rate-limits to learn more.","type":"tokens","param":null,"code":"rate_limit_exceeded"}}"#,
+            chrono::Utc::now(),
+        );
+        assert_eq!(e.class, ErrorClass::RateLimited);
+        assert_eq!(e.retry_after, Some(Duration::from_millis(125)));
+        assert!(!e.message.contains("out of credit"), "{}", e.message);
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Model calls. One [`Provider`] trait with a single streaming method; wire adapters for the
-//! OpenAI Chat Completions and Anthropic Messages formats; the router (retry, backoff, fallback,
+//! OpenAI Chat Completions, OpenAI Responses and Anthropic Messages formats; the router (retry, backoff, fallback,
 //! circuit breaking) is itself a `Provider` wrapping others; pricing and usage recording.
 
 mod adapters;
@@ -9,9 +9,12 @@ pub mod classify;
 mod driver;
 mod error;
 pub mod http;
+pub mod local;
 pub mod openai;
 mod openai_stream;
 pub mod ratelimit;
+pub mod responses;
+mod responses_stream;
 pub mod sse;
 mod types;
 
@@ -27,7 +30,7 @@ use std::pin::Pin;
 
 use futures_util::{Stream, StreamExt};
 
-pub use adapters::adapter_for;
+pub use adapters::{adapter_for, adapter_with};
 pub use anthropic::AnthropicAdapter;
 pub use error::{ErrorClass, LlmError};
 pub use http::build_client;

@@ -16,8 +16,13 @@ const MAX_LIST_BYTES: usize = 8 * 1024 * 1024;
 
 #[derive(Deserialize)]
 struct ListBody {
-    #[serde(default)]
+    /// Ollama with nothing pulled answers `"data": null`.
+    #[serde(default, deserialize_with = "null_as_empty")]
     data: Vec<ModelEntry>,
+}
+
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<ModelEntry>, D::Error> {
+    Ok(Option::<Vec<ModelEntry>>::deserialize(d)?.unwrap_or_default())
 }
 
 #[derive(Deserialize)]
@@ -38,20 +43,21 @@ pub async fn list_models(
         model: String::new(),
         key_env: provider.key_env.clone(),
         key: key.cloned().map(ApiKey::new),
+        base_url: Some(provider.base_url.clone()),
     };
     if ctx.key.is_none() && provider.key_env.is_some() {
         return Err(ctx.no_key());
     }
     let base = provider.base_url.trim_end_matches('/');
     let mut http = match provider.kind {
-        WireKind::Openai => client.get(format!("{base}/models")),
+        WireKind::Openai | WireKind::OpenaiResponses => client.get(format!("{base}/models")),
         WireKind::Anthropic => client
             .get(format!("{base}/models?limit=1000"))
             .header("anthropic-version", ANTHROPIC_VERSION),
     };
     if let Some(key) = &ctx.key {
         let header = match provider.kind {
-            WireKind::Openai => (
+            WireKind::Openai | WireKind::OpenaiResponses => (
                 reqwest::header::AUTHORIZATION.as_str(),
                 format!("Bearer {}", key.expose()),
             ),
@@ -102,4 +108,17 @@ async fn read_body(response: reqwest::Response) -> Result<Vec<u8>, reqwest::Erro
         }
     }
     Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ollama_with_nothing_pulled_lists_no_models() {
+        let b: ListBody = serde_json::from_str(r#"{"object":"list","data":null}"#).unwrap();
+        assert!(b.data.is_empty());
+        let b: ListBody = serde_json::from_str(r#"{"object":"list"}"#).unwrap();
+        assert!(b.data.is_empty());
+    }
 }

@@ -7,6 +7,20 @@
 //! providers stay plain data. Tool results that are errors are sent with an `ERROR: ` prefix,
 //! since the format has no error flag.
 //!
+//! Reasoning: a configured `reasoning_effort` is sent as `reasoning_effort` (OpenAI, Groq,
+//! others) or `reasoning: {effort}` (OpenRouter), switches to `max_completion_tokens`, and
+//! drops `temperature` (reasoning models reject it). Reasoning text a model produced is never
+//! sent back (DeepSeek rejects `reasoning_content` in input); OpenRouter's `reasoning_details`
+//! are, as OpenRouter asks, so Anthropic models behind it keep their signed thinking.
+//!
+//! An assistant turn is never sent as `content: null` without `tool_calls` (llama-cpp-python
+//! answers such a conversation with HTTP 500): an empty answer goes as `content: ""`.
+//!
+//! Local servers (loopback base URL): before the first request to a model its context window
+//! and tool-call support are looked up ([`super::local`]); a prompt that cannot fit fails with
+//! `ContextLength` before anything is sent, and the output limit is lowered so prompt plus
+//! output stay inside the window.
+//!
 //! Prompt caching is automatic on this wire; a request's `cache_key` is sent as
 //! `prompt_cache_key` so the calls of one conversation are routed to the same cache, to the
 //! hosts that honour it (api.openai.com, OpenRouter) or where the provider's config says
@@ -16,12 +30,18 @@
 
 use serde_json::{Value, json};
 
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+
 use super::driver::{self, Limits};
 use super::http::{ApiKey, CallCtx, secs};
-use super::openai_stream::OpenAiParser;
+use super::local::{LocalProbe, fit_local};
+use super::openai_stream::{CallShape, OpenAiParser};
 use super::sse::DEFAULT_MAX_EVENT_BYTES;
-use super::{EventStream, Message, Provider, Request};
-use crate::config::{NetworkConfig, ProviderConfig};
+use super::usage::estimate_tokens;
+use super::{EventStream, Message, Provider, ReasoningFormat, Request};
+use crate::config::{ModelOptions, NetworkConfig, ProviderConfig, ReasoningEffort};
 
 /// Attribution OpenRouter shows on its dashboards.
 const OPENROUTER_REFERER: &str = "https://github.com/samocoder/samocoder";
@@ -35,6 +55,9 @@ pub struct OpenAiAdapter {
     key: Option<ApiKey>,
     client: reqwest::Client,
     limits: Limits,
+    options: ModelOptions,
+    /// Set for local servers: discovers context window and tool support.
+    probe: Option<Arc<LocalProbe>>,
     /// Send `Request.cache_key` as `prompt_cache_key`.
     send_cache_key: bool,
 }
@@ -64,6 +87,8 @@ impl OpenAiAdapter {
                 idle: secs(network.idle_timeout_s),
                 max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
             },
+            options: ModelOptions::default(),
+            probe: None,
             send_cache_key: false,
         };
         adapter.send_cache_key = provider
@@ -72,16 +97,39 @@ impl OpenAiAdapter {
         adapter
     }
 
+    /// With per-model settings (reasoning effort, context window).
+    pub fn with_options(mut self, options: ModelOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Looks up a local server's context window and tool support before the first call.
+    pub fn with_probe(mut self, probe: Option<Arc<LocalProbe>>) -> Self {
+        self.probe = probe;
+        self
+    }
+
+    fn wire_options(&self) -> WireOptions {
+        let host = self.host();
+        let openrouter = host == "openrouter.ai" || host.ends_with(".openrouter.ai");
+        let effort = self.options.reasoning_effort;
+        WireOptions {
+            token_param: if host == "api.openai.com" || (effort.is_some() && !openrouter) {
+                TokenParam::MaxCompletionTokens
+            } else {
+                TokenParam::MaxTokens
+            },
+            effort,
+            openrouter,
+            cache_key: self.send_cache_key,
+        }
+    }
+
     /// The HTTP request for one call (nothing is sent until it is) and the size of its body.
     fn http_request(&self, request: &Request) -> (reqwest::RequestBuilder, u64) {
-        let host = self.host();
-        let style = if host == "api.openai.com" {
-            TokenParam::MaxCompletionTokens
-        } else {
-            TokenParam::MaxTokens
-        };
-        let cache_key = request.cache_key.as_deref().filter(|_| self.send_cache_key);
-        let body = serde_json::to_vec(&request_body(request, style, cache_key)).unwrap_or_default();
+        let host = self.host().to_string();
+        let body =
+            serde_json::to_vec(&request_body(request, &self.wire_options())).unwrap_or_default();
         let bytes = body.len() as u64;
         let mut http = self
             .client
@@ -126,13 +174,57 @@ impl Provider for OpenAiAdapter {
             model: request.model.clone(),
             key_env: self.key_env.clone(),
             key: self.key.clone(),
+            base_url: Some(self.base_url.clone()),
         };
         if self.key.is_none() && self.key_env.is_some() {
             let err = ctx.no_key();
             return Box::pin(futures_util::stream::once(async move { Err(err) }));
         }
-        let (http, bytes) = self.http_request(&request);
-        driver::run(ctx, self.limits, http, bytes, OpenAiParser::default())
+        let this = self.clone();
+        let limits = self.limits;
+        Box::pin(
+            futures_util::stream::once(async move {
+                let mut request = request;
+                let mut notices = Vec::new();
+                let mut window = this.options.context_window;
+                if let Some(probe) = &this.probe {
+                    let fit = fit_local(probe, &ctx, &mut request, window).await;
+                    match fit {
+                        Ok(f) => {
+                            window = f.window;
+                            notices = f.notices;
+                        }
+                        Err(e) => {
+                            return futures_util::stream::once(async move { Err(e) }).boxed();
+                        }
+                    }
+                }
+                let shape = CallShape {
+                    max_output_tokens: request.max_output_tokens,
+                    prompt_tokens: estimate_tokens(
+                        serde_json::to_vec(&request.messages).map_or(0, |v| v.len() as u64)
+                            + request.system.len() as u64,
+                    ),
+                    context_window: window,
+                };
+                let (http, bytes) = this.http_request(&request);
+                let notices = futures_util::stream::iter(
+                    notices
+                        .into_iter()
+                        .map(|message| Ok(super::StreamEvent::Notice { message })),
+                );
+                notices
+                    .chain(driver::run(
+                        ctx,
+                        limits,
+                        http,
+                        bytes,
+                        OpenAiParser::new(shape),
+                    ))
+                    .boxed()
+            })
+            .flatten(),
+        )
     }
 }
 
@@ -141,6 +233,28 @@ impl Provider for OpenAiAdapter {
 pub enum TokenParam {
     MaxCompletionTokens,
     MaxTokens,
+}
+
+/// How a request is written for one host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WireOptions {
+    pub token_param: TokenParam,
+    pub effort: Option<ReasoningEffort>,
+    /// OpenRouter spells reasoning `reasoning: {effort}` and takes `reasoning_details` back.
+    pub openrouter: bool,
+    /// Send the request's `cache_key` as `prompt_cache_key`.
+    pub cache_key: bool,
+}
+
+impl WireOptions {
+    pub fn plain(token_param: TokenParam) -> WireOptions {
+        WireOptions {
+            token_param,
+            effort: None,
+            openrouter: false,
+            cache_key: false,
+        }
+    }
 }
 
 /// `prompt_cache_key` as sent: the key itself when OpenAI accepts it (1 to 64 of
@@ -163,8 +277,8 @@ pub fn wire_cache_key(key: &str) -> Option<String> {
     Some(format!("sc-{hex}"))
 }
 
-/// The JSON body for `POST /chat/completions`. `cache_key`: sent as `prompt_cache_key`.
-pub fn request_body(request: &Request, style: TokenParam, cache_key: Option<&str>) -> Value {
+/// The JSON body for `POST /chat/completions`.
+pub fn request_body(request: &Request, opts: &WireOptions) -> Value {
     let mut messages = Vec::with_capacity(request.messages.len() + 1);
     if !request.system.is_empty() {
         messages.push(json!({"role": "system", "content": request.system}));
@@ -172,11 +286,33 @@ pub fn request_body(request: &Request, style: TokenParam, cache_key: Option<&str
     for m in &request.messages {
         messages.push(match m {
             Message::User { content } => json!({"role": "user", "content": content}),
-            Message::Assistant { text, tool_calls } => {
-                let mut msg = json!({
-                    "role": "assistant",
-                    "content": if text.is_empty() { Value::Null } else { json!(text) },
-                });
+            Message::Assistant {
+                text,
+                tool_calls,
+                reasoning,
+            } => {
+                // `null` content is only valid beside tool calls (llama-cpp-python rejects
+                // the whole conversation otherwise).
+                let content = if text.is_empty() && !tool_calls.is_empty() {
+                    Value::Null
+                } else {
+                    json!(text)
+                };
+                let mut msg = json!({"role": "assistant", "content": content});
+                if opts.openrouter {
+                    let details: Vec<Value> = reasoning
+                        .iter()
+                        .filter(|b| b.format == ReasoningFormat::Openrouter)
+                        .filter_map(|b| b.raw.as_ref())
+                        .flat_map(|raw| match raw {
+                            Value::Array(items) => items.clone(),
+                            other => vec![other.clone()],
+                        })
+                        .collect();
+                    if !details.is_empty() {
+                        msg["reasoning_details"] = Value::Array(details);
+                    }
+                }
                 if !tool_calls.is_empty() {
                     msg["tool_calls"] = tool_calls
                         .iter()
@@ -224,15 +360,24 @@ pub fn request_body(request: &Request, style: TokenParam, cache_key: Option<&str
             })
             .collect();
     }
-    if let Some(t) = request.temperature {
-        body["temperature"] = temperature(t);
+    match opts.effort {
+        // Reasoning models reject `temperature`.
+        Some(effort) if opts.openrouter => body["reasoning"] = json!({"effort": effort.as_str()}),
+        Some(effort) => body["reasoning_effort"] = json!(effort.as_str()),
+        None => {
+            if let Some(t) = request.temperature {
+                body["temperature"] = temperature(t);
+            }
+        }
     }
-    let limit = match style {
+    let limit = match opts.token_param {
         TokenParam::MaxCompletionTokens => "max_completion_tokens",
         TokenParam::MaxTokens => "max_tokens",
     };
     body[limit] = json!(request.max_output_tokens);
-    if let Some(key) = cache_key.and_then(wire_cache_key) {
+    if opts.cache_key
+        && let Some(key) = request.cache_key.as_deref().and_then(wire_cache_key)
+    {
         body["prompt_cache_key"] = json!(key);
     }
     body
@@ -357,5 +502,86 @@ mod tests {
             assert!(wire_cache_key(odd).unwrap().starts_with("sc-"), "{odd}");
         }
         assert_eq!(wire_cache_key(""), None);
+    }
+}
+
+#[cfg(test)]
+mod reasoning_tests {
+    use super::*;
+    use crate::llm::{ReasoningBlock, ToolCall};
+
+    fn req() -> Request {
+        Request {
+            model: "o4-mini".into(),
+            system: String::new(),
+            messages: vec![
+                Message::User {
+                    content: "hi".into(),
+                },
+                Message::Assistant {
+                    text: String::new(),
+                    tool_calls: vec![ToolCall {
+                        id: "c1".into(),
+                        name: "read_file".into(),
+                        arguments: "{}".into(),
+                    }],
+                    reasoning: vec![
+                        ReasoningBlock::text(ReasoningFormat::Text, "private"),
+                        ReasoningBlock {
+                            raw: Some(
+                                json!([{"type": "reasoning.text", "text": "t", "signature": "S", "index": 0}]),
+                            ),
+                            ..ReasoningBlock::text(ReasoningFormat::Openrouter, "t")
+                        },
+                    ],
+                },
+            ],
+            tools: vec![],
+            max_output_tokens: 100,
+            temperature: Some(0.5),
+            cache_key: None,
+        }
+    }
+
+    #[test]
+    fn reasoning_effort_uses_max_completion_tokens_and_drops_temperature() {
+        let opts = WireOptions {
+            token_param: TokenParam::MaxCompletionTokens,
+            effort: Some(ReasoningEffort::High),
+            openrouter: false,
+            cache_key: false,
+        };
+        let body = request_body(&req(), &opts);
+        assert_eq!(body["reasoning_effort"], "high");
+        assert_eq!(body["max_completion_tokens"], 100);
+        assert!(body.get("temperature").is_none());
+        assert!(body.get("max_tokens").is_none());
+        // Reasoning text is never sent back (DeepSeek rejects it).
+        assert!(!body.to_string().contains("private"));
+        assert!(body["messages"][1].get("reasoning_details").is_none());
+    }
+
+    #[test]
+    fn openrouter_gets_reasoning_effort_and_its_details_back() {
+        let opts = WireOptions {
+            token_param: TokenParam::MaxTokens,
+            effort: Some(ReasoningEffort::Low),
+            openrouter: true,
+            cache_key: false,
+        };
+        let body = request_body(&req(), &opts);
+        assert_eq!(body["reasoning"]["effort"], "low");
+        assert_eq!(
+            body["messages"][1]["reasoning_details"][0]["signature"],
+            "S"
+        );
+        assert_eq!(
+            body["messages"][1]["content"],
+            Value::Null,
+            "null beside tool calls"
+        );
+        let plain = request_body(&req(), &WireOptions::plain(TokenParam::MaxTokens));
+        assert_eq!(plain["temperature"], 0.5);
+        assert!(plain.get("reasoning").is_none());
     }
 }

@@ -15,10 +15,11 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::http::build_client_for;
-use super::pricing::{PriceStatus, PriceTable, Pricing, RoutePrices};
-use super::router::{Breakers, RouteEntry, Router, RouterObserver, RouterOptions};
+use super::local::LocalProbe;
+use super::pricing::{PriceStatus, PriceTable, Pricing, RoutePrices, is_local_base_url};
+use super::router::{Breakers, RouteEntry, Router, RouterOptions};
 use super::usage::{CallContext, UsageSink};
-use super::{ErrorClass, LlmError, Provider, adapter_for};
+use super::{ErrorClass, LlmError, Provider, adapter_with};
 use crate::config::{Config, ModelRef, ProviderConfig};
 use crate::keys::{KeyError, KeySource, Keys, Secret};
 
@@ -76,9 +77,10 @@ pub struct ModelLayer {
     /// it: a process that imports its own table parses the shipped one once, not twice.
     pricing: std::sync::OnceLock<Arc<Pricing>>,
     sink: Arc<dyn UsageSink>,
-    observer: RouterObserver,
     cancel: CancellationToken,
     jitter_seed: Option<u64>,
+    /// Context windows and tool support of local servers, found once per process.
+    probe: Arc<LocalProbe>,
 }
 
 impl ModelLayer {
@@ -88,11 +90,10 @@ impl ModelLayer {
         config: &Config,
         keys: &Keys<'_>,
         sink: Arc<dyn UsageSink>,
-        observer: RouterObserver,
         cancel: CancellationToken,
     ) -> Result<ModelLayer, LlmError> {
         let all: Vec<&str> = config.providers.keys().map(String::as_str).collect();
-        ModelLayer::for_providers(config, keys, &all, sink, observer, cancel)
+        ModelLayer::for_providers(config, keys, &all, sink, cancel)
     }
 
     /// Like [`ModelLayer::new`], but looks up the keys of `providers` only (the keychain is
@@ -102,7 +103,6 @@ impl ModelLayer {
         keys: &Keys<'_>,
         providers: &[&str],
         sink: Arc<dyn UsageSink>,
-        observer: RouterObserver,
         cancel: CancellationToken,
     ) -> Result<ModelLayer, LlmError> {
         let mut states = BTreeMap::new();
@@ -120,14 +120,15 @@ impl ModelLayer {
                 .provider(n)
                 .is_none_or(|p| !p.base_url.starts_with("http://"))
         });
+        let client = build_client_for(&config.network, tls)?;
         Ok(ModelLayer {
-            client: build_client_for(&config.network, tls)?,
+            probe: Arc::new(LocalProbe::new(client.clone())),
+            client,
             breakers: Arc::new(Breakers::from_network(&config.network)),
             pricing: std::sync::OnceLock::new(),
             config: config.clone(),
             keys: states,
             sink,
-            observer,
             cancel,
             jitter_seed: None,
         })
@@ -168,21 +169,38 @@ impl ModelLayer {
             context.role = name.to_string();
         }
         let mut entries = Vec::with_capacity(models.len());
+        // `route` is the route's name for route calls, `PROVIDER:MODEL` for one-model calls.
+        let route = self.config.routes.contains_key(name).then_some(name);
         for m in models {
             let provider = self.provider_config(&m.provider)?;
-            let adapter = adapter_for(
+            let local = is_local_base_url(&provider.base_url);
+            let probe = local && provider.kind == crate::config::WireKind::Openai;
+            let mut options = self.config.model_options(m, route);
+            // A window the user set in `[prices]` is the user's word too.
+            if options.context_window.is_none()
+                && let Some(o) = self.config.prices.get(&m.to_string())
+            {
+                options.context_window = o.context_window;
+            }
+            let adapter = adapter_with(
                 provider,
                 self.key(&m.provider).secret().cloned(),
                 &self.client,
                 &self.config.network,
+                &options,
+                probe.then(|| self.probe.clone()),
             );
-            entries.push(RouteEntry::new(adapter, m.clone()).free(provider.free));
+            entries.push(
+                RouteEntry::new(adapter, m.clone())
+                    .free(provider.free)
+                    .with_context_window(options.context_window),
+            );
         }
         Ok(self.router_over(name, entries, context))
     }
 
     /// A router over given entries (e.g. a cassette player), with this layer's breakers,
-    /// prices, usage sink, observer and cancellation.
+    /// prices, usage sink and cancellation.
     pub fn router_over(
         &self,
         name: &str,
@@ -196,7 +214,6 @@ impl ModelLayer {
             self.sink.clone(),
         );
         opts.context = context;
-        opts.observer = self.observer.clone();
         opts.cancel = self.cancel.clone();
         opts.jitter_seed = self.jitter_seed;
         Arc::new(Router::new(name, entries, opts))
@@ -274,6 +291,44 @@ impl ModelLayer {
             .provider(&model.provider)
             .is_some_and(|p| p.free);
         self.pricing().status(model, free)
+    }
+
+    /// What a local provider's server says about `model` (context window, tool support);
+    /// `None` for a provider that is not local.
+    pub async fn local_info(
+        &self,
+        model: &ModelRef,
+    ) -> Result<Option<super::local::LocalInfo>, LlmError> {
+        let p = self.provider_config(&model.provider)?;
+        // Only OpenAI-compatible local servers are probed (see `super::local`).
+        if !is_local_base_url(&p.base_url) || p.kind != crate::config::WireKind::Openai {
+            return Ok(None);
+        }
+        Ok(Some(self.probe.info(&p.base_url, &model.model).await.0))
+    }
+
+    /// The best known context window of `model`: the config's, else a local server's (probed),
+    /// else the price table's. What the agent should fit its requests to.
+    pub async fn context_window(&self, model: &ModelRef) -> Option<u64> {
+        let configured = self
+            .config
+            .model_options(model, None)
+            .context_window
+            .or_else(|| {
+                self.config
+                    .prices
+                    .get(&model.to_string())
+                    .and_then(|o| o.context_window)
+            });
+        if let Some(w) = configured {
+            return Some(w);
+        }
+        if let Ok(Some(info)) = self.local_info(model).await
+            && info.context_window.is_some()
+        {
+            return info.context_window;
+        }
+        self.pricing().context_window(model)
     }
 
     pub fn pricing(&self) -> &Arc<Pricing> {

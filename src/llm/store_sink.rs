@@ -29,6 +29,7 @@ impl From<&CallRecord> for NewLlmCall {
             output_tokens: r.output_tokens,
             cached_tokens: r.cached_tokens,
             cache_write_tokens: r.cache_write_tokens,
+            reasoning_tokens: r.reasoning_tokens,
             cost_usd: r.cost_usd,
             cost_source: Some(match r.cost_source {
                 PriceSource::Table => CostSource::Table,
@@ -79,6 +80,7 @@ mod tests {
             output_tokens: 20,
             cached_tokens: 3,
             cache_write_tokens: 4,
+            reasoning_tokens: 7,
             cost_usd: Some(0.000123),
             cost_source: PriceSource::Provider,
             price_table: Some("models.dev 1.0.398".into()),
@@ -107,7 +109,7 @@ mod tests {
         let rows: Vec<(String, String, i64, String, f64, i64, i64)> = store
             .read(|db| {
                 let mut st = db.conn().prepare(
-                    "SELECT call_key, outcome, attempt, cost_source, cost_usd, usage_estimated, cache_write_tokens FROM llm_calls ORDER BY id",
+                    "SELECT call_key, outcome, attempt, cost_source, cost_usd, usage_estimated, cache_write_tokens + 100 * reasoning_tokens FROM llm_calls ORDER BY id",
                 )?;
                 let rows = st
                     .query_map([], |r| {
@@ -127,7 +129,7 @@ mod tests {
                 "provider".into(),
                 0.000123,
                 1,
-                4
+                704
             )
         );
         let priced: (String, f64, i64) = store

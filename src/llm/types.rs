@@ -35,6 +35,12 @@ pub enum Message {
         text: String,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         tool_calls: Vec<ToolCall>,
+        /// The reasoning the model produced for this turn, to be sent back unchanged (Anthropic
+        /// requires its signed thinking blocks with the tool results that follow them; the
+        /// Responses API takes its reasoning items back). Adapters send only the blocks of
+        /// their own [`ReasoningFormat`] and drop the rest.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        reasoning: Vec<ReasoningBlock>,
     },
     /// The result of one tool call, answering the assistant's call with the same id.
     ToolResult {
@@ -43,6 +49,66 @@ pub enum Message {
         #[serde(default)]
         is_error: bool,
     },
+}
+
+impl Message {
+    /// An assistant turn without reasoning blocks.
+    pub fn assistant(text: impl Into<String>, tool_calls: Vec<ToolCall>) -> Message {
+        Message::Assistant {
+            text: text.into(),
+            tool_calls,
+            reasoning: Vec::new(),
+        }
+    }
+}
+
+/// Which wire produced a reasoning block, and so which wire can take it back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasoningFormat {
+    /// Plain reasoning text (DeepSeek / vLLM `reasoning_content`, Groq and OpenRouter
+    /// `reasoning`): recorded and shown, never sent back (DeepSeek rejects it).
+    Text,
+    /// Anthropic `thinking` (with `signature`) or `redacted_thinking` (with `data`).
+    Anthropic,
+    /// An OpenAI Responses `reasoning` item (`id`, summary, `encrypted_content`).
+    OpenaiResponses,
+    /// OpenRouter `reasoning_details` entries, kept as raw JSON and sent back as they came.
+    Openrouter,
+}
+
+/// One piece of model reasoning. Untrusted text: shown dimmed, never written as a file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReasoningBlock {
+    pub format: ReasoningFormat,
+    /// The reasoning text (or summary) as the model wrote it; may be empty (redacted).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub text: String,
+    /// Anthropic's signature of a thinking block; must come back byte for byte.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+    /// Opaque data: Anthropic `redacted_thinking.data`, Responses `encrypted_content`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
+    /// Responses reasoning item id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// OpenRouter's `reasoning_details` entries as they came.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw: Option<serde_json::Value>,
+}
+
+impl ReasoningBlock {
+    pub fn text(format: ReasoningFormat, text: impl Into<String>) -> ReasoningBlock {
+        ReasoningBlock {
+            format,
+            text: text.into(),
+            signature: None,
+            data: None,
+            id: None,
+            raw: None,
+        }
+    }
 }
 
 /// A tool the model may call.
@@ -75,6 +141,10 @@ pub enum FinishReason {
     Truncated,
     /// The provider filtered or refused the output (`content_filter`, `refusal`).
     Refused,
+    /// The model stopped because its context window was full (a local server's `length` with
+    /// fewer output tokens than asked for): never complete, and a larger output limit cannot
+    /// help.
+    ContextFull,
     /// Anything else the provider said, kept verbatim.
     Other(String),
 }
@@ -117,6 +187,23 @@ pub enum StreamEvent {
     TextDelta {
         text: String,
     },
+    /// A piece of reasoning text, for live display (dimmed); never answer text.
+    ReasoningDelta {
+        text: String,
+    },
+    /// A complete reasoning block (with its signature), in the order the model produced it.
+    Reasoning {
+        block: ReasoningBlock,
+    },
+    /// A piece of refusal text (OpenAI `delta.refusal`, Anthropic `stop_details.explanation`).
+    Refusal {
+        text: String,
+    },
+    /// Something the user should know about this call that is not an error (e.g. a local
+    /// server whose tool-call support is unknown). The router turns it into a notice.
+    Notice {
+        message: String,
+    },
     ToolCallStart {
         index: usize,
         id: String,
@@ -154,6 +241,18 @@ pub enum StreamEvent {
     Reset {
         reason: String,
     },
+    /// Emitted by the router only: a retry, wait, skip or fallback decision, as it is taken.
+    #[serde(skip)]
+    Routing {
+        event: super::router::RouterEvent,
+    },
+    /// Emitted by the router only, once per attempt (failed ones included), right after the
+    /// attempt's usage record was written: what that record says. Summing a call's records
+    /// gives exactly what the usage database holds for the call.
+    #[serde(skip)]
+    Recorded {
+        record: Box<super::usage::CallRecord>,
+    },
 }
 
 /// A collected, complete answer.
@@ -163,6 +262,12 @@ pub struct Response {
     pub tool_calls: Vec<ToolCall>,
     pub finish: Option<FinishReason>,
     pub usage: Usage,
+    /// The model's reasoning, in order (send it back with the next turn).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasoning: Vec<ReasoningBlock>,
+    /// What the model or provider said when refusing (finish is `Refused`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<String>,
 }
 
 impl Response {
@@ -170,20 +275,44 @@ impl Response {
     pub fn apply(&mut self, ev: StreamEvent) {
         match ev {
             StreamEvent::TextDelta { text } => self.text.push_str(&text),
+            StreamEvent::Reasoning { block } => self.reasoning.push(block),
+            StreamEvent::Refusal { text } => self.refusal.get_or_insert_default().push_str(&text),
             StreamEvent::ToolCallEnd { call, .. } => self.tool_calls.push(call),
             StreamEvent::Usage { usage } => self.usage = usage,
             StreamEvent::Finish { reason } => self.finish = Some(reason),
             StreamEvent::ToolCallStart { .. }
             | StreamEvent::ToolCallDelta { .. }
+            | StreamEvent::ReasoningDelta { .. }
+            | StreamEvent::Notice { .. }
             | StreamEvent::RateLimit { .. }
-            | StreamEvent::RequestBytes { .. } => {}
+            | StreamEvent::RequestBytes { .. }
+            | StreamEvent::Routing { .. }
+            | StreamEvent::Recorded { .. } => {}
             StreamEvent::Reset { .. } => *self = Response::default(),
         }
     }
 
-    /// True when the model stopped because it ran out of output tokens.
+    /// True when the answer is incomplete: the model ran out of output tokens or of context.
     pub fn is_truncated(&self) -> bool {
-        self.finish == Some(FinishReason::Truncated)
+        matches!(
+            self.finish,
+            Some(FinishReason::Truncated | FinishReason::ContextFull)
+        )
+    }
+
+    /// True when the provider or model refused.
+    pub fn is_refused(&self) -> bool {
+        self.finish == Some(FinishReason::Refused)
+    }
+
+    /// All reasoning text, joined (for display and records).
+    pub fn reasoning_text(&self) -> String {
+        self.reasoning
+            .iter()
+            .map(|b| b.text.as_str())
+            .filter(|t| !t.is_empty())
+            .collect::<Vec<_>>()
+            .join("\n\n")
     }
 }
 

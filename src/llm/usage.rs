@@ -1,6 +1,7 @@
 //! One record per model-call attempt (failed ones included), handed to a [`UsageSink`] before
 //! the answer goes on, so a crash right after a paid call still has it on disk.
 
+#[cfg(any(test, feature = "testing"))]
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
@@ -66,6 +67,8 @@ pub struct CallRecord {
     pub output_tokens: u64,
     pub cached_tokens: u64,
     pub cache_write_tokens: u64,
+    /// Output tokens spent on reasoning (part of `output_tokens`).
+    pub reasoning_tokens: u64,
     /// Dollars rounded to the micro-dollar; `None`: unknown (never stored as 0).
     pub cost_usd: Option<f64>,
     pub cost_source: CostSource,
@@ -95,12 +98,14 @@ pub trait UsageSink: Send + Sync {
     fn record(&self, rec: &CallRecord) -> Result<(), String>;
 }
 
-/// Keeps records in memory.
+/// Keeps records in memory (tests).
+#[cfg(any(test, feature = "testing"))]
 #[derive(Debug, Default)]
 pub struct MemorySink {
     records: Mutex<Vec<CallRecord>>,
 }
 
+#[cfg(any(test, feature = "testing"))]
 impl MemorySink {
     pub fn new() -> MemorySink {
         MemorySink::default()
@@ -112,6 +117,7 @@ impl MemorySink {
     }
 }
 
+#[cfg(any(test, feature = "testing"))]
 impl UsageSink for MemorySink {
     fn record(&self, rec: &CallRecord) -> Result<(), String> {
         self.records

@@ -52,6 +52,8 @@ pub struct NewLlmCall {
     pub output_tokens: u64,
     pub cached_tokens: u64,
     pub cache_write_tokens: u64,
+    /// Output tokens spent on reasoning (part of `output_tokens`).
+    pub reasoning_tokens: u64,
     /// `None` when the price is unknown.
     pub cost_usd: Option<f64>,
     pub cost_source: Option<CostSource>,
@@ -117,14 +119,14 @@ impl Db<'_> {
         let n = self.conn.execute(
             "INSERT INTO llm_calls (run_id, project_id, step_id, role, provider, model, route_index,
                 attempt, outcome, error_class, http_status, input_tokens, output_tokens,
-                cached_tokens, cache_write_tokens, cost_usd, cost_source, price_table,
-                table_cost_usd, usage_estimated, latency_ms, ttft_ms, request_bytes, call_key,
-                created_at)
+                cached_tokens, cache_write_tokens, reasoning_tokens, cost_usd, cost_source,
+                price_table, table_cost_usd, usage_estimated, latency_ms, ttft_ms, request_bytes,
+                call_key, created_at)
              VALUES (:run_id, :project_id, :step_id, :role, :provider, :model, :route_index,
                 :attempt, :outcome, :error_class, :http_status, :input_tokens, :output_tokens,
-                :cached_tokens, :cache_write_tokens, :cost_usd, :cost_source, :price_table,
-                :table_cost_usd, :usage_estimated, :latency_ms, :ttft_ms, :request_bytes,
-                :call_key, :created_at)
+                :cached_tokens, :cache_write_tokens, :reasoning_tokens, :cost_usd, :cost_source,
+                :price_table, :table_cost_usd, :usage_estimated, :latency_ms, :ttft_ms,
+                :request_bytes, :call_key, :created_at)
              ON CONFLICT (call_key) DO NOTHING",
             named_params! {
                 ":run_id": c.run_id,
@@ -142,6 +144,7 @@ impl Db<'_> {
                 ":output_tokens": sql_int(c.output_tokens),
                 ":cached_tokens": sql_int(c.cached_tokens),
                 ":cache_write_tokens": sql_int(c.cache_write_tokens),
+                ":reasoning_tokens": sql_int(c.reasoning_tokens),
                 ":cost_usd": c.cost_usd,
                 ":cost_source": cost_source,
                 ":price_table": c.price_table,

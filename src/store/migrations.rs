@@ -12,9 +12,9 @@ use super::StoreError;
 pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_usage_daily.sql"),
-    // Numbered 0004 as planned for this round; 0003 comes from another branch and goes before
-    // it when both are merged.
-    include_str!("migrations/0004_price_tables.sql"),
+    include_str!("migrations/0003_steps_thread.sql"),
+    include_str!("migrations/0004_reasoning_tokens.sql"),
+    include_str!("migrations/0005_price_tables.sql"),
 ];
 
 /// The schema version this build writes and understands.
@@ -37,6 +37,8 @@ pub(crate) fn migrate(conn: &mut Connection, target: i64, path: &Path) -> Result
 }
 
 fn migrate_steps(conn: &mut Connection, target: i64, path: &Path) -> Result<(), StoreError> {
+    // A database created now gets one log line, not one per migration.
+    let mut fresh = None;
     loop {
         // IMMEDIATE: two processes opening an old database at once must not both migrate.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -50,6 +52,9 @@ fn migrate_steps(conn: &mut Connection, target: i64, path: &Path) -> Result<(), 
         }
         if version >= target {
             return Ok(());
+        }
+        if *fresh.get_or_insert(version == 0) && version == 0 {
+            tracing::info!(version = target, path = %path.display(), "database created");
         }
         let next = version + 1;
         let apply = || -> Result<(), StoreError> {
@@ -74,6 +79,8 @@ fn migrate_steps(conn: &mut Connection, target: i64, path: &Path) -> Result<(), 
             source: Box::new(e),
         })?;
         tx.commit()?;
-        tracing::info!(version = next, path = %path.display(), "database migrated");
+        if fresh != Some(true) {
+            tracing::info!(version = next, path = %path.display(), "database migrated");
+        }
     }
 }

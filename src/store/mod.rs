@@ -33,6 +33,7 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use crate::clock::Clock;
 
+pub use crate::protocol::StepKind;
 pub use audit::AuditEntry;
 pub use commands::{Approval, CommandRecord, NewCommand, OUTPUT_CAP, cap_output};
 pub use error::StoreError;
@@ -41,7 +42,7 @@ pub use llm_calls::{CostSource, CostTotals, NewLlmCall, Outcome, UnpricedUsage};
 pub use migrations::SCHEMA_VERSION;
 pub use projects::{NewProject, Project, ProjectStatus, ProjectWithCost, validate_name};
 pub use runs::{NewRun, Run, RunStatus};
-pub use steps::{NewStep, Step, StepKind};
+pub use steps::{NewStep, Step};
 pub use tasks::{NewTask, Task, TaskStatus};
 pub use text_enum::UnknownValue;
 
@@ -235,6 +236,8 @@ store_methods! {
     read fn list_steps(&self, project_id: i64, after_seq: i64, limit: u32) -> Vec<Step>;
     read fn last_step(&self, project_id: i64) -> Option<Step>;
     read fn thread_steps(&self, project_id: i64, thread: &str) -> Vec<Step>;
+    read fn thread_exists(&self, project_id: i64, thread: &str) -> bool;
+    read fn steps_of_kind(&self, project_id: i64, kind: StepKind) -> Vec<Step>;
     read fn count_steps(&self, project_id: i64, kind: StepKind) -> i64;
     write fn upsert_file(&self, project_id: i64, path: &str, sha256: &str, size: u64) -> ();
     read fn get_file(&self, project_id: i64, path: &str) -> Option<FileRecord>;

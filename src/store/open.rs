@@ -36,6 +36,7 @@ pub(super) fn open(path: &Path) -> Result<Connection, StoreError> {
         })?;
     }
     if exists(path)? {
+        recover_hot_journal(path);
         verify(path)?;
     }
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -57,6 +58,38 @@ pub(super) fn open(path: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "foreign_keys", true)
         .map_err(open_err)?;
     Ok(conn)
+}
+
+/// A rollback journal's first bytes (SQLite's file format, section 4.1).
+const JOURNAL_MAGIC: [u8; 8] = [0xd9, 0xd5, 0x05, 0xf9, 0x20, 0xa1, 0x63, 0xd7];
+
+/// A process killed while it created the database (before the switch to WAL) leaves a hot
+/// rollback journal beside a half-written file: read-only, the file cannot be read (SQLite
+/// answers "readonly database" until the journal is rolled back), and its header may not even
+/// be written yet. Rolling the journal back is SQLite's own recovery: it restores the file to
+/// what it was before the interrupted transaction. Done only when the journal carries SQLite's
+/// magic, before the file is checked.
+fn recover_hot_journal(path: &Path) {
+    let mut journal: PathBuf = path.to_path_buf().into_os_string().into();
+    journal.as_mut_os_string().push("-journal");
+    let mut magic = [0u8; 8];
+    let is_journal = fs::File::open(&journal)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok_and(|()| magic == JOURNAL_MAGIC);
+    if !is_journal {
+        return;
+    }
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let recovered = Connection::open_with_flags(path, flags)
+        .and_then(|c| c.query_row("PRAGMA schema_version", [], |r| r.get::<_, i64>(0)));
+    match recovered {
+        Ok(_) => {
+            tracing::info!(path = %path.display(), "rolled back an interrupted database write")
+        }
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "could not roll back the database journal")
+        }
+    }
 }
 
 /// Switches to WAL unless already there. The switch needs an exclusive lock and SQLite does

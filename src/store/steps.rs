@@ -1,26 +1,12 @@
-//! Steps: the agent's persisted state. Every model response and tool call (with its result)
-//! is one step, numbered by a per-project sequence so `resume` can replay them in order.
+//! Steps: the agent's persisted state. Every model answer and tool result is one step of a
+//! conversation thread, numbered by a per-project sequence so `resume` can rebuild each thread
+//! in order. The payload is a typed [`StepPayload`] stored as `kind` + JSON `payload`.
 
 use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
 
-use super::text_enum::text_enum;
-use super::{Db, Result};
-
-text_enum! {
-    /// What a step records.
-    pub enum StepKind as "step kind" {
-        Spec = "spec",
-        Architecture = "architecture",
-        Plan = "plan",
-        ModelTurn = "model_turn",
-        ToolCall = "tool_call",
-        Verify = "verify",
-        Fix = "fix",
-        Checkpoint = "checkpoint",
-        UserInput = "user_input",
-    }
-}
+use super::{Db, Result, StoreError};
+use crate::protocol::{StepKind, StepPayload};
 
 /// What `insert_step` needs; `seq` is assigned by the store.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,8 +14,10 @@ pub struct NewStep {
     pub project_id: i64,
     pub run_id: i64,
     pub task_id: Option<i64>,
-    pub kind: StepKind,
-    pub payload: serde_json::Value,
+    /// The conversation: `spec`, `architecture`, `plan:2`, `task:17`, a writer's thread, or
+    /// `*-result` for the step that applied a planning answer.
+    pub thread: String,
+    pub payload: StepPayload,
 }
 
 /// A step as stored.
@@ -40,53 +28,87 @@ pub struct Step {
     pub run_id: i64,
     pub task_id: Option<i64>,
     pub seq: i64,
-    pub kind: StepKind,
-    pub payload: serde_json::Value,
+    pub thread: String,
+    pub payload: StepPayload,
     pub created_at: i64,
 }
 
-const COLUMNS: &str = "id, project_id, run_id, task_id, seq, kind, payload, created_at";
+impl Step {
+    pub fn kind(&self) -> StepKind {
+        self.payload.kind()
+    }
+}
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<Step> {
-    let payload: String = r.get(6)?;
+impl rusqlite::ToSql for StepKind {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.as_str().into())
+    }
+}
+
+const COLUMNS: &str = "id, project_id, run_id, task_id, seq, thread, kind, payload, created_at";
+
+fn from_row(r: &Row<'_>) -> Result<Step> {
+    let id: i64 = r.get(0)?;
+    let kind: String = r.get(6)?;
+    let text: String = r.get(7)?;
+    let unreadable = |reason: String| StoreError::UnreadableStep { id, reason };
+    let kind =
+        StepKind::parse(&kind).ok_or_else(|| unreadable(format!("unknown kind {kind:?}")))?;
+    let payload = StepPayload::from_columns(kind, &text).map_err(|e| unreadable(e.to_string()))?;
     Ok(Step {
-        id: r.get(0)?,
+        id,
         project_id: r.get(1)?,
         run_id: r.get(2)?,
         task_id: r.get(3)?,
         seq: r.get(4)?,
-        kind: r.get(5)?,
-        payload: serde_json::from_str(&payload).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(6, rusqlite::types::Type::Text, Box::new(e))
-        })?,
-        created_at: r.get(7)?,
+        thread: r.get(5)?,
+        payload,
+        created_at: r.get(8)?,
     })
+}
+
+fn collect(stmt: &mut rusqlite::Statement<'_>, params: impl rusqlite::Params) -> Result<Vec<Step>> {
+    let mut rows = stmt.query(params)?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(from_row(r)?);
+    }
+    Ok(out)
 }
 
 impl Db<'_> {
     /// Appends a step with the project's next sequence number (computed in the same statement,
     /// so two writers cannot take the same number).
     pub fn insert_step(&self, new: &NewStep) -> Result<Step> {
-        self.conn.execute(
-            "INSERT INTO steps (project_id, run_id, task_id, seq, kind, payload, created_at)
+        let (kind, text) = new.payload.to_columns()?;
+        let now = self.now();
+        let (id, seq): (i64, i64) = self.conn.query_row(
+            "INSERT INTO steps (project_id, run_id, task_id, seq, thread, kind, payload, created_at)
              VALUES (?1, ?2, ?3,
                      (SELECT COALESCE(MAX(seq), 0) + 1 FROM steps WHERE project_id = ?1),
-                     ?4, ?5, ?6)",
+                     ?4, ?5, ?6, ?7)
+             RETURNING id, seq",
             params![
                 new.project_id,
                 new.run_id,
                 new.task_id,
-                new.kind,
-                serde_json::to_string(&new.payload)?,
-                self.now()
+                new.thread,
+                kind,
+                text,
+                now
             ],
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        let id = self.conn.last_insert_rowid();
-        Ok(self.conn.query_row(
-            &format!("SELECT {COLUMNS} FROM steps WHERE id = ?1"),
-            [id],
-            from_row,
-        )?)
+        Ok(Step {
+            id,
+            project_id: new.project_id,
+            run_id: new.run_id,
+            task_id: new.task_id,
+            seq,
+            thread: new.thread.clone(),
+            payload: new.payload.clone(),
+            created_at: now,
+        })
     }
 
     /// The sequence number the next step of this project will get.
@@ -104,18 +126,32 @@ impl Db<'_> {
             "SELECT {COLUMNS} FROM steps WHERE project_id = ?1 AND seq > ?2
              ORDER BY seq LIMIT ?3"
         ))?;
-        let rows = stmt.query_map(params![project_id, after_seq, limit], from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        collect(&mut stmt, params![project_id, after_seq, limit])
     }
 
-    /// The steps of one conversation thread (the `thread` field of their payload), in order.
+    /// The steps of one conversation thread, in order (an index read: the cost does not grow
+    /// with the rest of the project's history).
     pub fn thread_steps(&self, project_id: i64, thread: &str) -> Result<Vec<Step>> {
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM steps
-             WHERE project_id = ?1 AND json_extract(payload, '$.thread') = ?2 ORDER BY seq"
+            "SELECT {COLUMNS} FROM steps WHERE project_id = ?1 AND thread = ?2 ORDER BY seq"
         ))?;
-        let rows = stmt.query_map(params![project_id, thread], from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        collect(&mut stmt, params![project_id, thread])
+    }
+
+    /// Whether a thread has any step.
+    pub fn thread_exists(&self, project_id: i64, thread: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM steps WHERE project_id = ?1 AND thread = ?2 LIMIT 1")?
+            .exists(params![project_id, thread])?)
+    }
+
+    /// The steps of one kind, in order (e.g. the checkpoints, for the done tasks' summaries).
+    pub fn steps_of_kind(&self, project_id: i64, kind: StepKind) -> Result<Vec<Step>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM steps WHERE project_id = ?1 AND kind = ?2 ORDER BY seq"
+        ))?;
+        collect(&mut stmt, params![project_id, kind])
     }
 
     /// How many steps of `kind` a project has.
@@ -128,15 +164,15 @@ impl Db<'_> {
     }
 
     pub fn last_step(&self, project_id: i64) -> Result<Option<Step>> {
-        Ok(self
-            .conn
+        self.conn
             .query_row(
                 &format!(
                     "SELECT {COLUMNS} FROM steps WHERE project_id = ?1 ORDER BY seq DESC LIMIT 1"
                 ),
                 [project_id],
-                from_row,
+                |r| Ok(from_row(r)),
             )
-            .optional()?)
+            .optional()?
+            .transpose()
     }
 }

@@ -140,10 +140,10 @@ fn migrates_from_every_earlier_version() {
     }
 }
 
-/// Calls recorded before schema 4 keep their exact roll-up (rebuilt by migration 4 with the
+/// Calls recorded before schema 5 keep their exact roll-up (rebuilt by migration 5 with the
 /// price split) and have no price table named.
 #[test]
-fn migration_4_rebuilds_the_rollup_from_the_calls() {
+fn migration_5_rebuilds_the_rollup_from_the_calls() {
     let t = temp();
     std::fs::create_dir_all(t.path.parent().unwrap()).unwrap();
     {
@@ -469,8 +469,8 @@ fn a_failed_transaction_leaves_nothing() {
                 project_id: p.id,
                 run_id: r.id,
                 task_id: None,
-                kind: StepKind::ToolCall,
-                payload: json!({"tool": "write_file"}),
+                thread: "task:1".into(),
+                payload: payload(StepKind::ToolCall),
             })?;
             db.upsert_file(p.id, "main.py", &"a".repeat(64), 10)?;
             db.record_llm_call(&call(Some(p.id), Some(1.0), None))?;
@@ -497,8 +497,8 @@ fn steps_are_numbered_per_project() {
                 project_id: p,
                 run_id: r.id,
                 task_id: None,
-                kind: StepKind::ModelTurn,
-                payload: json!({"text": "hi"}),
+                thread: "task:1".into(),
+                payload: payload(StepKind::ModelTurn),
             })
             .unwrap()
             .seq
@@ -513,7 +513,7 @@ fn steps_are_numbered_per_project() {
 }
 
 #[test]
-fn thread_steps_and_counts_select_by_payload_thread_and_kind() {
+fn thread_steps_and_counts_select_by_thread_and_kind() {
     let t = temp();
     let store = t.open();
     let a = project(&store, "a");
@@ -525,8 +525,8 @@ fn thread_steps_and_counts_select_by_payload_thread_and_kind() {
                 project_id: p,
                 run_id: r.id,
                 task_id: None,
-                kind,
-                payload: json!({"thread": thread}),
+                thread: thread.into(),
+                payload: payload(kind),
             })
             .unwrap()
             .seq
@@ -603,8 +603,8 @@ fn forgetting_a_project_cascades_but_keeps_money_and_audit() {
             project_id: p.id,
             run_id: r.id,
             task_id: Some(task.id),
-            kind: StepKind::Plan,
-            payload: json!([]),
+            thread: "plan-result".into(),
+            payload: payload(StepKind::Plan),
         })
         .unwrap();
     let mut c = call(Some(p.id), Some(0.5), Some("k1"));
@@ -731,4 +731,65 @@ proptest::proptest! {
             proptest::prop_assert_eq!(Path::new(&name).components().count(), 1);
         }
     }
+}
+
+/// A payload of the given kind, for tests of the step queries.
+fn payload(kind: StepKind) -> crate::protocol::StepPayload {
+    use crate::protocol::*;
+    match kind {
+        StepKind::ModelTurn => StepPayload::ModelTurn(ModelTurn {
+            role: Role::Coder,
+            response: crate::llm::Response::default(),
+        }),
+        StepKind::ToolCall => StepPayload::ToolCall(ToolResult {
+            call_id: "c1".into(),
+            name: "write_file".into(),
+            target: "a.py".into(),
+            result: "wrote a.py".into(),
+            is_error: false,
+        }),
+        StepKind::Plan => StepPayload::Plan(PlanSaved {
+            iteration: 1,
+            change_request: None,
+            restart: None,
+        }),
+        _ => StepPayload::UserInput(UserInput {
+            content: "hi".into(),
+        }),
+    }
+}
+
+#[test]
+fn a_step_changed_outside_samocoder_is_an_error_that_names_it() {
+    let t = temp();
+    let store = t.open();
+    let p = project(&store, "p");
+    let r = run(&store, None);
+    let step = store
+        .insert_step(&NewStep {
+            project_id: p.id,
+            run_id: r.id,
+            task_id: None,
+            thread: "task:1".into(),
+            payload: payload(StepKind::ToolCall),
+        })
+        .unwrap();
+    assert_eq!(
+        store.thread_steps(p.id, "task:1").unwrap(),
+        std::slice::from_ref(&step)
+    );
+    store
+        .read(|db| {
+            db.conn().execute(
+                "UPDATE steps SET payload = '{\"call_id\": 1}' WHERE id = ?1",
+                [step.id],
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    let err = store.thread_steps(p.id, "task:1").unwrap_err();
+    assert!(
+        matches!(err, StoreError::UnreadableStep { id, .. } if id == step.id),
+        "{err}"
+    );
 }

@@ -2,6 +2,7 @@
 //! them for a human (colours, progress, prompts) or as JSON lines.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod ask;
 mod events;
 mod interact;
 mod progress;
@@ -9,8 +10,9 @@ mod prompt;
 
 use std::io::{self, IsTerminal, Write};
 
+pub use ask::AskRenderer;
 pub use events::{HumanRenderer, JsonRenderer};
-pub use interact::{UiApprover, UiAsker};
+pub use interact::serve_prompts;
 pub use progress::Bar;
 pub use prompt::PromptError;
 
@@ -48,7 +50,10 @@ pub struct UiOptions {
 pub struct Ui {
     json: bool,
     yes: bool,
+    /// Colour on stdout.
     color: bool,
+    /// Colour on stderr (decided for stderr's own terminal).
+    color_err: bool,
     verbosity: Verbosity,
     stdin_tty: bool,
     stdout_tty: bool,
@@ -58,19 +63,21 @@ pub struct Ui {
 impl Ui {
     pub fn new(o: UiOptions) -> Ui {
         let stdout_tty = io::stdout().is_terminal();
-        let color = match o.color {
+        let stderr_tty = io::stderr().is_terminal();
+        let color_for = |tty: bool| match o.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
-            ColorChoice::Auto => !o.no_color_env && (o.force_color_env || stdout_tty),
+            ColorChoice::Auto => !o.no_color_env && (o.force_color_env || tty),
         };
         Ui {
             json: o.json,
             yes: o.yes,
-            color,
+            color: color_for(stdout_tty),
+            color_err: color_for(stderr_tty),
             verbosity: o.verbosity,
             stdin_tty: io::stdin().is_terminal(),
             stdout_tty,
-            stderr_tty: io::stderr().is_terminal(),
+            stderr_tty,
         }
     }
 
@@ -80,6 +87,7 @@ impl Ui {
             json,
             yes,
             color: false,
+            color_err: false,
             verbosity: Verbosity::Normal,
             stdin_tty: false,
             stdout_tty: false,
@@ -95,6 +103,10 @@ impl Ui {
     }
     pub fn color(&self) -> bool {
         self.color
+    }
+    /// Whether text written to stderr may carry colour codes.
+    pub fn color_err(&self) -> bool {
+        self.color_err
     }
     pub fn verbosity(&self) -> Verbosity {
         self.verbosity
@@ -142,35 +154,60 @@ impl Ui {
     /// A note for the human on stderr; silent with `-q`.
     pub fn info(&self, msg: impl AsRef<str>) {
         if self.verbosity > Verbosity::Quiet {
-            eprintln!("{}", msg.as_ref());
+            let _ = err_line(msg.as_ref());
         }
     }
 
     /// A warning on stderr; shown even with `-q`.
     pub fn warn(&self, msg: impl AsRef<str>) {
-        eprintln!("{} {}", self.paint(Paint::Warn, "warning:"), msg.as_ref());
+        eprintln!(
+            "{} {}",
+            self.paint_err(Paint::Warn, "warning:"),
+            msg.as_ref()
+        );
     }
 
     /// The one error line printed before a non-zero exit.
     pub fn error(&self, msg: impl AsRef<str>) {
-        eprintln!("{} {}", self.paint(Paint::Error, "error:"), msg.as_ref());
+        eprintln!(
+            "{} {}",
+            self.paint_err(Paint::Error, "error:"),
+            msg.as_ref()
+        );
     }
 
-    /// Styles text when colour is on; returns it unchanged otherwise.
+    /// Styles text for stdout when colour is on there; returns it unchanged otherwise.
     pub fn paint(&self, p: Paint, text: &str) -> String {
-        if !self.color {
-            return text.to_string();
-        }
-        let style = match p {
-            Paint::Bold => console::Style::new().bold(),
-            Paint::Dim => console::Style::new().dim(),
-            Paint::Good => console::Style::new().green(),
-            Paint::Warn => console::Style::new().yellow().bold(),
-            Paint::Error => console::Style::new().red().bold(),
-            Paint::Accent => console::Style::new().cyan(),
-        };
-        style.force_styling(true).apply_to(text).to_string()
+        style(self.color, p, text)
     }
+
+    /// Styles text for stderr when colour is on there; returns it unchanged otherwise.
+    pub fn paint_err(&self, p: Paint, text: &str) -> String {
+        style(self.color_err, p, text)
+    }
+}
+
+/// One line on stderr. A closed stderr is an error for the caller, never a panic (which is what
+/// `eprintln!` does).
+pub(crate) fn err_line(text: &str) -> io::Result<()> {
+    let mut err = io::stderr().lock();
+    err.write_all(text.as_bytes())?;
+    err.write_all(b"\n")
+}
+
+fn style(on: bool, p: Paint, text: &str) -> String {
+    if !on {
+        return text.to_string();
+    }
+    let style = match p {
+        Paint::Bold => console::Style::new().bold(),
+        Paint::Dim => console::Style::new().dim(),
+        Paint::Good => console::Style::new().green(),
+        Paint::Warn => console::Style::new().yellow().bold(),
+        Paint::Error => console::Style::new().red().bold(),
+        Paint::Accent => console::Style::new().cyan(),
+    };
+    style.force_styling(true).apply_to(text).to_string()
 }
 
 /// Roles a piece of text plays; the renderer picks the colour.

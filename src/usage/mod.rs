@@ -13,7 +13,7 @@
 //! - *priced by* (`--by price`) is what set a call's cost: `table` with the price table's
 //!   source and version, `provider` (the provider reported it; the table it was checked
 //!   against is named), `override` (`config`, or `free` for a provider declared free) or
-//!   `unknown`; calls recorded before schema 4 have no table named;
+//!   `unknown`; calls recorded before schema 5 have no table named;
 //! - a provider-reported cost the table also prices is *checked*; it *disagrees* when the two
 //!   differ by more than 1% (and more than $0.000001); the reported cost is the one counted;
 //! - days are UTC days.
@@ -212,7 +212,7 @@ pub struct Report {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum UsageError {
+pub enum ReportError {
     #[error(
         "{flag} {value:?} is not a time; use a span like 7d, 24h, 2w or 90m, a date like 2026-11-01 (UTC), or 2026-11-01T12:00:00Z"
     )]
@@ -223,10 +223,10 @@ pub enum UsageError {
     Store(#[from] crate::store::StoreError),
 }
 
-impl ExitStatus for UsageError {
+impl ExitStatus for ReportError {
     fn exit(&self) -> Exit {
         match self {
-            UsageError::Store(e) => e.exit(),
+            ReportError::Store(e) => e.exit(),
             _ => Exit::Usage,
         }
     }

@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, NaiveDate};
 
-use super::UsageError;
+use super::ReportError;
 
 pub const DAY_MS: i64 = 86_400_000;
 
@@ -19,9 +19,9 @@ pub enum Bound {
 }
 
 /// Parses one bound into unix milliseconds, relative spans counted back from `now_ms`.
-pub fn parse_bound(text: &str, now_ms: i64, bound: Bound) -> Result<i64, UsageError> {
+pub fn parse_bound(text: &str, now_ms: i64, bound: Bound) -> Result<i64, ReportError> {
     let t = text.trim();
-    let bad = || UsageError::BadTime {
+    let bad = || ReportError::BadTime {
         flag: match bound {
             Bound::Since => "--since",
             Bound::Until => "--until",

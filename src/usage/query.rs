@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use rusqlite::ToSql;
 
 use super::period::{DAY_MS, day_label};
-use super::{BudgetStatus, GroupBy, GroupKey, Report, Row, Stats, UsageError, UsageQuery};
+use super::{BudgetStatus, GroupBy, GroupKey, Report, ReportError, Row, Stats, UsageQuery};
 use crate::store::{Db, Store};
 
 const ROLLUP_SUMS: &str = "SUM(requests), SUM(ok), SUM(failed), SUM(retried), SUM(input_tokens),
@@ -15,7 +15,7 @@ const ROLLUP_SUMS: &str = "SUM(requests), SUM(ok), SUM(failed), SUM(retried), SU
     TOTAL(checked_provider_usd), TOTAL(checked_table_usd), SUM(disagreeing_calls)";
 
 /// The same sums from the calls. `checked` and the disagreement test are those of the
-/// roll-up's triggers (migration 0004).
+/// roll-up's triggers (migration 0005).
 const RAW_SUMS: &str = "COUNT(*), SUM(outcome = 'ok'), SUM(outcome <> 'ok'),
     SUM(attempt > 1 OR route_index > 0), SUM(input_tokens), SUM(cached_tokens),
     SUM(output_tokens), TOTAL(cost_usd), COUNT(*) - COUNT(cost_usd), SUM(latency_ms),
@@ -27,12 +27,12 @@ const RAW_SUMS: &str = "COUNT(*), SUM(outcome = 'ok'), SUM(outcome <> 'ok'),
         AND ABS(cost_usd - table_cost_usd) > MAX(0.000001, 0.01 * MAX(cost_usd, table_cost_usd)))";
 
 /// Builds the report for `q` from the store.
-pub fn report(store: &Store, q: &UsageQuery) -> Result<Report, UsageError> {
+pub fn report(store: &Store, q: &UsageQuery) -> Result<Report, ReportError> {
     let f = &q.filter;
     if let (Some(s), Some(u)) = (f.since_ms, f.until_ms)
         && s >= u
     {
-        return Err(UsageError::EmptyRange);
+        return Err(ReportError::EmptyRange);
     }
     Ok(store.read(|db| build(db, q))?)
 }

@@ -270,7 +270,7 @@ fn empty_range_is_refused() {
         },
         ..UsageQuery::default()
     };
-    assert!(matches!(report(&s, &q), Err(UsageError::EmptyRange)));
+    assert!(matches!(report(&s, &q), Err(ReportError::EmptyRange)));
 }
 
 #[test]

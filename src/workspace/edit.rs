@@ -14,6 +14,9 @@ use super::path::SafePath;
 pub struct EditOutcome {
     pub write: WriteOutcome,
     pub line: usize,
+    /// The file already held the result: the edit had been applied before a stop, and was not
+    /// applied again.
+    pub already_applied: bool,
 }
 
 impl Workspace {
@@ -26,10 +29,39 @@ impl Workspace {
         new: &str,
         max_bytes: u64,
     ) -> Result<EditOutcome, WorkspaceError> {
+        self.edit_once(path, old, new, max_bytes, None)
+    }
+
+    /// [`Workspace::edit`], safe to repeat after a stop between the write and its record:
+    /// `recorded` is the hash samocoder last recorded for the file. When the file has changed
+    /// since then and undoing one occurrence of `new` gives back exactly the recorded content,
+    /// the edit was already applied: nothing is written again (a repeated edit whose `new`
+    /// contains `old` would otherwise apply twice).
+    pub fn edit_once(
+        &self,
+        path: &SafePath,
+        old: &str,
+        new: &str,
+        max_bytes: u64,
+        recorded: Option<&str>,
+    ) -> Result<EditOutcome, WorkspaceError> {
         if old.is_empty() {
             return Err(WorkspaceError::EmptyOld(path.rel().into()));
         }
         let text = self.read(path, max_bytes)?;
+        if let Some(recorded) = recorded
+            && let Some(at) = applied_before(&text, old, new, recorded)
+        {
+            return Ok(EditOutcome {
+                write: WriteOutcome {
+                    sha256: super::sha256_hex(text.as_bytes()),
+                    size: text.len() as u64,
+                    created: false,
+                },
+                line: line_of(&text, at),
+                already_applied: true,
+            });
+        }
         let (old, new) = match find_all(&text, old).len() {
             0 if text.contains("\r\n") && old.contains('\n') && !old.contains('\r') => (
                 old.replace('\n', "\r\n"),
@@ -52,6 +84,7 @@ impl Workspace {
                 Ok(EditOutcome {
                     write,
                     line: line_of(&text, *at),
+                    already_applied: false,
                 })
             }
             many => {
@@ -73,6 +106,21 @@ impl Workspace {
     }
 }
 
+/// Where `new` stands in `text` if `text` is the recorded content (hash `recorded`) with one
+/// `old` replaced by `new`; `None` when the file is the recorded one or is not that result.
+fn applied_before(text: &str, old: &str, new: &str, recorded: &str) -> Option<usize> {
+    if new.is_empty() || super::sha256_hex(text.as_bytes()) == recorded {
+        return None;
+    }
+    find_all(text, new).into_iter().take(1000).find(|&at| {
+        let mut undone = String::with_capacity(text.len() - new.len() + old.len());
+        undone.push_str(&text[..at]);
+        undone.push_str(old);
+        undone.push_str(&text[at + new.len()..]);
+        super::sha256_hex(undone.as_bytes()) == recorded
+    })
+}
+
 /// Byte offsets of every occurrence, overlapping ones included (`aa` occurs twice in `aaa`).
 fn find_all(text: &str, needle: &str) -> Vec<usize> {
     let mut hits = Vec::new();
@@ -92,14 +140,19 @@ fn line_of(text: &str, at: usize) -> usize {
     text[..at].bytes().filter(|&b| b == b'\n').count() + 1
 }
 
+/// Characters of a line compared for the hint: enough to recognise a line, and the cost stays
+/// linear in the file whatever the sizes of the file and of `old`.
+const HINT_CHARS: usize = 400;
+
 /// A hint pointing at the line most like the first non-blank line of `old`.
 fn not_found_hint(text: &str, old: &str) -> String {
     let Some(first) = old.lines().map(str::trim).find(|l| !l.is_empty()) else {
         return String::new();
     };
+    let first = prefix(first, HINT_CHARS);
     let mut best: Option<(f64, usize, &str)> = None;
     for (i, line) in text.lines().enumerate() {
-        let trimmed = line.trim();
+        let trimmed = prefix(line.trim(), HINT_CHARS);
         if trimmed.is_empty() {
             continue;
         }
@@ -125,21 +178,32 @@ fn not_found_hint(text: &str, old: &str) -> String {
     }
 }
 
-/// Dice coefficient over character bigrams, in [0, 1].
+/// At most `n` characters of `s`.
+fn prefix(s: &str, n: usize) -> &str {
+    s.char_indices().nth(n).map_or(s, |(i, _)| &s[..i])
+}
+
+/// Dice coefficient over character bigrams, in [0, 1]; linear in the lengths (the bigrams of
+/// `b` are counted once in a map).
 fn similarity(a: &str, b: &str) -> f64 {
     let grams = |s: &str| -> Vec<(char, char)> {
         let c: Vec<char> = s.chars().collect();
         c.windows(2).map(|w| (w[0], w[1])).collect()
     };
-    let (ga, mut gb) = (grams(a), grams(b));
+    let (ga, gb) = (grams(a), grams(b));
     if ga.is_empty() || gb.is_empty() {
         return 0.0;
     }
     let total = (ga.len() + gb.len()) as f64;
+    let mut left: std::collections::HashMap<(char, char), usize> =
+        std::collections::HashMap::with_capacity(gb.len());
+    for g in gb {
+        *left.entry(g).or_default() += 1;
+    }
     let mut common = 0usize;
     for g in &ga {
-        if let Some(i) = gb.iter().position(|x| x == g) {
-            gb.swap_remove(i);
+        if let Some(n) = left.get_mut(g).filter(|n| **n > 0) {
+            *n -= 1;
             common += 1;
         }
     }
@@ -224,6 +288,44 @@ mod tests {
             std::fs::read_to_string(d.path().join("f.py")).unwrap(),
             "uno\r\ndos\r\nthree\r\n"
         );
+    }
+
+    #[test]
+    fn regression_an_edit_repeated_after_a_stop_is_not_applied_twice() {
+        // `new` contains `old`: applying it again would give "value = 10 0".
+        let (d, ws, p) = setup("value = 1\n");
+        let recorded = super::super::sha256_hex(b"value = 1\n");
+        let first = ws
+            .edit_once(&p, "= 1", "= 10", 100, Some(&recorded))
+            .unwrap();
+        assert!(!first.already_applied);
+        // The run stopped before the result was saved: the store still has the old hash.
+        let again = ws
+            .edit_once(&p, "= 1", "= 10", 100, Some(&recorded))
+            .unwrap();
+        assert!(again.already_applied);
+        assert_eq!(again.write.sha256, first.write.sha256);
+        assert_eq!(
+            std::fs::read_to_string(d.path().join("f.py")).unwrap(),
+            "value = 10\n"
+        );
+        // A file the user changed differently is not mistaken for an applied edit.
+        std::fs::write(d.path().join("f.py"), "value = 2\n").unwrap();
+        assert!(
+            ws.edit_once(&p, "= 1", "= 10", 100, Some(&recorded))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn regression_the_not_found_hint_is_linear_in_the_file() {
+        // A 64 KB `old` that matches nothing in a 1 MB one-line file took 48 s.
+        let line: String = "abcdefgh".repeat(128 * 1024);
+        let (_d, ws, p) = setup(&line);
+        let old: String = "zyxwvuts".repeat(8 * 1024);
+        // (Quadratic again, this test would take most of a minute: the figure is in the notes.)
+        let err = ws.edit(&p, &old, "x", 2 << 20).unwrap_err();
+        assert!(matches!(err, WorkspaceError::EditNotFound { .. }), "{err}");
     }
 
     #[test]

@@ -175,13 +175,14 @@ impl Workspace {
 
     /// Creates `new_branch` at `commit` and checks it out, keeping the current branch and its
     /// history. A dirty work tree is refused unless `checkpoint_first`, which commits it first
-    /// (on the current branch) with the message "Work in progress before restoring <id>".
+    /// (on the current branch) with the message "Work in progress before restoring <id>" and
+    /// returns that commit, so the caller can say where the changes are.
     pub fn restore_to(
         &self,
         commit: &CommitId,
         new_branch: &str,
         checkpoint_first: bool,
-    ) -> Result<(), WorkspaceError> {
+    ) -> Result<Option<CommitId>, WorkspaceError> {
         let repo = self.repo()?;
         let target = repo
             .revparse_single(commit.as_str())
@@ -193,11 +194,12 @@ impl Workspace {
         {
             return Err(WorkspaceError::BranchExists(new_branch.into()));
         }
+        let mut kept = None;
         if self.is_dirty()? {
             if !checkpoint_first {
                 return Err(WorkspaceError::DirtyWorkTree);
             }
-            self.checkpoint(&format!(
+            kept = self.checkpoint(&format!(
                 "Work in progress before restoring {}",
                 commit.short()
             ))?;
@@ -208,7 +210,7 @@ impl Workspace {
         checkout.safe();
         repo.checkout_tree(target.as_object(), Some(&mut checkout))?;
         repo.set_head(&refname)?;
-        Ok(())
+        Ok(kept)
     }
 }
 

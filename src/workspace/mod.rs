@@ -7,6 +7,7 @@ pub mod error;
 pub mod fs;
 pub mod git;
 pub mod path;
+pub mod precious;
 pub mod tree;
 
 pub use edit::EditOutcome;
@@ -14,6 +15,7 @@ pub use error::{WorkspaceError, human_size};
 pub use fs::{Workspace, WriteOutcome, sha256_hex};
 pub use git::{CommitId, CommitInfo, DEFAULT_GITIGNORE};
 pub use path::{META_DIR, SafePath};
+pub use precious::{Precious, precious};
 pub use tree::{FileEntry, MapOptions, ProjectMap, TreeDiff, diff_trees};
 
 #[cfg(test)]

@@ -227,7 +227,13 @@ pub struct Recorded {
 #[derive(Default)]
 struct Inner {
     queue: VecDeque<Reply>,
+    /// Chat requests only (model-list and local-server metadata requests are kept apart).
     requests: Vec<Recorded>,
+    /// `GET /v1/models` and local-server metadata requests (`/props`, `/api/show`, ...).
+    meta_requests: Vec<Recorded>,
+    /// Answers for metadata paths (`/props`, `/api/show`, `/v1/models`), replacing the
+    /// defaults: (status, JSON body).
+    meta: BTreeMap<String, (u16, String)>,
     timing: Timing,
     /// When set, requests without this key (`Authorization: Bearer` or `x-api-key`) get a 401.
     required_key: Option<String>,
@@ -259,7 +265,9 @@ impl FakeProvider {
         let app = Router::new()
             .route("/v1/chat/completions", post(openai))
             .route("/v1/messages", post(anthropic))
+            .route("/v1/responses", post(responses))
             .route("/v1/models", get(models))
+            .fallback(meta)
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
@@ -292,8 +300,24 @@ impl FakeProvider {
         self.inner.lock().unwrap().timing = timing;
     }
 
+    /// Chat requests received, in order.
     pub fn requests(&self) -> Vec<Recorded> {
         self.inner.lock().unwrap().requests.clone()
+    }
+
+    /// Model-list and local-server metadata requests received, in order.
+    pub fn meta_requests(&self) -> Vec<Recorded> {
+        self.inner.lock().unwrap().meta_requests.clone()
+    }
+
+    /// Answers `path` (`/props`, `/api/show`, `/v1/models`, ...) with this status and JSON.
+    pub fn serve_meta(&self, path: &str, status: u16, body: &str) -> &Self {
+        self.inner
+            .lock()
+            .unwrap()
+            .meta
+            .insert(path.to_string(), (status, body.to_string()));
+        self
     }
 
     /// Scripted replies not served yet.
@@ -318,6 +342,34 @@ async fn anthropic(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> 
     serve(s, Wire::Anthropic, "/v1/messages", headers, body)
 }
 
+async fn responses(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    serve(s, Wire::Openai, "/v1/responses", headers, body)
+}
+
+/// Local-server metadata (`/props`, `/api/show`, ...): what [`FakeProvider::serve_meta`] set,
+/// else llama.cpp's `/props` saying the context is large and tools are supported (so runs
+/// against the fake see no local-server warnings), else 404.
+async fn meta(
+    State(s): State<Shared>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_string();
+    let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let mut inner = s.lock().unwrap();
+    inner.meta_requests.push(record(&path, &headers, json));
+    if let Some((status, body)) = inner.meta.get(&path).cloned() {
+        return respond(status, "application/json", &[], Body::from(body));
+    }
+    if path == "/props" {
+        let body = json!({"default_generation_settings": {"n_ctx": 1_048_576},
+                          "chat_template_caps": {"supports_tools": true}});
+        return respond(200, "application/json", &[], Body::from(body.to_string()));
+    }
+    respond(404, "text/plain", &[], Body::from("404 page not found"))
+}
+
 async fn models(State(s): State<Shared>, headers: HeaderMap) -> Response {
     let wire = if headers.contains_key("anthropic-version") {
         Wire::Anthropic
@@ -327,10 +379,13 @@ async fn models(State(s): State<Shared>, headers: HeaderMap) -> Response {
     {
         let mut inner = s.lock().unwrap();
         inner
-            .requests
+            .meta_requests
             .push(record("/v1/models", &headers, Value::Null));
         if let Some(denied) = check_key(&inner, wire, &headers) {
             return denied;
+        }
+        if let Some((status, body)) = inner.meta.get("/v1/models").cloned() {
+            return respond(status, "application/json", &[], Body::from(body));
         }
     }
     let body = json!({

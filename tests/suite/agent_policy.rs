@@ -41,10 +41,16 @@ fn approve_never_records_commands_without_running_them() {
     let commands = r.of_type("command_finished");
     assert_eq!(commands.len(), 2, "{}", r.describe());
     assert!(commands.iter().all(|c| c["disposition"] == "recorded"));
+    // The tests did not run: `tests_run` says so (it used to say `"passed": true`).
+    let tests = r.of_type("tests_run");
+    assert_eq!(tests.len(), 1, "{}", r.describe());
+    assert_eq!(tests[0]["status"], "not_run");
+    assert_eq!(tests[0]["passed"], false);
     assert!(
-        r.of_type("warning")
-            .iter()
-            .any(|w| w["message"].as_str().unwrap().contains("unverified")),
+        tests[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("policy never"),
         "{}",
         r.describe()
     );

@@ -257,3 +257,77 @@ fn resume_with_a_change_request_adds_an_iteration() {
     );
     assert_eq!(r.code, 0, "{}", r.describe());
 }
+
+/// `--jobs 4` with four writers answering at the same time: the events' per-call tokens and
+/// costs add up exactly to what `usage --json` reports, and every call has its own id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_jobs_4_the_events_add_up_to_usage_with_unique_call_ids() {
+    use crate::common::agent::call;
+    use crate::common::agent::fake_answer;
+    use serde_json::json;
+    let files: Vec<_> = (1..=4)
+        .map(|i| json!({"path": format!("f{i}.txt"), "instructions": format!("the number {i}")}))
+        .collect();
+    let c = Cassette::new(NAME)
+        .spec()
+        .architecture("test -f f4.txt")
+        .plan(&["Four files"])
+        .tools(vec![call("write_files", json!({ "files": files }))]);
+    let server = FakeProvider::start().await;
+    for a in c.fake_answers() {
+        server.push_answer(a);
+    }
+    for i in [2, 4, 1, 3] {
+        server.push(Reply::Matching {
+            when: format!("File to write: f{i}.txt"),
+            answer: fake_answer(
+                &json!({"tool_calls": [call("submit_file", json!({"content": format!("{i}\n")}))]}),
+            ),
+        });
+    }
+    for a in Cassette::new(NAME)
+        .tools(vec![task_done("four files")])
+        .fake_answers()
+    {
+        server.push_answer(a);
+    }
+    let env = Env::new();
+    env.write_config(&format!(
+        "{}[routes]\ndefault = [\"fake:m1\"]\n[prices.\"fake:m1\"]\ninput_per_mtok = 10.0\noutput_per_mtok = 30.0\n",
+        provider("fake", "openai", &server)
+    ));
+    let r = new_live(&env, &["--jobs", "4"]);
+    assert_eq!(r.code, 0, "{}", r.describe());
+    let calls = r.of_type("model_call_finished");
+    assert_eq!(calls.len(), 9, "{}", r.describe());
+    let ids: std::collections::HashSet<u64> = calls
+        .iter()
+        .map(|c| c["call_id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids.len(), calls.len(), "call ids are unique");
+    let sum = |f: &str| -> f64 { calls.iter().map(|c| c[f].as_f64().unwrap()).sum() };
+    let out = env
+        .cmd()
+        .args(["usage", "--project", NAME, "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let usage: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let total = &usage["totals"];
+    assert!(
+        (sum("cost_usd") - total["cost_usd"].as_f64().unwrap()).abs() < 1e-9,
+        "events {} vs usage {usage}",
+        sum("cost_usd")
+    );
+    assert_eq!(
+        sum("output_tokens") as i64,
+        total["output_tokens"].as_i64().unwrap(),
+        "{usage}"
+    );
+    assert_eq!(
+        sum("input_tokens") as i64,
+        total["input_tokens"].as_i64().unwrap() + total["cached_tokens"].as_i64().unwrap(),
+        "{usage}"
+    );
+    assert_eq!(total["requests"].as_i64().unwrap(), 9, "{usage}");
+}

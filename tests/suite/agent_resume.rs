@@ -129,6 +129,36 @@ fn kill_during_a_task_before_any_file_write() {
     );
 }
 
+/// Regression: a killed run's project showed `running` forever.
+#[test]
+fn regression_a_killed_runs_project_shows_interrupted_not_running() {
+    let c = cassette();
+    let want = reference(&c);
+    let env = Env::new();
+    let path = c.write(&env.root.path().join("c.jsonl"));
+    run_and_kill(
+        &env,
+        &strs(&new_args(&path)),
+        &[("E2E_SLOW", "mid")],
+        |e| e["type"] == "file_written" && e["path"] == "b.txt",
+        Duration::from_millis(100),
+    );
+    let out = env.cmd().args(["projects", "--json"]).output().unwrap();
+    let projects: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(projects[0]["status"], "interrupted", "{projects:?}");
+    let out = env
+        .cmd()
+        .args(["show", projects[0]["name"].as_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("interrupted"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    resume_and_check(&env, &c, &path, &want);
+}
+
 #[test]
 fn kill_mid_task_after_some_writes() {
     let c = cassette();
@@ -429,4 +459,41 @@ fn regression_files_made_by_the_models_commands_were_reported_as_user_edits() {
     let r = run(&env, &strs(&resume_args(&path)), &[]);
     assert_eq!(r.code, 0, "{}", r.describe());
     assert!(r.of_type("user_edits").is_empty(), "{}", r.describe());
+}
+
+/// Regression: replayed answers were keyed by project id and answer position; ids are reused
+/// after `rm`, so a new project replayed under the old id had every usage row dropped as a
+/// duplicate ("0 model calls").
+#[test]
+fn regression_a_replay_after_rm_records_the_new_projects_calls() {
+    let env = Env::new();
+    let c = Cassette::new("again")
+        .spec()
+        .architecture("true")
+        .plan(&["One"])
+        .tools(vec![write_file("a.txt", "a\n"), task_done("a")]);
+    let path = c.write(&env.root.path().join("c.jsonl"));
+    let new = || {
+        run(
+            &env,
+            &["new", "--replay", path.to_str().unwrap(), "--yes", "--json"],
+            &[],
+        )
+    };
+    let r = new();
+    assert_eq!(r.code, 0, "{}", r.describe());
+    assert_eq!(r.finished()["model_calls"], 4);
+    let out = env.cmd().args(["rm", "again", "--yes"]).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    std::fs::remove_dir_all(env.work().join("again")).unwrap();
+    let r = new();
+    assert_eq!(r.code, 0, "{}", r.describe());
+    assert_eq!(r.finished()["model_calls"], 4, "{}", r.describe());
+    assert_eq!(
+        count(
+            &env,
+            "SELECT COUNT(*) FROM llm_calls WHERE project_id IS NOT NULL"
+        ),
+        4
+    );
 }

@@ -327,7 +327,7 @@ fn regression_unusable_spec_answers_stop_the_run_but_resume_tries_again() {
         r.finished()["message"]
             .as_str()
             .unwrap()
-            .contains("no usable answer"),
+            .contains("the spec gave no usable submit_spec call in 3 tries"),
         "{}",
         r.describe()
     );
@@ -496,6 +496,8 @@ fn from_task_redoes_tasks_on_a_new_branch_and_refuses_a_bad_task_number() {
         "a refused restart changes nothing"
     );
 
+    // An uncommitted change of the user's is kept, and the run says where.
+    std::fs::write(dir.join("notes.txt"), "mine\n").unwrap();
     let again = c
         .clone()
         .tools(vec![write_file("b.txt", "b again\n"), task_done("b again")]);
@@ -519,7 +521,62 @@ fn from_task_redoes_tasks_on_a_new_branch_and_refuses_a_bad_task_number() {
         std::fs::read_to_string(dir.join("b.txt")).unwrap(),
         "b again\n"
     );
-    assert_eq!(count(&env, "SELECT COUNT(*) FROM tasks"), 3);
+    let restarted = r.of_type("restarted");
+    assert_eq!(restarted.len(), 1, "{}", r.describe());
+    assert_eq!(restarted[0]["tasks"], 1);
+    assert!(restarted[0]["kept_changes"].is_string(), "{}", r.describe());
+    // Regression: the restart showed `[2/1]` and "3/3 tasks" for a two-task plan.
+    let started = r.of_type("task_started");
+    assert_eq!(
+        (started[0]["index"].clone(), started[0]["total"].clone()),
+        (2.into(), 2.into())
+    );
+    assert_eq!(
+        (
+            r.finished()["tasks_done"].clone(),
+            r.finished()["tasks_total"].clone()
+        ),
+        (2.into(), 2.into())
+    );
+    // The plan is copied whole: tasks 1 (done) and 2 (redone) in a new iteration.
+    assert_eq!(count(&env, "SELECT COUNT(*) FROM tasks"), 4);
+
+    // Regression: a second `--from-task 2` said "tasks 1 to 1", and `--from-task 1` went
+    // back to the checkpoint after task 2 instead of before task 1.
+    let twice = again
+        .clone()
+        .tools(vec![write_file("b.txt", "b twice\n"), task_done("b twice")]);
+    let path = twice.write(&env.root.path().join("twice.jsonl"));
+    let r = run(
+        &env,
+        &[
+            "resume",
+            "redo",
+            "--from-task",
+            "2",
+            "--replay",
+            path.to_str().unwrap(),
+            "--yes",
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.describe());
+    assert_eq!(
+        std::fs::read_to_string(dir.join("b.txt")).unwrap(),
+        "b twice\n"
+    );
+    let r = run(
+        &env,
+        &["resume", "redo", "--from-task", "1", "--yes", "--json"],
+        &[],
+    );
+    assert_eq!(r.code, 2, "{}", r.describe());
+    assert!(
+        r.stderr.contains("no checkpoint before the first task"),
+        "{}",
+        r.stderr
+    );
     let branches = std::process::Command::new("git")
         .args(["branch", "--format=%(refname:short)"])
         .current_dir(&dir)
@@ -538,10 +595,18 @@ fn from_task_redoes_tasks_on_a_new_branch_and_refuses_a_bad_task_number() {
         .current_dir(&dir)
         .output()
         .unwrap();
+    let main_log: Vec<String> = String::from_utf8_lossy(&main_log.stdout)
+        .lines()
+        .map(String::from)
+        .collect();
     assert_eq!(
-        String::from_utf8_lossy(&main_log.stdout).lines().count(),
-        2,
-        "the old branch keeps its history"
+        main_log.len(),
+        3,
+        "the old branch keeps its history and the user's change: {main_log:?}"
+    );
+    assert!(
+        main_log[0].starts_with("Work in progress before restoring"),
+        "{main_log:?}"
     );
 }
 
@@ -620,6 +685,45 @@ fn bad_run_flags_exit_2_and_create_nothing() {
             || count(&env, "SELECT COUNT(*) FROM projects") == 0
     );
     assert!(!env.work().join("todo").exists());
+}
+
+/// Regression: `new --dir / --force` and `--dir ~ --force` ran `git init` and wrote a
+/// `.gitignore` in `/` and the home directory, and a `--dir` in samocoder's own data directory
+/// was taken (its export then shipped the database). They are refused, nothing written.
+#[test]
+fn regression_new_refuses_the_root_the_home_and_samocoders_own_directories() {
+    let env = Env::new();
+    let path = todo_cassette();
+    let home = env.root.path().to_path_buf(); // the test's HOME
+    let own = env.home(); // SAMOCODER_HOME
+    std::fs::create_dir_all(&own).unwrap();
+    let inside_own = own.join("projects/todo");
+    for (dir, why) in [
+        (PathBuf::from("/"), "root of the file system"),
+        (home.clone(), "your home directory"),
+        (own.clone(), "samocoder's own files"),
+        (inside_own.clone(), "samocoder's own files"),
+    ] {
+        let r = run(
+            &env,
+            &[
+                "new",
+                "--replay",
+                path.to_str().unwrap(),
+                "--yes",
+                "--force",
+                "--dir",
+                dir.to_str().unwrap(),
+            ],
+            &[],
+        );
+        assert_eq!(r.code, 2, "{}: {}", dir.display(), r.describe());
+        assert!(r.stderr.contains(why), "{}: {}", dir.display(), r.stderr);
+    }
+    assert!(!home.join(".git").exists());
+    assert!(!home.join(".gitignore").exists());
+    assert!(!own.join(".git").exists());
+    assert!(!inside_own.exists());
 }
 
 /// A task whose files come from two writers of one `write_files` call.

@@ -86,3 +86,88 @@ fn ctrl_c_kills_the_running_command_saves_state_and_resume_finishes() {
         c.len() as i64
     );
 }
+
+/// Regression: `samocoder new ... | head -3` panicked (exit 101) on the closed pipe and left
+/// the project `running`. A closed output now stops the run like Ctrl-C: exit 130, the state
+/// saved, nothing printed, and `resume` finishes it.
+#[test]
+fn regression_a_closed_output_pipe_stops_the_run_quietly_with_its_state_saved() {
+    for json in [false, true] {
+        let env = Env::new();
+        let c = Cassette::new("piped")
+            .spec()
+            .architecture("true")
+            .plan(&["Wait"])
+            .tools(vec![run_command("sleep 1; echo done")])
+            .tools(vec![task_done("waited")]);
+        let path = c.write(&env.root.path().join("c.jsonl"));
+        let mut cmd = env.std_cmd();
+        cmd.args(["new", "--replay", path.to_str().unwrap(), "--yes"])
+            .stdin(Stdio::null());
+        if json {
+            cmd.arg("--json")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+        } else {
+            cmd.stdout(Stdio::null()).stderr(Stdio::piped());
+        }
+        let mut child = cmd.spawn().unwrap();
+        let (reader, other): (
+            Box<dyn std::io::Read>,
+            Option<Box<dyn std::io::Read + Send>>,
+        ) = if json {
+            (
+                Box::new(child.stdout.take().unwrap()),
+                Some(Box::new(child.stderr.take().unwrap())),
+            )
+        } else {
+            (Box::new(child.stderr.take().unwrap()), None)
+        };
+        let errors = other.map(|mut e| {
+            std::thread::spawn(move || {
+                let mut s = String::new();
+                let _ = e.read_to_string(&mut s);
+                s
+            })
+        });
+        let mut lines = BufReader::new(reader).lines();
+        for _ in 0..3 {
+            lines.next().unwrap().unwrap();
+        }
+        drop(lines); // like `head -3`
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(130), "json: {json}");
+        if let Some(e) = errors {
+            let stderr = e.join().unwrap();
+            assert!(!stderr.contains("panicked"), "{stderr}");
+        }
+        assert_eq!(
+            count(
+                &env,
+                "SELECT COUNT(*) FROM projects WHERE status = 'paused'"
+            ),
+            1,
+            "json: {json}"
+        );
+        assert_eq!(
+            count(
+                &env,
+                "SELECT COUNT(*) FROM runs WHERE status = 'interrupted'"
+            ),
+            1
+        );
+        let r = run(
+            &env,
+            &[
+                "resume",
+                "piped",
+                "--replay",
+                path.to_str().unwrap(),
+                "--yes",
+                "--json",
+            ],
+            &[],
+        );
+        assert_eq!(r.code, 0, "{}", r.describe());
+    }
+}

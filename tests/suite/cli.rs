@@ -60,3 +60,49 @@ fn broken_pipe_on_stdout_is_not_an_error() {
     assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
     assert!(!common::stderr(&out).contains("panicked"));
 }
+
+/// `samocoder budget`: a project's own cap can be set, shown and cleared; bad amounts exit 2.
+#[test]
+fn a_project_budget_can_be_set_shown_and_cleared() {
+    use crate::common::agent::{Cassette, run, task_done, write_file};
+    let env = Env::new();
+    let c = Cassette::new("capped")
+        .spec()
+        .architecture("true")
+        .plan(&["One"])
+        .tools(vec![write_file("a.txt", "a\n"), task_done("a")]);
+    let path = c.write(&env.root.path().join("c.jsonl"));
+    let r = run(
+        &env,
+        &["new", "--replay", path.to_str().unwrap(), "--yes"],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let budget = |args: &[&str]| {
+        let out = env.cmd().arg("budget").args(args).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, out, _) = budget(&["capped"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("no budget"), "{out}");
+    let (code, out, _) = budget(&["capped", "2.5"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("budget $2.50"), "{out}");
+    let (code, out, _) = budget(&["capped", "--json"]);
+    assert_eq!(code, Some(0));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["budget_usd"], 2.5);
+    for bad in ["0", "-1", "nan", "1e20"] {
+        let (code, _, err) = budget(&["capped", "--", bad]);
+        assert_eq!(code, Some(2), "{bad}: {err}");
+    }
+    let (code, out, _) = budget(&["capped", "--clear"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("no budget"), "{out}");
+    let (code, _, err) = budget(&["nosuch", "1"]);
+    assert_eq!(code, Some(2), "{err}");
+}

@@ -159,3 +159,16 @@ fn edit_without_a_terminal_exits_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(common::stderr(&out).contains("config set"));
 }
+
+/// Regression: `network.max_retry_wait_s = 1e20` was accepted and the first retry panicked
+/// (a duration that large overflows). Absurd times are refused when the config is read.
+#[test]
+fn regression_absurd_network_times_are_refused_with_the_key() {
+    let env = Env::new();
+    env.write_config("[network]\nmax_retry_wait_s = 1e20\n");
+    let out = env.cmd().args(["config", "show"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("network.max_retry_wait_s"), "{err}");
+    assert!(err.contains("at most 86400"), "{err}");
+}

@@ -42,10 +42,23 @@ async fn doctor_with_good_keys_passes() {
             assert!(c[k].is_string(), "{c}");
         }
     }
-    // Providers no route uses are not contacted: two GET /models, one per wire.
-    let reqs = server.requests();
-    assert_eq!(reqs.len(), 2);
-    assert!(reqs.iter().all(|r| r.path == "/v1/models"));
+    // Providers no route uses are not contacted: one GET /models per wire, plus the local
+    // server probe of the OpenAI-wire model (its context window); no chat request.
+    assert!(server.requests().is_empty());
+    let lists: Vec<_> = server
+        .meta_requests()
+        .into_iter()
+        .filter(|r| r.path == "/v1/models")
+        .collect();
+    assert_eq!(lists.len(), 3);
+    assert_eq!(
+        lists
+            .iter()
+            .filter(|r| r.headers.contains_key("anthropic-version"))
+            .count(),
+        1
+    );
+    assert_eq!(check(&r, "model:fake:m1")["status"], "ok");
     assert_no_key(&env, &out);
 }
 

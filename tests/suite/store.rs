@@ -342,3 +342,39 @@ fn a_database_from_a_newer_samocoder_is_refused_untouched() {
     let out = env.cmd().arg("projects").output().unwrap();
     assert!(common::stderr(&out).contains("newer samocoder"));
 }
+
+/// Regression: a process killed while it created the database left a hot rollback journal, and
+/// every later command failed with "readonly database (776)" (the file was only ever opened
+/// read-only to be checked). The journal is rolled back first, as SQLite's own recovery does.
+#[test]
+fn regression_a_kill_during_the_first_database_creation_is_recovered() {
+    let env = Env::new();
+    std::fs::create_dir_all(env.home()).unwrap();
+    let db = env.home().join("samocoder.db");
+    // A write transaction cut off after it spilled pages into the file: a hot journal.
+    let script = format!(
+        "import sqlite3, os\nc = sqlite3.connect({:?}, isolation_level=None)\nc.execute('PRAGMA cache_size=1')\nc.execute('BEGIN')\nc.execute('CREATE TABLE projects (x)')\nfor i in range(3000):\n    c.execute('INSERT INTO projects VALUES (?)', ('x' * 500,))\nos._exit(0)\n",
+        db.to_str().unwrap()
+    );
+    let status = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(&script)
+        .status()
+        .expect("python3 runs");
+    assert!(status.success());
+    let journal = env.home().join("samocoder.db-journal");
+    assert!(journal.is_file(), "the interrupted write left its journal");
+    let out = env.cmd().args(["projects", "--json"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!journal.exists());
+    let out = env.cmd().args(["usage", "--json"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

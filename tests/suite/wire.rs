@@ -35,7 +35,7 @@ fn provider(kind: WireKind, base_url: &str) -> ProviderConfig {
         kind,
         base_url: base_url.to_string(),
         key_env: Some(match kind {
-            WireKind::Openai => "OPENAI_API_KEY".into(),
+            WireKind::Openai | WireKind::OpenaiResponses => "OPENAI_API_KEY".into(),
             WireKind::Anthropic => "ANTHROPIC_API_KEY".into(),
         }),
         free: false,
@@ -597,6 +597,7 @@ fn rich_request() -> Request {
                         arguments: "not json".into(),
                     },
                 ],
+                reasoning: vec![],
             },
             Message::ToolResult {
                 call_id: "call_1".into(),
@@ -686,10 +687,7 @@ async fn anthropic_breakpoint_on_the_last_message_reuses_the_previous_turn() {
     first.messages.truncate(4);
     let mut second = rich_request();
     second.messages.truncate(4);
-    second.messages.push(Message::Assistant {
-        text: "Read it.".into(),
-        tool_calls: vec![],
-    });
+    second.messages.push(Message::assistant("Read it.", vec![]));
     second.messages.push(Message::User {
         content: "Now write tests".into(),
     });

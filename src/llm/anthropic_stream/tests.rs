@@ -7,6 +7,7 @@ fn ctx() -> CallCtx {
         model: "claude".into(),
         key_env: None,
         key: None,
+        base_url: None,
     }
 }
 

@@ -34,6 +34,7 @@ fn sample_responses() -> Vec<Response> {
                 reported_cost_usd: Some(0.0012),
                 estimated: false,
             },
+            ..Response::default()
         },
         Response {
             text: String::new(),
@@ -56,6 +57,7 @@ fn sample_responses() -> Vec<Response> {
                 output_tokens: 5,
                 ..Usage::default()
             },
+            ..Response::default()
         },
         Response {
             text: "cut".into(),

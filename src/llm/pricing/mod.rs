@@ -326,6 +326,21 @@ impl RoutePrices {
     }
 }
 
+/// Whether a base URL points at this machine (`localhost`, `127.0.0.0/8`, `::1`). Used to
+/// find local servers to probe for their context window; it says nothing about money (a
+/// local proxy may front a paid API: only `free = true` makes a provider free).
+pub fn is_local_base_url(base_url: &str) -> bool {
+    let Ok(url) = url::Url::parse(base_url) else {
+        return false;
+    };
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
 /// The price table plus the user's overrides; share one per process (`Arc`) so the
 /// unknown-price warning is given once per model.
 #[derive(Debug)]

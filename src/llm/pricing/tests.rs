@@ -638,3 +638,12 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn local_base_urls() {
+    assert!(is_local_base_url("http://localhost:11434/v1"));
+    assert!(is_local_base_url("http://127.0.0.1:8000/v1"));
+    assert!(is_local_base_url("http://[::1]:1234/v1"));
+    assert!(!is_local_base_url("https://api.openai.com/v1"));
+    assert!(!is_local_base_url("not a url"));
+}

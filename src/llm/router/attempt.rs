@@ -62,7 +62,15 @@ impl Inner {
                 request_bytes = bytes;
                 continue;
             }
-            if !matches!(ev, StreamEvent::RateLimit { .. }) {
+            if let StreamEvent::Routing { .. } | StreamEvent::Recorded { .. } = ev {
+                // From a nested router: its consumer is ours.
+                let _ = tx.send(Ok(ev)).await;
+                continue;
+            }
+            if !matches!(
+                ev,
+                StreamEvent::RateLimit { .. } | StreamEvent::Notice { .. }
+            ) {
                 seen.started = true;
             }
             match ev {
@@ -91,9 +99,29 @@ impl Inner {
                 StreamEvent::ToolCallDelta { ref arguments, .. } => {
                     seen.out_chars += arguments.chars().count() as u64;
                 }
-                StreamEvent::ToolCallEnd { .. }
+                // Reasoning is billed output: it counts for the estimate of a stream that
+                // breaks before the provider reports usage.
+                StreamEvent::ReasoningDelta { ref text } | StreamEvent::Refusal { ref text } => {
+                    seen.out_chars += text.chars().count() as u64;
+                    seen.ttft_ms.get_or_insert(ms(started));
+                }
+                StreamEvent::Notice { message } => {
+                    self.emit(
+                        tx,
+                        RouterEvent::Notice {
+                            model: entry.model.to_string(),
+                            message,
+                        },
+                    )
+                    .await;
+                    continue;
+                }
+                StreamEvent::Reasoning { .. }
+                | StreamEvent::ToolCallEnd { .. }
                 | StreamEvent::Reset { .. }
-                | StreamEvent::RequestBytes { .. } => {}
+                | StreamEvent::RequestBytes { .. }
+                | StreamEvent::Routing { .. }
+                | StreamEvent::Recorded { .. } => {}
             }
             seen.forwarded = true;
             let _ = tx.send(Ok(ev)).await;
@@ -102,6 +130,13 @@ impl Inner {
         let latency_ms = ms(started);
 
         let usage = match seen.usage.take() {
+            // A failed attempt's reported usage may predate most of its output (Anthropic's
+            // `message_start`): never record less output than was seen.
+            Some(mut u) if end.is_err() && estimate_tokens(seen.out_chars) > u.output_tokens => {
+                u.output_tokens = estimate_tokens(seen.out_chars);
+                u.estimated = true;
+                u
+            }
             Some(u) => u,
             None if seen.started => Usage {
                 input_tokens: estimate_tokens(request_bytes),
@@ -112,16 +147,27 @@ impl Inner {
             None => Usage::default(),
         };
         let outcome = match &end {
-            Ok(()) if seen.finish == Some(FinishReason::Truncated) => Outcome::Truncated,
+            Ok(())
+                if matches!(
+                    seen.finish,
+                    Some(FinishReason::Truncated | FinishReason::ContextFull)
+                ) =>
+            {
+                Outcome::Truncated
+            }
             Ok(()) => Outcome::Ok,
             Err(e) if e.class == ErrorClass::Cancelled => Outcome::Cancelled,
             Err(_) => Outcome::Error,
         };
         let cost = self.opts.pricing.cost(&entry.model, &usage, entry.free);
         if cost.first_unknown {
-            self.emit(RouterEvent::UnknownPrice {
-                model: entry.model.to_string(),
-            });
+            self.emit(
+                tx,
+                RouterEvent::UnknownPrice {
+                    model: entry.model.to_string(),
+                },
+            )
+            .await;
         }
         let ctx = &self.opts.context;
         let err = end.as_ref().err();
@@ -141,6 +187,7 @@ impl Inner {
             output_tokens: usage.output_tokens,
             cached_tokens: usage.cached_input_tokens,
             cache_write_tokens: usage.cache_write_tokens,
+            reasoning_tokens: usage.reasoning_tokens,
             cost_usd: cost.usd,
             cost_source: cost.source,
             price_table: cost.table,
@@ -160,13 +207,22 @@ impl Inner {
                 format!("could not record the call's usage ({msg}); the answer was not used"),
             ));
         }
+        let _ = tx
+            .send(Ok(StreamEvent::Recorded {
+                record: Box::new(rec),
+            }))
+            .await;
 
         match end {
             Ok(()) => {
                 if self.opts.breakers.success(&entry.model.provider) {
-                    self.emit(RouterEvent::BreakerClosed {
-                        provider: entry.model.provider.clone(),
-                    });
+                    self.emit(
+                        tx,
+                        RouterEvent::BreakerClosed {
+                            provider: entry.model.provider.clone(),
+                        },
+                    )
+                    .await;
                 }
                 let _ = tx.send(Ok(StreamEvent::Usage { usage })).await;
                 if let Some(reason) = seen.finish {
@@ -177,10 +233,14 @@ impl Inner {
             Err(e) => {
                 if seen.forwarded && !e.class.is_final() {
                     let reason = format!("{} {}", entry.model, e.class.as_str().replace('_', " "));
-                    self.emit(RouterEvent::Reset {
-                        model: entry.model.to_string(),
-                        reason: reason.clone(),
-                    });
+                    self.emit(
+                        tx,
+                        RouterEvent::Reset {
+                            model: entry.model.to_string(),
+                            reason: reason.clone(),
+                        },
+                    )
+                    .await;
                     let _ = tx.send(Ok(StreamEvent::Reset { reason })).await;
                 }
                 Err(e)

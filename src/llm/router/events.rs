@@ -1,13 +1,12 @@
-//! What the router tells its observer: every retry, wait, skip and fallback, as typed events
+//! What the router tells the consumer of its stream: every retry, wait, skip and fallback, as typed events
 //! that also read as one line of English (`Display`).
 
 use std::fmt;
-use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One thing the router did or decided. `model` fields are `PROVIDER:MODEL`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum RouterEvent {
     /// An attempt failed with a retryable error; the same entry is tried again after `wait_ms`.
@@ -24,8 +23,17 @@ pub enum RouterEvent {
         wait_ms: u64,
         max_wait_ms: u64,
     },
-    /// The next entry of the route is tried.
-    Fallback { from: String, to: String },
+    /// The next entry of the route is tried. `reason` says why the previous one was left
+    /// (`openai:gpt-4.1 429 rate limited`).
+    Fallback {
+        from: String,
+        to: String,
+        #[serde(default)]
+        reason: String,
+    },
+    /// Something about a model the user should know that is not a failure (a local server's
+    /// context window was found, its tool-call support is unknown or absent).
+    Notice { model: String, message: String },
     /// A stream failed after text was shown: what was shown must be dropped.
     Reset { model: String, reason: String },
     /// Too many consecutive failures: the provider is skipped for `cooldown_ms`.
@@ -90,7 +98,13 @@ impl fmt::Display for RouterEvent {
                 secs(*wait_ms),
                 secs(*max_wait_ms)
             ),
-            RouterEvent::Fallback { to, .. } => write!(f, "falling back to {to}"),
+            RouterEvent::Fallback { to, reason, .. } if reason.is_empty() => {
+                write!(f, "falling back to {to}")
+            }
+            RouterEvent::Fallback { to, reason, .. } => {
+                write!(f, "falling back to {to} ({reason})")
+            }
+            RouterEvent::Notice { model, message } => write!(f, "{model}: {message}"),
             RouterEvent::Reset { model, reason } => {
                 write!(
                     f,
@@ -140,14 +154,6 @@ impl fmt::Display for RouterEvent {
     }
 }
 
-/// Receives router events (a UI renderer, a log, a test's collector).
-pub type RouterObserver = Arc<dyn Fn(&RouterEvent) + Send + Sync>;
-
-/// An observer that ignores everything.
-pub fn ignore_events() -> RouterObserver {
-    Arc::new(|_| {})
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,7 +181,11 @@ mod tests {
         let e = RouterEvent::Fallback {
             from: "openai:gpt-4.1".into(),
             to: "anthropic:claude-sonnet-4-5".into(),
+            reason: "openai:gpt-4.1 429 rate limited".into(),
         };
-        assert_eq!(e.to_string(), "falling back to anthropic:claude-sonnet-4-5");
+        assert_eq!(
+            e.to_string(),
+            "falling back to anthropic:claude-sonnet-4-5 (openai:gpt-4.1 429 rate limited)"
+        );
     }
 }

@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use backoff::{Wait, backoff_delay, choose_wait};
 pub use breaker::{BreakerState, Breakers};
-pub use events::{RouterEvent, RouterObserver, ignore_events};
+pub use events::RouterEvent;
 
 use super::pricing::Pricing;
 use super::usage::{CallContext, UsageSink};
@@ -82,7 +82,6 @@ pub struct RouterOptions {
     /// Shared per process (the unknown-price warning is given once per model).
     pub pricing: Arc<Pricing>,
     pub sink: Arc<dyn UsageSink>,
-    pub observer: RouterObserver,
     /// Cancelling stops the call promptly, including backoff sleeps.
     pub cancel: CancellationToken,
     /// Seed for the backoff jitter (tests); `None`: random.
@@ -90,8 +89,8 @@ pub struct RouterOptions {
 }
 
 impl RouterOptions {
-    /// Options from the network config, with an empty call context, no observer and a fresh
-    /// cancellation token.
+    /// Options from the network config, with an empty call context and a fresh cancellation
+    /// token.
     pub fn new(
         network: &NetworkConfig,
         breakers: Arc<Breakers>,
@@ -105,7 +104,6 @@ impl RouterOptions {
             breakers,
             pricing,
             sink,
-            observer: ignore_events(),
             cancel: CancellationToken::new(),
             jitter_seed: None,
         }
@@ -179,8 +177,9 @@ impl Provider for Router {
 }
 
 impl Inner {
-    fn emit(&self, ev: RouterEvent) {
-        (self.opts.observer)(&ev);
+    /// Tells the consumer of the stream what the router decided (before acting on it).
+    async fn emit(&self, tx: &Tx, event: RouterEvent) {
+        let _ = tx.send(Ok(StreamEvent::Routing { event })).await;
     }
 
     fn cancelled(&self, model: &ModelRef) -> LlmError {
@@ -214,6 +213,8 @@ impl Inner {
         // Set once a model said the prompt is too long: the window it had (0 if unknown).
         let mut too_long_for: Option<u64> = None;
         let mut prev: Option<String> = None;
+        // Why the previous entry was left, for the fallback notice.
+        let mut why = String::new();
         for (idx, entry) in self.entries.iter().enumerate() {
             let label = entry.model.to_string();
             if self.opts.cancel.is_cancelled() {
@@ -222,34 +223,55 @@ impl Inner {
             if let (Some(failed), Some(window)) = (too_long_for, entry.context_window)
                 && window <= failed
             {
-                self.emit(RouterEvent::ContextSkip {
-                    model: label.clone(),
-                    window,
-                    needed_more_than: failed,
-                });
+                self.emit(
+                    tx,
+                    RouterEvent::ContextSkip {
+                        model: label.clone(),
+                        window,
+                        needed_more_than: failed,
+                    },
+                )
+                .await;
                 outcomes.push(format!("{label} skipped (context window {window})"));
+                add_reason(&mut why, format!("{label} context window too small"));
                 continue;
             }
             match self.opts.breakers.check(&entry.model.provider) {
                 BreakerState::Open(remaining) => {
-                    self.emit(RouterEvent::BreakerSkip {
-                        provider: entry.model.provider.clone(),
-                        model: label.clone(),
-                        remaining_ms: remaining.as_millis() as u64,
-                    });
+                    self.emit(
+                        tx,
+                        RouterEvent::BreakerSkip {
+                            provider: entry.model.provider.clone(),
+                            model: label.clone(),
+                            remaining_ms: remaining.as_millis() as u64,
+                        },
+                    )
+                    .await;
                     outcomes.push(format!("{label} skipped (circuit open)"));
+                    add_reason(&mut why, format!("{label} circuit open"));
                     continue;
                 }
-                BreakerState::HalfOpen => self.emit(RouterEvent::BreakerHalfOpen {
-                    provider: entry.model.provider.clone(),
-                }),
+                BreakerState::HalfOpen => {
+                    self.emit(
+                        tx,
+                        RouterEvent::BreakerHalfOpen {
+                            provider: entry.model.provider.clone(),
+                        },
+                    )
+                    .await
+                }
                 BreakerState::Closed => {}
             }
             if let Some(from) = prev.replace(label.clone()) {
-                self.emit(RouterEvent::Fallback {
-                    from,
-                    to: label.clone(),
-                });
+                self.emit(
+                    tx,
+                    RouterEvent::Fallback {
+                        from,
+                        to: label.clone(),
+                        reason: std::mem::take(&mut why),
+                    },
+                )
+                .await;
             }
             match self.try_entry(idx, entry, request, call, tx).await {
                 Ok(()) => return Ok(()),
@@ -260,6 +282,7 @@ impl Inner {
                         too_long_for = Some(too_long_for.map_or(window, |w| w.max(window)));
                     }
                     outcomes.push(brief(&label, &e));
+                    why = reason(&label, &e);
                     last = Some(e);
                 }
             }
@@ -301,11 +324,15 @@ impl Inner {
             attempt += 1;
             if let Some(wait) = self.opts.breakers.pacing_wait(provider) {
                 if wait > max_wait {
-                    self.emit(RouterEvent::PacingSkip {
-                        provider: provider.clone(),
-                        model: label.clone(),
-                        wait_ms: wait.as_millis() as u64,
-                    });
+                    self.emit(
+                        tx,
+                        RouterEvent::PacingSkip {
+                            provider: provider.clone(),
+                            model: label.clone(),
+                            wait_ms: wait.as_millis() as u64,
+                        },
+                    )
+                    .await;
                     return Err(LlmError::new(
                         ErrorClass::RateLimited,
                         provider,
@@ -317,10 +344,14 @@ impl Inner {
                     )
                     .with_retry_after(Some(wait)));
                 }
-                self.emit(RouterEvent::Pacing {
-                    provider: provider.clone(),
-                    wait_ms: wait.as_millis() as u64,
-                });
+                self.emit(
+                    tx,
+                    RouterEvent::Pacing {
+                        provider: provider.clone(),
+                        wait_ms: wait.as_millis() as u64,
+                    },
+                )
+                .await;
                 self.sleep(wait, &entry.model).await?;
             }
             let err = match self.attempt(idx, attempt, entry, request, call, tx).await {
@@ -331,10 +362,14 @@ impl Inner {
                 return Err(err);
             }
             if self.opts.breakers.failure(provider) {
-                self.emit(RouterEvent::BreakerOpen {
-                    provider: provider.clone(),
-                    cooldown_ms: self.opts.breakers.cooldown().as_millis() as u64,
-                });
+                self.emit(
+                    tx,
+                    RouterEvent::BreakerOpen {
+                        provider: provider.clone(),
+                        cooldown_ms: self.opts.breakers.cooldown().as_millis() as u64,
+                    },
+                )
+                .await;
                 return Err(err);
             }
             if attempt > self.opts.max_retries {
@@ -342,25 +377,49 @@ impl Inner {
             }
             match choose_wait(attempt - 1, err.retry_after, max_wait, self.jitter.next()) {
                 Wait::TooLong(wait) => {
-                    self.emit(RouterEvent::WaitTooLong {
-                        model: label.clone(),
-                        wait_ms: wait.as_millis() as u64,
-                        max_wait_ms: max_wait.as_millis() as u64,
-                    });
+                    self.emit(
+                        tx,
+                        RouterEvent::WaitTooLong {
+                            model: label.clone(),
+                            wait_ms: wait.as_millis() as u64,
+                            max_wait_ms: max_wait.as_millis() as u64,
+                        },
+                    )
+                    .await;
                     return Err(err);
                 }
                 Wait::Sleep(wait) => {
-                    self.emit(RouterEvent::Retry {
-                        model: label.clone(),
-                        attempt,
-                        status: err.status,
-                        class: err.class.as_str().to_string(),
-                        wait_ms: wait.as_millis() as u64,
-                    });
+                    self.emit(
+                        tx,
+                        RouterEvent::Retry {
+                            model: label.clone(),
+                            attempt,
+                            status: err.status,
+                            class: err.class.as_str().to_string(),
+                            wait_ms: wait.as_millis() as u64,
+                        },
+                    )
+                    .await;
                     self.sleep(wait, &entry.model).await?;
                 }
             }
         }
+    }
+}
+
+fn add_reason(why: &mut String, more: String) {
+    if !why.is_empty() {
+        why.push_str("; ");
+    }
+    why.push_str(&more);
+}
+
+/// `openai:gpt-4.1 429 rate limited`: why an entry was left, for the fallback notice.
+fn reason(label: &str, e: &LlmError) -> String {
+    let class = e.class.as_str().replace('_', " ");
+    match e.status {
+        Some(s) => format!("{label} {s} {class}"),
+        None => format!("{label} {class}"),
     }
 }
 

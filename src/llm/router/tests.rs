@@ -136,7 +136,6 @@ impl Harness {
     }
 
     fn router(&self, entries: Vec<(Arc<Fake>, &str)>) -> Router {
-        let events = self.events.clone();
         let opts = RouterOptions {
             max_retries: 2,
             max_retry_wait: Duration::from_secs(60),
@@ -150,7 +149,6 @@ impl Harness {
             breakers: self.breakers.clone(),
             pricing: self.pricing.clone(),
             sink: self.sink.clone(),
-            observer: Arc::new(move |e: &RouterEvent| events.lock().unwrap().push(e.clone())),
             cancel: self.cancel.clone(),
             jitter_seed: Some(1),
         };
@@ -159,6 +157,34 @@ impl Harness {
             .map(|(p, m)| RouteEntry::new(p, m.parse().unwrap()))
             .collect();
         Router::new("coder", entries, opts)
+    }
+
+    /// Collects the answer like [`Provider::complete`], keeping the router's events and
+    /// checking that every attempt recorded was also announced in the stream.
+    async fn complete(&self, r: &Router, req: Request) -> Result<Response, LlmError> {
+        let before = self.sink.records().len();
+        let mut stream = r.stream(req);
+        let mut response = Response::default();
+        let mut announced = Vec::new();
+        let mut result = Ok(());
+        while let Some(ev) = stream.next().await {
+            match ev {
+                Ok(StreamEvent::Routing { event }) => self.events.lock().unwrap().push(event),
+                Ok(StreamEvent::Recorded { record }) => announced.push(*record),
+                Ok(ev) => response.apply(ev),
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        drop(stream);
+        assert_eq!(
+            announced,
+            self.sink.records()[before..],
+            "recorded vs announced"
+        );
+        result.map(|()| response)
     }
 
     fn records(&self) -> Vec<CallRecord> {
@@ -193,7 +219,7 @@ async fn retry_then_success_records_two_attempts_with_exact_cost() {
     );
     let r = h.router(vec![(a.clone(), "openai:gpt-4o")]);
     let t0 = Instant::now();
-    let resp = r.complete(request()).await.unwrap();
+    let resp = h.complete(&r, request()).await.unwrap();
     let waited = t0.elapsed();
     assert_eq!(resp.text, "hi");
     assert_eq!(resp.usage, usage(1000, 500));
@@ -252,7 +278,7 @@ async fn falls_back_in_route_order_and_records_every_attempt() {
         (b.clone(), "anthropic:claude-sonnet-4-5"),
         (c.clone(), "groq:openai/gpt-oss-120b"),
     ]);
-    let resp = r.complete(request()).await.unwrap();
+    let resp = h.complete(&r, request()).await.unwrap();
     assert_eq!(resp.text, "from groq");
     assert_eq!((a.calls(), b.calls(), c.calls()), (1, 3, 1));
     assert_eq!(
@@ -268,10 +294,17 @@ async fn falls_back_in_route_order_and_records_every_attempt() {
     // gpt-oss-120b on groq: 1000 * 0.15/M + 200 * 0.60/M
     assert_eq!(h.records()[4].cost_usd, Some(0.00027));
     let lines = h.event_lines();
-    assert_eq!(lines[0], "falling back to anthropic:claude-sonnet-4-5");
+    // The notice says why (the bug: it gave no reason on screen).
+    assert_eq!(
+        lines[0],
+        "falling back to anthropic:claude-sonnet-4-5 (openai:gpt-4o 401 bad key)"
+    );
     assert!(lines[1].starts_with("anthropic:claude-sonnet-4-5 529, retrying in"));
     assert!(lines[2].starts_with("anthropic:claude-sonnet-4-5 529, retrying in"));
-    assert_eq!(lines[3], "falling back to groq:openai/gpt-oss-120b");
+    assert_eq!(
+        lines[3],
+        "falling back to groq:openai/gpt-oss-120b (anthropic:claude-sonnet-4-5 529 overloaded)"
+    );
     assert_eq!(lines.len(), 4);
 }
 
@@ -295,7 +328,7 @@ async fn insufficient_quota_is_never_retried_and_final_error_lists_each_entry() 
         (b.clone(), "anthropic:claude-sonnet-4-5"),
     ]);
     let t0 = Instant::now();
-    let err = r.complete(request()).await.unwrap_err();
+    let err = h.complete(&r, request()).await.unwrap_err();
     assert_eq!(t0.elapsed(), Duration::ZERO, "no waiting on final errors");
     assert_eq!((a.calls(), b.calls()), (1, 1));
     assert_eq!(err.class, ErrorClass::BadKey);
@@ -320,7 +353,7 @@ async fn retry_after_is_honoured_exactly() {
     );
     let r = h.router(vec![(a.clone(), "openai:gpt-4o")]);
     let t0 = Instant::now();
-    assert_eq!(r.complete(request()).await.unwrap().text, "ok");
+    assert_eq!(h.complete(&r, request()).await.unwrap().text, "ok");
     assert_eq!(t0.elapsed(), Duration::from_millis(7250));
     assert_eq!(
         h.event_lines(),
@@ -345,7 +378,7 @@ async fn too_long_retry_after_skips_to_the_next_entry_without_sleeping() {
         (b.clone(), "anthropic:claude-sonnet-4-5"),
     ]);
     let t0 = Instant::now();
-    assert_eq!(r.complete(request()).await.unwrap().text, "b");
+    assert_eq!(h.complete(&r, request()).await.unwrap().text, "b");
     assert_eq!(t0.elapsed(), Duration::ZERO);
     assert_eq!(a.calls(), 1);
     assert!(matches!(
@@ -388,7 +421,7 @@ async fn circuit_breaker_opens_skips_half_opens_and_closes() {
     };
     // Two failures in a row (with one retry in between) open openai's circuit.
     let r = h.router(entries());
-    assert_eq!(r.complete(request()).await.unwrap().text, "b");
+    assert_eq!(h.complete(&r, request()).await.unwrap().text, "b");
     assert_eq!(a.calls(), 2);
     assert!(
         h.event_lines()
@@ -396,7 +429,7 @@ async fn circuit_breaker_opens_skips_half_opens_and_closes() {
     );
     // A second router in the same process shares the breaker: openai is skipped.
     let r2 = h.router(entries());
-    assert_eq!(r2.complete(request()).await.unwrap().text, "b");
+    assert_eq!(h.complete(&r2, request()).await.unwrap().text, "b");
     assert_eq!(a.calls(), 2, "skipped while open");
     assert!(
         h.events().iter().any(
@@ -404,7 +437,7 @@ async fn circuit_breaker_opens_skips_half_opens_and_closes() {
         )
     );
     tokio::time::advance(Duration::from_secs(30)).await;
-    assert_eq!(r2.complete(request()).await.unwrap().text, "a is back");
+    assert_eq!(h.complete(&r2, request()).await.unwrap().text, "a is back");
     let lines = h.event_lines();
     let tail = &lines[lines.len() - 2..];
     assert_eq!(
@@ -438,7 +471,17 @@ async fn mid_stream_failure_resets_and_complete_returns_only_the_retry() {
         ],
     );
     let r = h.router(vec![(a.clone(), "openai:gpt-4o")]);
-    let events: Vec<StreamEvent> = r.stream(request()).map(|e| e.unwrap()).collect().await;
+    let events: Vec<StreamEvent> = r
+        .stream(request())
+        .map(|e| e.unwrap())
+        .filter(|e| {
+            std::future::ready(!matches!(
+                e,
+                StreamEvent::Routing { .. } | StreamEvent::Recorded { .. }
+            ))
+        })
+        .collect()
+        .await;
     assert_eq!(
         events,
         [
@@ -459,7 +502,7 @@ async fn mid_stream_failure_resets_and_complete_returns_only_the_retry() {
             },
         ]
     );
-    let resp = r.complete(request()).await.unwrap();
+    let resp = h.complete(&r, request()).await.unwrap();
     assert_eq!(resp.text, "whole answer");
     // The broken attempt reported no usage: estimated from sizes, and marked.
     let broken_rec = &h.records()[0];
@@ -485,7 +528,7 @@ async fn stream_without_finish_is_a_cut_not_an_answer() {
         ],
     );
     let r = h.router(vec![(a.clone(), "openai:gpt-4o")]);
-    assert_eq!(r.complete(request()).await.unwrap().text, "full");
+    assert_eq!(h.complete(&r, request()).await.unwrap().text, "full");
     assert_eq!(h.records()[0].error_class.as_deref(), Some("stream_cut"));
 }
 
@@ -502,7 +545,7 @@ async fn context_length_falls_back_to_a_larger_window_only() {
         (big.clone(), "anthropic:claude-sonnet-4-5"), // 200k
     ]);
     assert_eq!(r.entries()[1].context_window, Some(8192));
-    assert_eq!(r.complete(request()).await.unwrap().text, "fits");
+    assert_eq!(h.complete(&r, request()).await.unwrap().text, "fits");
     assert_eq!((a.calls(), small.calls(), big.calls()), (1, 0, 1));
     assert!(h.events().iter().any(|e| matches!(
         e,
@@ -521,7 +564,7 @@ async fn context_length_falls_back_to_a_larger_window_only() {
         (a.clone(), "openai:gpt-4o"),
         (big.clone(), "anthropic:claude-sonnet-4-5"),
     ]);
-    let err = r.complete(request()).await.unwrap_err();
+    let err = h.complete(&r, request()).await.unwrap_err();
     assert_eq!(err.class, ErrorClass::ContextLength);
     assert!(
         err.message
@@ -550,7 +593,7 @@ async fn cancellation_drops_the_stream_promptly_and_records_it() {
         cancel.cancel();
     });
     let t0 = Instant::now();
-    let err = r.complete(request()).await.unwrap_err();
+    let err = h.complete(&r, request()).await.unwrap_err();
     assert_eq!(t0.elapsed(), Duration::from_secs(5));
     assert_eq!(err.class, ErrorClass::Cancelled);
     assert_eq!(err.exit(), Exit::Interrupted);
@@ -582,7 +625,7 @@ async fn cancellation_interrupts_a_backoff_sleep() {
         cancel.cancel();
     });
     let t0 = Instant::now();
-    let err = r.complete(request()).await.unwrap_err();
+    let err = h.complete(&r, request()).await.unwrap_err();
     assert_eq!(t0.elapsed(), Duration::from_secs(1));
     assert_eq!(err.class, ErrorClass::Cancelled);
     assert_eq!((a.calls(), b.calls()), (1, 0));
@@ -600,7 +643,7 @@ async fn latency_and_time_to_first_token_are_measured() {
     );
     let a = Fake::new("openai", vec![script]);
     let r = h.router(vec![(a, "openai:gpt-4o")]);
-    r.complete(request()).await.unwrap();
+    h.complete(&r, request()).await.unwrap();
     let rec = &h.records()[0];
     assert_eq!((rec.ttft_ms, rec.latency_ms), (Some(300), 600));
 }
@@ -613,8 +656,8 @@ async fn unknown_price_is_none_with_one_warning() {
         vec![answer("a", usage(10, 10)), answer("b", usage(10, 10))],
     );
     let r = h.router(vec![(a, "openai:gpt-imaginary")]);
-    r.complete(request()).await.unwrap();
-    r.complete(request()).await.unwrap();
+    h.complete(&r, request()).await.unwrap();
+    h.complete(&r, request()).await.unwrap();
     let recs = h.records();
     assert!(
         recs.iter()
@@ -650,8 +693,8 @@ async fn openrouter_reported_cost_wins_over_overrides() {
         vec![answer("x", u), answer("y", usage(1000, 100))],
     );
     let r = h.router(vec![(a, "openrouter:anthropic/claude-sonnet-4.5")]);
-    r.complete(request()).await.unwrap();
-    r.complete(request()).await.unwrap();
+    h.complete(&r, request()).await.unwrap();
+    h.complete(&r, request()).await.unwrap();
     let recs = h.records();
     assert_eq!(
         (recs[0].cost_usd, recs[0].cost_source),
@@ -674,8 +717,8 @@ async fn each_record_names_its_price_table_and_keeps_the_tables_figure_beside_a_
         vec![answer("x", u), answer("y", usage(1000, 100))],
     );
     let r = h.router(vec![(a, "openrouter:anthropic/claude-sonnet-4.5")]);
-    r.complete(request()).await.unwrap();
-    r.complete(request()).await.unwrap();
+    h.complete(&r, request()).await.unwrap();
+    h.complete(&r, request()).await.unwrap();
     let recs = h.records();
     // The provider's figure is counted; the table's (0.003 + 0.0015) is kept to compare.
     assert_eq!(
@@ -703,40 +746,32 @@ async fn a_local_base_url_is_not_free_but_a_free_entry_is() {
     let h = Harness::new(5);
     let paid = Fake::new("myproxy", vec![answer("x", usage(10, 10))]);
     let free = Fake::new("ollama", vec![answer("y", usage(10, 10))]);
-    let events = h.events.clone();
-    let opts = RouterOptions {
-        observer: Arc::new(move |e: &RouterEvent| events.lock().unwrap().push(e.clone())),
-        ..RouterOptions::new(
-            &crate::config::NetworkConfig {
-                connect_timeout_s: 1.0,
-                first_byte_timeout_s: 1.0,
-                idle_timeout_s: 1.0,
-                max_retries: 0,
-                max_retry_wait_s: 1.0,
-                breaker_failures: 5,
-                breaker_cooldown_s: 1.0,
-            },
-            h.breakers.clone(),
-            h.pricing.clone(),
-            h.sink.clone(),
-        )
-    };
-    Router::new(
+    let opts = RouterOptions::new(
+        &crate::config::NetworkConfig {
+            connect_timeout_s: 1.0,
+            first_byte_timeout_s: 1.0,
+            idle_timeout_s: 1.0,
+            max_retries: 0,
+            max_retry_wait_s: 1.0,
+            breaker_failures: 5,
+            breaker_cooldown_s: 1.0,
+        },
+        h.breakers.clone(),
+        h.pricing.clone(),
+        h.sink.clone(),
+    );
+    let a = Router::new(
         "a",
         vec![RouteEntry::new(paid, "myproxy:llama3".parse().unwrap())],
         opts.clone(),
-    )
-    .complete(request())
-    .await
-    .unwrap();
-    Router::new(
+    );
+    h.complete(&a, request()).await.unwrap();
+    let b = Router::new(
         "b",
         vec![RouteEntry::new(free, "ollama:llama3".parse().unwrap()).free(true)],
         opts,
-    )
-    .complete(request())
-    .await
-    .unwrap();
+    );
+    h.complete(&b, request()).await.unwrap();
     let recs = h.records();
     assert_eq!(
         (recs[0].cost_usd, recs[0].cost_source),
@@ -769,7 +804,7 @@ async fn request_bytes_are_the_adapters_body_size_not_an_estimate() {
             .all(|e| !matches!(e, Ok(StreamEvent::RequestBytes { .. }))),
         "the router keeps the size to itself"
     );
-    r.complete(request()).await.unwrap();
+    h.complete(&r, request()).await.unwrap();
     let recs = h.records();
     assert_eq!(recs[0].request_bytes, 1531);
     // A provider that reports no size (a fake, a cassette): the neutral request's size.
@@ -802,7 +837,7 @@ async fn exhausted_rate_limit_paces_the_next_request() {
         "rate-limit info is consumed, not forwarded"
     );
     let t0 = Instant::now();
-    assert_eq!(r.complete(request()).await.unwrap().text, "two");
+    assert_eq!(h.complete(&r, request()).await.unwrap().text, "two");
     assert_eq!(t0.elapsed(), Duration::from_secs(4));
     assert_eq!(
         h.event_lines(),
@@ -848,7 +883,7 @@ async fn truncated_answers_are_recorded_as_truncated() {
         ]],
     );
     let r = h.router(vec![(a, "openai:gpt-4o")]);
-    let resp: Response = r.complete(request()).await.unwrap();
+    let resp: Response = h.complete(&r, request()).await.unwrap();
     assert!(resp.is_truncated());
     let rec = &h.records()[0];
     assert_eq!(rec.outcome, Outcome::Truncated);
@@ -860,7 +895,7 @@ async fn truncated_answers_are_recorded_as_truncated() {
 async fn empty_route_is_a_clear_error() {
     let h = Harness::new(5);
     let r = h.router(vec![]);
-    let err = r.complete(request()).await.unwrap_err();
+    let err = h.complete(&r, request()).await.unwrap_err();
     assert!(
         err.message.contains("the route has no models"),
         "{}",

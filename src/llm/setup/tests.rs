@@ -4,7 +4,6 @@ use super::*;
 use crate::config::Env;
 use crate::exit::{Exit, ExitStatus};
 use crate::keys::{MemoryStore, SecretStore};
-use crate::llm::router::ignore_events;
 use crate::llm::usage::MemorySink;
 use crate::llm::{Message, Request};
 
@@ -45,7 +44,6 @@ fn layer(config: &Config, env: &Env, keychain: Box<dyn SecretStore>) -> ModelLay
         config,
         &keys,
         Arc::new(MemorySink::new()),
-        ignore_events(),
         CancellationToken::new(),
     )
     .unwrap()
@@ -142,7 +140,6 @@ fn for_providers_leaves_the_keychain_alone_for_the_others() {
         &keys,
         &["ollama"],
         Arc::new(MemorySink::new()),
-        ignore_events(),
         CancellationToken::new(),
     )
     .unwrap();

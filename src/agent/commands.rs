@@ -1,0 +1,169 @@
+//! Running one command for the run: the policy decides, the user is asked through the
+//! [`crate::protocol::Prompter`] when the policy says so (the engine awaits the reply; Ctrl-C
+//! while waiting interrupts the run), and the command runs with `command_started` /
+//! `command_finished` around it. What the command changed in the tree is recorded as
+//! samocoder's doing.
+
+use std::time::Duration;
+
+use super::error::AgentError;
+use super::session::Session;
+use crate::exec::{CommandSpec, Execution, Gate};
+use crate::protocol::{ApprovalReply, ApprovalRequest, CommandPurpose, Disposition, Event};
+use crate::store::{Approval, NewCommand};
+
+/// How a command went, as far as the agent cares.
+pub struct CommandResult {
+    /// It ran and exited 0 in time.
+    pub passed: bool,
+    /// The status line and the (capped) output, or why it did not run: for the model.
+    pub text: String,
+    pub exit_code: Option<i32>,
+    /// False when the policy or the user did not let it run.
+    pub ran: bool,
+}
+
+impl Session<'_> {
+    /// Runs a command through the approval policy.
+    pub async fn run_command(
+        &self,
+        task_id: Option<i64>,
+        command: &str,
+        timeout_s: Option<u64>,
+        purpose: CommandPurpose,
+    ) -> Result<CommandResult, AgentError> {
+        let limits = &self.deps.config.limits;
+        let cap = limits.command_timeout_s;
+        let timeout = Duration::from_secs(timeout_s.unwrap_or(cap).clamp(1, cap));
+        let command_id = self.next_command_id();
+        let not_run = match self.gate.decide(command) {
+            Gate::Record => Some(Execution::Recorded),
+            Gate::Refuse { reason } => Some(Execution::Refused { reason }),
+            Gate::Ask { warning } => match self.approve(command, warning).await? {
+                ApprovalReply::Approve => None,
+                ApprovalReply::Deny { reason } => Some(Execution::Declined { reason }),
+            },
+            Gate::Run => None,
+        };
+        let execution = match not_run {
+            Some(e) => e,
+            None => {
+                self.emit(Event::CommandStarted {
+                    command_id,
+                    command: command.to_string(),
+                    purpose,
+                    timeout_s: timeout.as_secs(),
+                });
+                let keep = (limits.command_output_bytes / 2) as usize;
+                let mut spec = CommandSpec::new(command, self.ws.root(), timeout);
+                spec.keep_head = keep;
+                spec.keep_tail = keep;
+                spec.cancel = self.deps.cancel.child_token();
+                Execution::Ran(self.gate.run(spec).await?)
+            }
+        };
+        let (approval, disposition) = match (&execution, self.gate.policy) {
+            (Execution::Ran(_), crate::exec::ApprovalPolicy::Ask) => {
+                (Approval::User, Disposition::Ran)
+            }
+            (Execution::Ran(_), _) => (Approval::Auto, Disposition::Ran),
+            (Execution::Declined { .. }, _) => (Approval::Denied, Disposition::Denied),
+            (Execution::Refused { .. }, _) => (Approval::Denied, Disposition::Refused),
+            (Execution::Recorded, _) => (Approval::Recorded, Disposition::Recorded),
+        };
+        let (passed, text, exit_code, timed_out, duration_ms, output, cancelled) = match &execution
+        {
+            Execution::Ran(o) => (
+                o.success(),
+                format!("{}\n{}", o.status_line(), o.output),
+                o.exit_code,
+                o.timed_out,
+                o.duration.as_millis() as u64,
+                o.output.clone(),
+                o.cancelled,
+            ),
+            other => {
+                let msg = other.not_run_message().unwrap_or_default();
+                (false, msg.clone(), None, false, 0, msg, false)
+            }
+        };
+        let ran = matches!(execution, Execution::Ran(_));
+        if ran {
+            // What the command changed is samocoder's doing, not the user's: record it.
+            let snap =
+                super::snapshot::TreeSnapshot::take(self.store(), self.project.id, &self.ws)?;
+            let project_id = self.project.id;
+            self.store().transaction(|db| snap.apply(db, project_id))?;
+        }
+        self.store().record_command(&NewCommand {
+            project_id: self.project.id,
+            run_id: Some(self.run_id),
+            task_id,
+            command: command.to_string(),
+            approval,
+            exit_code,
+            timed_out,
+            duration_ms,
+            output,
+        })?;
+        tracing::info!(
+            command_id = command_id.0,
+            command,
+            purpose = ?purpose,
+            disposition = ?disposition,
+            exit_code = ?exit_code,
+            timed_out,
+            duration_ms,
+            "command"
+        );
+        self.emit(Event::CommandFinished {
+            command_id,
+            command: command.to_string(),
+            purpose,
+            exit_code,
+            timed_out,
+            duration_ms,
+            disposition,
+        });
+        if cancelled {
+            return Err(self.interrupted());
+        }
+        Ok(CommandResult {
+            passed,
+            text,
+            exit_code,
+            ran,
+        })
+    }
+
+    /// Asks the user about a command and waits for the answer (or Ctrl-C).
+    async fn approve(
+        &self,
+        command: &str,
+        warning: Option<String>,
+    ) -> Result<ApprovalReply, AgentError> {
+        let Some(prompter) = &self.deps.prompter else {
+            return Ok(ApprovalReply::Deny {
+                reason: Some("no one can approve commands in this run".into()),
+            });
+        };
+        let req = ApprovalRequest {
+            id: self.next_request_id(),
+            command: command.to_string(),
+            cwd: self.ws.root().display().to_string(),
+            warning,
+        };
+        self.emit(Event::ApprovalRequested {
+            request_id: req.id,
+            command: req.command.clone(),
+            cwd: req.cwd.clone(),
+            warning: req.warning.clone(),
+        });
+        tokio::select! {
+            reply = prompter.approve(req) => Ok(reply.unwrap_or(ApprovalReply::Deny {
+                reason: Some("no one could answer the approval prompt".into()),
+            })),
+            _ = self.deps.cancel.cancelled() => Err(self.interrupted()),
+        }
+    }
+}
