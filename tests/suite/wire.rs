@@ -677,6 +677,37 @@ async fn request_bytes_are_the_exact_size_of_the_body_sent() {
     }
 }
 
+#[tokio::test]
+async fn responses_wire_sends_the_cache_key_and_reports_its_body_size() {
+    let server = FakeProvider::start().await;
+    let net = network(2000);
+    let client = build_client(&net).unwrap();
+    for (setting, sent) in [(None, true), (Some(false), false)] {
+        let p = ProviderConfig {
+            prompt_cache_key: setting,
+            ..provider(WireKind::OpenaiResponses, &server.base_url())
+        };
+        let mut req = rich_request();
+        req.cache_key = Some("p1/task:3".into());
+        let a = adapter_for(&p, Some(samocoder::keys::Secret::new(KEY)), &client, &net);
+        let mut stream = a.stream(req);
+        let first = stream.next().await.unwrap().unwrap();
+        while stream.next().await.is_some() {}
+        let got = server.requests().last().unwrap().clone();
+        assert_eq!(got.path, "/v1/responses");
+        let size: u64 = got.headers["content-length"].parse().unwrap();
+        assert_eq!(first, StreamEvent::RequestBytes { bytes: size });
+        assert_eq!(
+            got.body.get("prompt_cache_key").is_some(),
+            sent,
+            "{setting:?}"
+        );
+        if sent {
+            assert_eq!(got.body["prompt_cache_key"], "p1/task:3");
+        }
+    }
+}
+
 /// The Anthropic body of turn N+1 marks the turn N prefix (the previous user turn) and its own
 /// last message; never more than the API's four breakpoints.
 #[tokio::test]
