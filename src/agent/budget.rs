@@ -9,6 +9,7 @@ use super::call::CallSummary;
 use super::deps::AgentDeps;
 use super::error::AgentError;
 use super::session::Session;
+use crate::llm::pricing::PriceKnowledge;
 use crate::protocol::{Budget, BudgetScope, Event, Role};
 use crate::store::{Project, Store};
 
@@ -117,6 +118,7 @@ impl BudgetGuard {
             });
         }
         let output = u64::from(max_output).min(2048);
+        // An unknown price was refused at the start of the run (when a cap is in force).
         let estimate = s
             .deps
             .models
@@ -146,9 +148,63 @@ impl BudgetGuard {
         self.calls.fetch_add(1, Ordering::SeqCst);
     }
 
-    /// Adds what a call cost (answered or not).
-    pub fn add(&self, call: &CallSummary) {
-        let cost: f64 = call.records.iter().filter_map(|r| r.cost_usd).sum();
+    /// Refuses to start a run whose budget cannot be enforced: a cap is in force and a model the
+    /// run may call has no price at all (an unknown price never counts as $0). When some prices
+    /// are only estimated, says so: the caps hold on the estimate.
+    pub fn check_enforceable(&self, s: &Session<'_>) -> Result<Option<String>, AgentError> {
+        if self.run_cap.is_none() && self.project_cap.is_none() {
+            return Ok(None);
+        }
+        let mut unknown = Vec::new();
+        let mut estimated = Vec::new();
+        for role in Role::AGENT {
+            for m in s.deps.models.unpriced(role) {
+                let name = m.model.to_string();
+                match m.knowledge {
+                    PriceKnowledge::Unknown if !unknown.contains(&name) => unknown.push(name),
+                    PriceKnowledge::Estimated => {
+                        let basis = m.basis.map(|b| format!(" as {b}")).unwrap_or_default();
+                        let line = format!("{name}{basis}");
+                        if !estimated.contains(&line) {
+                            estimated.push(line);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let cap = if self.run_cap.is_some() {
+            "--max-cost (or budget.per_run_usd)"
+        } else {
+            "the project's budget"
+        };
+        if let Some(first) = unknown.first() {
+            return Err(AgentError::Usage(format!(
+                "{cap} cannot be enforced: no price is known for {}; add [prices.\"{first}\"] (input_per_mtok, output_per_mtok) to the config, declare the provider free = true if it costs nothing, or run without a budget",
+                unknown.join(", ")
+            )));
+        }
+        Ok((!estimated.is_empty()).then(|| {
+            format!(
+                "{cap} is enforced on estimated prices for {} (no exact price is known)",
+                estimated.join(", ")
+            )
+        }))
+    }
+
+    /// Adds what a call cost (answered or not). An attempt whose price is unknown is counted at
+    /// its route's estimate when there is one, so a budget is never spent by calls it cannot see.
+    pub fn add(&self, call: &CallSummary, role: Role, models: &dyn super::deps::Models) {
+        let cost: f64 = call
+            .records
+            .iter()
+            .filter_map(|r| {
+                r.cost_usd.or_else(|| {
+                    let input = r.input_tokens + r.cached_tokens + r.cache_write_tokens;
+                    models.estimate_cost(role, input, r.output_tokens)
+                })
+            })
+            .sum();
         *self.spent.lock().unwrap_or_else(|p| p.into_inner()) += cost;
         let mut t = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
         t.input = t.input.saturating_add(call.input_tokens());

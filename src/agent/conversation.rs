@@ -146,6 +146,7 @@ mod tests {
             tools: vec![],
             max_output_tokens: 100,
             temperature: None,
+            cache_key: None,
         }
     }
 

@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::exec::{ApprovalPolicy, Runner};
+use crate::llm::pricing::{PriceKnowledge, PriceStatus};
 use crate::llm::usage::CallContext;
 use crate::llm::{LlmError, Provider};
 use crate::protocol::{EventSink, Prompter, Role};
@@ -18,9 +19,18 @@ pub trait Models: Send + Sync {
     /// The provider for `role`. `context` names the project, run and a unique call-key prefix.
     fn for_role(&self, role: Role, context: CallContext) -> Result<Arc<dyn Provider>, LlmError>;
 
-    /// The estimated cost in dollars of a call for `role` with these token counts, from the
-    /// price of the route's first entry; `None` when unknown.
+    /// The estimated cost in dollars of a call for `role` with these token counts: the dearest
+    /// model of the role's route (a call may fall back to any), exact or estimated; `None`
+    /// when some model's price is unknown.
     fn estimate_cost(&self, role: Role, input_tokens: u64, output_tokens: u64) -> Option<f64>;
+
+    /// How well the prices of the role's route are known (the least known model decides).
+    fn price_knowledge(&self, role: Role) -> PriceKnowledge;
+
+    /// The models of the role's route whose price is not known exactly, with what is known.
+    fn unpriced(&self, _role: Role) -> Vec<PriceStatus> {
+        Vec::new()
+    }
 
     /// The context window of the role's first route entry, when known.
     fn context_window(&self, role: Role) -> Option<u64>;

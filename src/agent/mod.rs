@@ -156,6 +156,9 @@ async fn start(
     let result = async {
         let ws = Workspace::open(&project.dir)?;
         let mut session = Session::new(deps, project, run.id, ws, budget);
+        if let Some(note) = session.budget.check_enforceable(&session)? {
+            session.emit(Event::Warning { message: note });
+        }
         if let Some(plan) = &req.restart {
             let r = restart::restart_from_task(store, &session.project, plan, run.id)?;
             session.emit(Event::Restarted {

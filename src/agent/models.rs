@@ -8,6 +8,7 @@ use std::sync::Arc;
 use super::deps::Models;
 use crate::config::{Config, ModelRef};
 use crate::llm::cassette::{RecordingProvider, ReplayProvider};
+use crate::llm::pricing::{PriceKnowledge, PriceStatus, RoutePrices};
 use crate::llm::router::RouteEntry;
 use crate::llm::setup::ModelLayer;
 use crate::llm::usage::{CallContext, CallRecord, Outcome, UsageSink};
@@ -67,6 +68,18 @@ impl LiveModels {
             ModelChoice::Routes => self.layer.config().route(role.as_str()).first().cloned(),
         }
     }
+
+    /// What is known of the prices of the models a call for `role` may use.
+    fn prices(&self, role: Role) -> RoutePrices {
+        match &self.choice {
+            ModelChoice::Model(m) => RoutePrices {
+                route: m.to_string(),
+                models: vec![self.layer.model_price(m)],
+            },
+            ModelChoice::Route(r) => self.layer.route_prices(r),
+            ModelChoice::Routes => self.layer.route_prices(role.as_str()),
+        }
+    }
 }
 
 impl Models for LiveModels {
@@ -83,13 +96,24 @@ impl Models for LiveModels {
     }
 
     fn estimate_cost(&self, role: Role, input: u64, output: u64) -> Option<f64> {
-        let m = self.first(role)?;
         let usage = Usage {
             input_tokens: input,
             output_tokens: output,
             ..Usage::default()
         };
-        self.layer.pricing().cost(&m, &usage, false).usd
+        self.prices(role).max_cost(&usage)
+    }
+
+    fn price_knowledge(&self, role: Role) -> PriceKnowledge {
+        self.prices(role).knowledge()
+    }
+
+    fn unpriced(&self, role: Role) -> Vec<PriceStatus> {
+        self.prices(role)
+            .models
+            .into_iter()
+            .filter(|m| m.knowledge != PriceKnowledge::Known)
+            .collect()
     }
 
     fn context_window(&self, role: Role) -> Option<u64> {
@@ -135,6 +159,10 @@ impl Models for ReplayModels {
 
     fn estimate_cost(&self, _role: Role, _input: u64, _output: u64) -> Option<f64> {
         Some(0.0)
+    }
+
+    fn price_knowledge(&self, _role: Role) -> PriceKnowledge {
+        PriceKnowledge::Known
     }
 
     fn replayed(&self) -> bool {

@@ -215,6 +215,12 @@ impl<'a> Session<'a> {
             tools: thread.tools.clone(),
             max_output_tokens: self.deps.config.limits.max_output_tokens,
             temperature: None,
+            // One stable key per conversation, so a provider's prompt cache routes its turns to
+            // the same cache (OpenAI `prompt_cache_key`).
+            cache_key: Some(format!(
+                "samocoder/p{}.{}/{}",
+                self.project.id, self.project.created_at, thread.key
+            )),
         };
         let input_tokens = fit_context(&mut request, self.deps.models.context_window(role));
         self.budget
@@ -251,7 +257,7 @@ impl<'a> Session<'a> {
             &self.deps.cancel,
         )
         .await;
-        self.budget.add(&summary);
+        self.budget.add(&summary, role, self.deps.models.as_ref());
         let response = match result {
             Ok(r) => r,
             Err(e) => {

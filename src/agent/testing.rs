@@ -279,7 +279,19 @@ impl Models for FakeModels {
             output_tokens: output,
             ..Usage::default()
         };
-        self.layer.pricing().cost(&self.model, &usage, false).usd
+        self.layer.model_price(&self.model).cost(&usage)
+    }
+
+    fn price_knowledge(&self, _role: Role) -> crate::llm::pricing::PriceKnowledge {
+        self.layer.model_price(&self.model).knowledge
+    }
+
+    fn unpriced(&self, _role: Role) -> Vec<crate::llm::pricing::PriceStatus> {
+        let s = self.layer.model_price(&self.model);
+        (s.knowledge != crate::llm::pricing::PriceKnowledge::Known)
+            .then_some(s)
+            .into_iter()
+            .collect()
     }
 
     fn context_window(&self, _role: Role) -> Option<u64> {
@@ -322,11 +334,22 @@ impl Harness {
         commands: Vec<CommandOutcome>,
         flags: &[&str],
     ) -> Harness {
+        Harness::with_model(replies, commands, "fake:model", CONFIG, flags)
+    }
+
+    /// The scripted model answers as `model`, with this config file.
+    pub(crate) fn with_model(
+        replies: Vec<Reply>,
+        commands: Vec<CommandOutcome>,
+        model: &str,
+        config: &str,
+        flags: &[&str],
+    ) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let flags: Vec<String> = flags.iter().map(|f| f.to_string()).collect();
         let config = crate::config::load_text(
             &dir.path().join("config.toml"),
-            Some(CONFIG),
+            Some(config),
             &Env::default(),
             &flags,
         )
@@ -369,7 +392,7 @@ impl Harness {
             models: Arc::new(FakeModels {
                 scripted,
                 layer,
-                model: "fake:model".parse().unwrap(),
+                model: model.parse().unwrap(),
             }),
             runner: Arc::new(FakeRunner::new(commands)),
             events: Arc::new(CollectSink::default()),

@@ -560,3 +560,33 @@ async fn each_request_extends_the_previous_one_and_tasks_share_their_prefix() {
     let prefix = |r: &crate::llm::Request| serde_json::to_string(&(&r.system, &r.tools)).unwrap();
     assert_eq!(prefix(tasks[0]), prefix(tasks[1]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regression_a_budget_is_never_enforced_on_an_unknown_price_counted_as_zero() {
+    let mut replies = setup("true", &["one"]);
+    replies.push(tools(&[write("a.txt", "a\n"), done()]));
+    let unpriced = "[providers.proxy]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:9/v1\"\n";
+    let mut h = Harness::with_model(replies.clone(), vec![], "proxy:my-own-model", unpriced, &[]);
+    h.max_cost_usd = Some(1.0);
+    assert_eq!(h.run(RunCommand::New).await, Exit::Usage);
+    assert_eq!(h.calls(), 0, "nothing was spent");
+    let m = h.message();
+    assert!(
+        m.contains("cannot be enforced: no price is known for proxy:my-own-model"),
+        "{m}"
+    );
+    assert!(m.contains("[prices.\"proxy:my-own-model\"]"), "{m}");
+
+    // Without a budget the same run goes ahead (its cost is recorded as unknown).
+    let h = Harness::with_model(replies.clone(), vec![], "proxy:my-own-model", unpriced, &[]);
+    assert_eq!(h.run(RunCommand::New).await, Exit::Ok, "{}", h.message());
+
+    // A model priced only under another provider: the budget holds on the estimate, and says so.
+    let mut h = Harness::with_model(replies, vec![], "proxy:gpt-4o", unpriced, &[]);
+    h.max_cost_usd = Some(100.0);
+    assert_eq!(h.run(RunCommand::New).await, Exit::Ok, "{}", h.message());
+    assert!(h.events().iter().any(|e| matches!(
+        e,
+        Event::Warning { message } if message.contains("estimated prices for proxy:gpt-4o as openai:gpt-4o")
+    )), "{:?}", h.events());
+}

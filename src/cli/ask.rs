@@ -71,6 +71,7 @@ pub fn run(args: AskArgs, ctx: &Ctx) -> Result<Exit> {
         tools: vec![],
         max_output_tokens,
         temperature: None,
+        cache_key: None,
     };
     let cancel = CancellationToken::new();
     let view = AskRenderer::new(ctx.ui.clone());

@@ -30,7 +30,8 @@ enum Status {
 
 #[derive(Debug, Serialize)]
 struct Check {
-    /// `config`, `database`, `keychain`, `provider:NAME`, `route:NAME`.
+    /// `config`, `database`, `keychain`, `provider:NAME`, `route:NAME`, `prices:ROUTE`
+    /// (or `prices` when the imported price table is broken).
     name: String,
     status: Status,
     detail: String,
@@ -58,6 +59,7 @@ pub fn run(_args: DoctorArgs, ctx: &Ctx) -> Result<Exit> {
     checks.push(keychain(ctx));
     if let Some(config) = &config {
         providers_and_routes(ctx, config, &mut checks)?;
+        checks.extend(prices(ctx, config));
     }
     let ok = checks.iter().all(|c| c.status != Status::Fail);
     let report = Report { ok, checks };
@@ -338,4 +340,56 @@ fn providers_and_routes(ctx: &Ctx, config: &Config, checks: &mut Vec<Check>) -> 
         checks.push(c);
     }
     Ok(())
+}
+
+/// One check per route: are its models' prices known (`ok`), only estimated or unknown
+/// (`warn`: budgets cannot count those calls exactly)? A broken imported table fails.
+fn prices(ctx: &Ctx, config: &Config) -> Vec<Check> {
+    use crate::llm::pricing::{PriceKnowledge, Pricing, load_table};
+    let table = match load_table(&ctx.paths.data_dir) {
+        Ok(t) => t,
+        Err(e) => return vec![check("prices", Status::Fail, e.to_string())],
+    };
+    let pricing = Pricing::new(table, config.prices.clone());
+    config
+        .routes
+        .iter()
+        .map(|(route, models)| {
+            let statuses: Vec<_> = models
+                .iter()
+                .map(|m| {
+                    let free = config.provider(&m.provider).is_some_and(|p| p.free);
+                    pricing.status(m, free)
+                })
+                .collect();
+            let worst = statuses
+                .iter()
+                .map(|s| s.knowledge)
+                .max()
+                .unwrap_or(PriceKnowledge::Unknown);
+            let detail: Vec<String> = statuses
+                .iter()
+                .map(|s| {
+                    let by = s.by.clone().unwrap_or_default();
+                    match (s.knowledge, &s.basis) {
+                        (PriceKnowledge::Known, _) => format!("{} priced by {by}", s.model),
+                        (PriceKnowledge::Estimated, Some(basis)) => format!(
+                            "{} estimated at {basis}'s price ({by}); add [prices.\"{}\"] to count it exactly",
+                            s.model, s.model
+                        ),
+                        _ => format!(
+                            "{} has no known price: its calls are recorded at an unknown cost; add [prices.\"{}\"] or `free = true` on its provider",
+                            s.model, s.model
+                        ),
+                    }
+                })
+                .collect();
+            let status = if worst == PriceKnowledge::Known {
+                Status::Ok
+            } else {
+                Status::Warn
+            };
+            check(&format!("prices:{route}"), status, detail.join("; "))
+        })
+        .collect()
 }

@@ -21,13 +21,16 @@ pub enum By {
     Model,
     Role,
     Day,
+    /// What priced the calls: the cost source and the price table (source and version).
+    Price,
 }
 
 #[derive(Debug, Args)]
 #[command(
     after_help = "Days are UTC days. A request is one attempt; retried = attempt > 1 or a \
 fallback provider (also counted as ok or failed). Cost is \"unknown\" when no price is known and \
-\"≥ $x\" when some calls have no known price."
+\"≥ $x\" when some calls have no known price. --by price shows what priced the calls: a price \
+table (source and version), the provider's own report, the config, or nothing."
 )]
 pub struct UsageArgs {
     /// Only this project (name or id).
@@ -75,6 +78,7 @@ pub fn run(args: UsageArgs, ctx: &Ctx) -> Result<Exit> {
         Some(By::Model) => GroupBy::Model,
         Some(By::Role) => GroupBy::Role,
         Some(By::Day) => GroupBy::Day,
+        Some(By::Price) => GroupBy::Price,
     };
     let default_budget_usd = ctx.config()?.budget.per_project_usd;
     let mut filter = Filter {
@@ -179,6 +183,7 @@ fn print_table(ctx: &Ctx, r: &Report, project: Option<&str>) -> Result<()> {
         GroupBy::Model => "model",
         GroupBy::Role => "role",
         GroupBy::Day => "day",
+        GroupBy::Price => "what priced the calls",
     };
     let scope = project
         .map(|p| format!(" for project {}", clean(p)))
@@ -221,6 +226,15 @@ fn print_table(ctx: &Ctx, r: &Report, project: Option<&str>) -> Result<()> {
                         k.provider.clone().unwrap_or_default(),
                         k.model.clone().unwrap_or_default(),
                     ],
+                    GroupBy::Price => {
+                        let source = k.cost_source.clone().unwrap_or_default();
+                        let table = match k.price_table.as_deref() {
+                            Some(t) if !t.is_empty() => t.to_string(),
+                            _ if source == "unknown" || source == "provider" => "-".into(),
+                            _ => "(not recorded)".into(),
+                        };
+                        vec![source, table]
+                    }
                     _ => vec![k.label()],
                 };
                 cells = cells.iter().map(|c| clean(c)).collect();
@@ -261,6 +275,9 @@ fn print_table(ctx: &Ctx, r: &Report, project: Option<&str>) -> Result<()> {
         } else {
             format!("Budget: none (spent ${:.4} all time)", b.spent_usd)
         };
+        ctx.ui.out(line)?;
+    }
+    if let Some(line) = usage::price_check_text(&r.totals) {
         ctx.ui.out(line)?;
     }
     if r.totals.unknown_cost_calls > 0 {

@@ -26,6 +26,7 @@ key_env = "GROQ_API_KEY"
 [providers.ollama]
 kind = "openai"
 base_url = "http://localhost:11434/v1"
+free = true
 
 [routes]
 default = ["anthropic:claude-sonnet-4-5", "openai:gpt-4.1"]

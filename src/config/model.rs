@@ -42,6 +42,14 @@ pub struct ProviderConfig {
     pub base_url: String,
     /// Environment variable that holds the API key; `None` when the provider needs no key.
     pub key_env: Option<String>,
+    /// Every call to this provider costs nothing (a local server such as Ollama, declared with
+    /// `free = true`). A provider that is not declared free is priced from the config and the
+    /// price table, and is of unknown cost when neither knows the model: a loopback base URL
+    /// alone may be a proxy in front of a paid API.
+    pub free: bool,
+    /// Send each conversation's key as `prompt_cache_key` (OpenAI wire). `None`: only to
+    /// api.openai.com and OpenRouter, which honour it (Groq, for one, refuses the field).
+    pub prompt_cache_key: Option<bool>,
 }
 
 /// A model on a provider, written `PROVIDER:MODEL` (the model part may contain `/` and `:`).

@@ -32,6 +32,8 @@ pub(super) struct RawProvider {
     pub kind: Option<String>,
     pub base_url: Option<String>,
     pub key_env: Option<String>,
+    pub free: Option<bool>,
+    pub prompt_cache_key: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -82,6 +82,8 @@ pub(super) fn resolve(merged: &Merged) -> Result<Config, ConfigError> {
                 kind,
                 base_url,
                 key_env,
+                free: p.free.unwrap_or(false),
+                prompt_cache_key: p.prompt_cache_key,
             },
         );
     }

@@ -155,6 +155,8 @@ pub(crate) mod tests {
             kind: WireKind::Openai,
             base_url: "http://127.0.0.1:1".to_string(),
             key_env: key_env.map(str::to_string),
+            free: false,
+            prompt_cache_key: None,
         }
     }
 

@@ -1,8 +1,11 @@
 //! The Anthropic Messages adapter.
 //!
-//! Prompt caching: the system prompt and the last tool definition carry
-//! `cache_control: {"type": "ephemeral"}`, so the stable prefix (tools, then system) is cached
-//! across the many calls of one task. Consecutive tool results (and a user text right after
+//! Prompt caching: `cache_control: {"type": "ephemeral"}` marks up to four breakpoints, the
+//! API's limit: the last tool definition and the system prompt (the prefix every call of a
+//! task shares), the conversation's last message (so the next turn reads this turn's prefix
+//! from the cache instead of paying for it again) and the user turn before it (the prefix the
+//! previous call wrote, found even when more than the API's 20-block look-back was added
+//! since). Consecutive tool results (and a user text right after
 //! them) are merged into one user message, as the format requires alternating roles. An
 //! assistant tool call whose recorded arguments are not a JSON object is replayed with `{}`:
 //! the format only accepts objects, and the tool result that follows already told the model
@@ -86,22 +89,26 @@ impl Provider for AnthropicAdapter {
             let err = ctx.no_key();
             return Box::pin(futures_util::stream::once(async move { Err(err) }));
         }
+        let body = serde_json::to_vec(&request_body_with(
+            &request,
+            self.options.thinking_budget_tokens,
+        ))
+        .unwrap_or_default();
+        let bytes = body.len() as u64;
         let mut http = self
             .client
             .post(format!("{}/messages", self.base_url))
             .header("anthropic-version", ANTHROPIC_VERSION)
             .header("accept", "text/event-stream")
-            .json(&request_body_with(
-                &request,
-                self.options.thinking_budget_tokens,
-            ));
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body);
         if let Some(key) = &self.key
             && let Ok(mut value) = reqwest::header::HeaderValue::from_str(key.expose())
         {
             value.set_sensitive(true);
             http = http.header("x-api-key", value);
         }
-        driver::run(ctx, self.limits, http, AnthropicParser::default())
+        driver::run(ctx, self.limits, http, bytes, AnthropicParser::default())
     }
 }
 
@@ -204,6 +211,7 @@ pub fn request_body_with(request: &Request, thinking: Option<u32>) -> Value {
             _ => messages.push(json!({"role": role, "content": blocks})),
         }
     }
+    mark_cached_turns(&mut messages);
     let max_tokens = match thinking {
         Some(budget) => request.max_output_tokens.saturating_add(budget),
         None => request.max_output_tokens,
@@ -249,11 +257,142 @@ pub fn request_body_with(request: &Request, thinking: Option<u32>) -> Value {
     body
 }
 
+/// Most `cache_control` breakpoints the API accepts in one request.
+pub const MAX_CACHE_BREAKPOINTS: usize = 4;
+
+/// Breakpoints on the last message and on the user turn before it (two of the four: the
+/// other two are the last tool and the system prompt).
+fn mark_cached_turns(messages: &mut [Value]) {
+    let Some(last) = messages.len().checked_sub(1) else {
+        return;
+    };
+    let previous_user = messages[..last].iter().rposition(|m| m["role"] == "user");
+    for i in [Some(last), previous_user].into_iter().flatten() {
+        mark_last_block(&mut messages[i]);
+    }
+}
+
+/// `cache_control` on the message's last block that may carry one (not a thinking block).
+fn mark_last_block(message: &mut Value) {
+    let Some(blocks) = message["content"].as_array_mut() else {
+        return;
+    };
+    if let Some(block) = blocks
+        .iter_mut()
+        .rev()
+        .find(|b| !matches!(b["type"].as_str(), Some("thinking" | "redacted_thinking")))
+    {
+        block["cache_control"] = json!({"type": "ephemeral"});
+    }
+}
+
 /// A text block, or none for empty text (the API rejects empty text blocks).
 fn text_block(text: &str) -> Vec<Value> {
     if text.is_empty() {
         Vec::new()
     } else {
         vec![json!({"type": "text", "text": text})]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::llm::{ToolCall, ToolDef};
+
+    fn message() -> impl Strategy<Value = Message> {
+        prop_oneof![
+            "[a-z ]{0,8}".prop_map(|content| Message::User { content }),
+            ("[a-z ]{0,8}", 0usize..3).prop_map(|(text, n)| Message::Assistant {
+                text,
+                tool_calls: (0..n)
+                    .map(|i| ToolCall {
+                        id: format!("c{i}"),
+                        name: "read_file".into(),
+                        arguments: "{}".into(),
+                    })
+                    .collect(),
+                reasoning: vec![],
+            }),
+            ("c[0-2]", "[a-z]{0,4}", any::<bool>()).prop_map(|(call_id, content, is_error)| {
+                Message::ToolResult {
+                    call_id,
+                    content,
+                    is_error,
+                }
+            }),
+        ]
+    }
+
+    fn marks(body: &Value) -> Vec<String> {
+        let mut at = Vec::new();
+        if body["system"][0].get("cache_control").is_some() {
+            at.push("system".to_string());
+        }
+        for t in body["tools"].as_array().into_iter().flatten() {
+            if t.get("cache_control").is_some() {
+                at.push(format!("tool {}", t["name"]));
+            }
+        }
+        for (i, m) in body["messages"].as_array().unwrap().iter().enumerate() {
+            for (j, b) in m["content"].as_array().unwrap().iter().enumerate() {
+                if b.get("cache_control").is_some() {
+                    at.push(format!("message {i} block {j}"));
+                }
+            }
+        }
+        at
+    }
+
+    proptest! {
+        /// Any conversation: at most four breakpoints, the last message's last block always
+        /// carries one, and the text of the body is otherwise what the messages say.
+        #[test]
+        fn breakpoints_stay_within_the_api_limit_and_end_on_the_last_message(
+            messages in proptest::collection::vec(message(), 0..12),
+            system in any::<bool>(),
+            tools in 0usize..3,
+        ) {
+            let request = Request {
+                model: "m".into(),
+                system: if system { "be brief".into() } else { String::new() },
+                messages,
+                tools: (0..tools)
+                    .map(|i| ToolDef {
+                        name: format!("t{i}"),
+                        description: String::new(),
+                        parameters: json!({"type": "object"}),
+                    })
+                    .collect(),
+                max_output_tokens: 10,
+                temperature: None,
+                cache_key: None,
+            };
+            let body = request_body(&request);
+            let at = marks(&body);
+            prop_assert!(at.len() <= MAX_CACHE_BREAKPOINTS, "{at:?}");
+            let sent = body["messages"].as_array().unwrap();
+            if let Some(last) = sent.last() {
+                let blocks = last["content"].as_array().unwrap();
+                prop_assert!(blocks.last().unwrap().get("cache_control").is_some(), "{body}");
+                let message_marks = at.iter().filter(|a| a.starts_with("message")).count();
+                prop_assert!(message_marks <= 2, "{at:?}");
+            } else {
+                prop_assert!(at.iter().all(|a| !a.starts_with("message")));
+            }
+        }
+    }
+
+    #[test]
+    fn thinking_blocks_never_carry_a_breakpoint() {
+        let mut messages = vec![json!({"role": "assistant", "content": [
+            {"type": "text", "text": "x"},
+            {"type": "thinking", "thinking": "hmm", "signature": "s"},
+        ]})];
+        mark_cached_turns(&mut messages);
+        assert!(messages[0]["content"][1].get("cache_control").is_none());
+        assert!(messages[0]["content"][0].get("cache_control").is_some());
     }
 }

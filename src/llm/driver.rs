@@ -76,11 +76,13 @@ struct Driver<P> {
     failed: Option<LlmError>,
 }
 
-/// Runs `request` lazily (nothing is sent until the stream is polled).
+/// Runs `request` lazily (nothing is sent until the stream is polled). `body_bytes`, the size
+/// of its body, is the first event ([`StreamEvent::RequestBytes`]), before anything is sent.
 pub(crate) fn run<P: WireParser>(
     ctx: CallCtx,
     limits: Limits,
     request: reqwest::RequestBuilder,
+    body_bytes: u64,
     parser: P,
 ) -> EventStream {
     let driver = Driver {
@@ -88,7 +90,7 @@ pub(crate) fn run<P: WireParser>(
         limits,
         parser,
         phase: Phase::Start(request),
-        pending: VecDeque::new(),
+        pending: VecDeque::from([StreamEvent::RequestBytes { bytes: body_bytes }]),
         failed: None,
     };
     Box::pin(futures_util::stream::unfold(driver, |mut d| async move {

@@ -455,6 +455,7 @@ mod tests {
             tools: vec![],
             max_output_tokens: 5000,
             temperature: None,
+            cache_key: None,
         };
         let f = fit_local(&probe, &ctx, &mut req, None).await.unwrap();
         assert!(f.notices.is_empty(), "{:?}", f.notices);

@@ -20,6 +20,13 @@
 //! and tool-call support are looked up ([`super::local`]); a prompt that cannot fit fails with
 //! `ContextLength` before anything is sent, and the output limit is lowered so prompt plus
 //! output stay inside the window.
+//!
+//! Prompt caching is automatic on this wire; a request's `cache_key` is sent as
+//! `prompt_cache_key` so the calls of one conversation are routed to the same cache, to the
+//! hosts that honour it (api.openai.com, OpenRouter) or where the provider's config says
+//! `prompt_cache_key = true` (Groq, for one, refuses unknown fields with a 400). OpenAI takes
+//! at most 64 characters: a longer key, or one with other characters than letters, digits and
+//! `_.:/-`, is sent as a hash of itself.
 
 use serde_json::{Value, json};
 
@@ -51,6 +58,13 @@ pub struct OpenAiAdapter {
     options: ModelOptions,
     /// Set for local servers: discovers context window and tool support.
     probe: Option<Arc<LocalProbe>>,
+    /// Send `Request.cache_key` as `prompt_cache_key`.
+    send_cache_key: bool,
+}
+
+/// Hosts known to honour `prompt_cache_key`.
+fn honours_cache_key(host: &str) -> bool {
+    host == "api.openai.com" || host == "openrouter.ai" || host.ends_with(".openrouter.ai")
 }
 
 impl OpenAiAdapter {
@@ -62,7 +76,7 @@ impl OpenAiAdapter {
         client: reqwest::Client,
         network: &NetworkConfig,
     ) -> Self {
-        OpenAiAdapter {
+        let mut adapter = OpenAiAdapter {
             name: provider.name.clone(),
             base_url: provider.base_url.trim_end_matches('/').to_string(),
             key_env: provider.key_env.clone(),
@@ -75,7 +89,12 @@ impl OpenAiAdapter {
             },
             options: ModelOptions::default(),
             probe: None,
-        }
+            send_cache_key: false,
+        };
+        adapter.send_cache_key = provider
+            .prompt_cache_key
+            .unwrap_or_else(|| honours_cache_key(adapter.host()));
+        adapter
     }
 
     /// With per-model settings (reasoning effort, context window).
@@ -102,17 +121,22 @@ impl OpenAiAdapter {
             },
             effort,
             openrouter,
+            cache_key: self.send_cache_key,
         }
     }
 
-    /// The HTTP request for one call (nothing is sent until it is).
-    fn http_request(&self, request: &Request) -> reqwest::RequestBuilder {
+    /// The HTTP request for one call (nothing is sent until it is) and the size of its body.
+    fn http_request(&self, request: &Request) -> (reqwest::RequestBuilder, u64) {
         let host = self.host().to_string();
+        let body =
+            serde_json::to_vec(&request_body(request, &self.wire_options())).unwrap_or_default();
+        let bytes = body.len() as u64;
         let mut http = self
             .client
             .post(format!("{}/chat/completions", self.base_url))
             .header("accept", "text/event-stream")
-            .json(&request_body(request, &self.wire_options()));
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body);
         if let Some(key) = &self.key {
             let mut value =
                 reqwest::header::HeaderValue::from_str(&format!("Bearer {}", key.expose()))
@@ -127,7 +151,7 @@ impl OpenAiAdapter {
                 .header("HTTP-Referer", OPENROUTER_REFERER)
                 .header("X-Title", OPENROUTER_TITLE);
         }
-        http
+        (http, bytes)
     }
 
     fn host(&self) -> &str {
@@ -183,14 +207,20 @@ impl Provider for OpenAiAdapter {
                     ),
                     context_window: window,
                 };
-                let http = this.http_request(&request);
+                let (http, bytes) = this.http_request(&request);
                 let notices = futures_util::stream::iter(
                     notices
                         .into_iter()
                         .map(|message| Ok(super::StreamEvent::Notice { message })),
                 );
                 notices
-                    .chain(driver::run(ctx, limits, http, OpenAiParser::new(shape)))
+                    .chain(driver::run(
+                        ctx,
+                        limits,
+                        http,
+                        bytes,
+                        OpenAiParser::new(shape),
+                    ))
                     .boxed()
             })
             .flatten(),
@@ -212,6 +242,8 @@ pub struct WireOptions {
     pub effort: Option<ReasoningEffort>,
     /// OpenRouter spells reasoning `reasoning: {effort}` and takes `reasoning_details` back.
     pub openrouter: bool,
+    /// Send the request's `cache_key` as `prompt_cache_key`.
+    pub cache_key: bool,
 }
 
 impl WireOptions {
@@ -220,8 +252,29 @@ impl WireOptions {
             token_param,
             effort: None,
             openrouter: false,
+            cache_key: false,
         }
     }
+}
+
+/// `prompt_cache_key` as sent: the key itself when OpenAI accepts it (1 to 64 of
+/// `A-Z a-z 0-9 _ . : / -`), else `sc-` and 32 hex digits of its SHA-256 (stable, and no
+/// longer than the limit); `None` for an empty key.
+pub fn wire_cache_key(key: &str) -> Option<String> {
+    if key.is_empty() {
+        return None;
+    }
+    let plain = key.len() <= 64
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.:/-".contains(&b));
+    if plain {
+        return Some(key.to_string());
+    }
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(key.as_bytes());
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    Some(format!("sc-{hex}"))
 }
 
 /// The JSON body for `POST /chat/completions`.
@@ -322,6 +375,11 @@ pub fn request_body(request: &Request, opts: &WireOptions) -> Value {
         TokenParam::MaxTokens => "max_tokens",
     };
     body[limit] = json!(request.max_output_tokens);
+    if opts.cache_key
+        && let Some(key) = request.cache_key.as_deref().and_then(wire_cache_key)
+    {
+        body["prompt_cache_key"] = json!(key);
+    }
     body
 }
 
@@ -337,11 +395,21 @@ mod tests {
     use crate::config::WireKind;
 
     fn built(base_url: &str) -> (reqwest::Request, Value) {
+        built_with(base_url, None, Some("task:7"))
+    }
+
+    fn built_with(
+        base_url: &str,
+        prompt_cache_key: Option<bool>,
+        cache_key: Option<&str>,
+    ) -> (reqwest::Request, Value) {
         let provider = ProviderConfig {
             name: "p".into(),
             kind: WireKind::Openai,
             base_url: base_url.into(),
             key_env: Some("P_KEY".into()),
+            free: false,
+            prompt_cache_key,
         };
         let network = NetworkConfig {
             connect_timeout_s: 1.0,
@@ -367,9 +435,13 @@ mod tests {
             tools: vec![],
             max_output_tokens: 10,
             temperature: None,
+            cache_key: cache_key.map(str::to_string),
         };
-        let http = a.http_request(&req).build().unwrap();
-        let body = serde_json::from_slice(http.body().unwrap().as_bytes().unwrap()).unwrap();
+        let (http, bytes) = a.http_request(&req);
+        let http = http.build().unwrap();
+        let raw = http.body().unwrap().as_bytes().unwrap();
+        assert_eq!(bytes, raw.len() as u64, "the size reported is the body's");
+        let body = serde_json::from_slice(raw).unwrap();
         (http, body)
     }
 
@@ -389,6 +461,49 @@ mod tests {
             http.url().as_str(),
             "https://openrouter.ai/api/v1/chat/completions"
         );
+    }
+
+    #[test]
+    fn prompt_cache_key_goes_only_where_it_is_honoured() {
+        for (url, sent) in [
+            ("https://api.openai.com/v1", true),
+            ("https://openrouter.ai/api/v1", true),
+            // Groq answers an unknown field with a 400; local servers do not use it.
+            ("https://api.groq.com/openai/v1", false),
+            ("http://localhost:11434/v1", false),
+        ] {
+            let (_, body) = built(url);
+            assert_eq!(body.get("prompt_cache_key").is_some(), sent, "{url}");
+            if sent {
+                assert_eq!(body["prompt_cache_key"], "task:7");
+            }
+        }
+        // The provider's config decides when it says so.
+        let (_, body) = built_with("http://127.0.0.1:4000/v1", Some(true), Some("task:7"));
+        assert_eq!(body["prompt_cache_key"], "task:7");
+        let (_, body) = built_with("https://api.openai.com/v1", Some(false), Some("task:7"));
+        assert!(body.get("prompt_cache_key").is_none());
+        // No key on the request: nothing sent.
+        let (_, body) = built_with("https://api.openai.com/v1", None, None);
+        assert!(body.get("prompt_cache_key").is_none());
+    }
+
+    #[test]
+    fn openai_prompt_cache_key_over_64_chars_is_hashed_not_refused() {
+        let long = "project:12345/thread:".to_string() + &"x".repeat(60);
+        let k = wire_cache_key(&long).unwrap();
+        assert!(k.starts_with("sc-") && k.len() == 35, "{k}");
+        assert_eq!(wire_cache_key(&long), Some(k.clone()), "stable");
+        assert_ne!(wire_cache_key(&(long + "y")), Some(k));
+        assert_eq!(wire_cache_key("task:7").as_deref(), Some("task:7"));
+        assert_eq!(wire_cache_key("p12/task:3").as_deref(), Some("p12/task:3"));
+        assert_eq!(wire_cache_key(&"a".repeat(64)), Some("a".repeat(64)));
+        assert!(wire_cache_key(&"a".repeat(65)).unwrap().starts_with("sc-"));
+        // A space, a quote or a non-ASCII letter is not sent as it is.
+        for odd in ["task 3", "a\"b", "tâche"] {
+            assert!(wire_cache_key(odd).unwrap().starts_with("sc-"), "{odd}");
+        }
+        assert_eq!(wire_cache_key(""), None);
     }
 }
 
@@ -426,6 +541,7 @@ mod reasoning_tests {
             tools: vec![],
             max_output_tokens: 100,
             temperature: Some(0.5),
+            cache_key: None,
         }
     }
 
@@ -435,6 +551,7 @@ mod reasoning_tests {
             token_param: TokenParam::MaxCompletionTokens,
             effort: Some(ReasoningEffort::High),
             openrouter: false,
+            cache_key: false,
         };
         let body = request_body(&req(), &opts);
         assert_eq!(body["reasoning_effort"], "high");
@@ -452,6 +569,7 @@ mod reasoning_tests {
             token_param: TokenParam::MaxTokens,
             effort: Some(ReasoningEffort::Low),
             openrouter: true,
+            cache_key: false,
         };
         let body = request_body(&req(), &opts);
         assert_eq!(body["reasoning"]["effort"], "low");

@@ -8,13 +8,15 @@
 //! `include: ["reasoning.encrypted_content"]`, and each answer's reasoning items come back as
 //! reasoning blocks (format `openai_responses`) that are sent back in the next request, in
 //! place, with their `encrypted_content`, so the model keeps its reasoning across tool calls.
-//! `temperature` is only sent without reasoning (reasoning models reject it).
+//! `temperature` is only sent without reasoning (reasoning models reject it). A request's
+//! `cache_key` goes out as `prompt_cache_key` (a parameter of this API; `prompt_cache_key =
+//! false` in the provider's config leaves it out).
 
 use serde_json::{Value, json};
 
 use super::driver::{self, Limits};
 use super::http::{ApiKey, CallCtx, secs};
-use super::openai::temperature;
+use super::openai::{temperature, wire_cache_key};
 use super::responses_stream::ResponsesParser;
 use super::sse::DEFAULT_MAX_EVENT_BYTES;
 use super::{EventStream, Message, Provider, ReasoningFormat, Request};
@@ -29,6 +31,8 @@ pub struct ResponsesAdapter {
     client: reqwest::Client,
     limits: Limits,
     options: ModelOptions,
+    /// Send `Request.cache_key` as `prompt_cache_key`.
+    send_cache_key: bool,
 }
 
 impl ResponsesAdapter {
@@ -50,6 +54,7 @@ impl ResponsesAdapter {
                 max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
             },
             options: ModelOptions::default(),
+            send_cache_key: provider.prompt_cache_key.unwrap_or(true),
         }
     }
 
@@ -77,11 +82,20 @@ impl Provider for ResponsesAdapter {
             let err = ctx.no_key();
             return Box::pin(futures_util::stream::once(async move { Err(err) }));
         }
+        let mut body = request_body(&request, self.options.reasoning_effort);
+        if self.send_cache_key
+            && let Some(key) = request.cache_key.as_deref().and_then(wire_cache_key)
+        {
+            body["prompt_cache_key"] = json!(key);
+        }
+        let body = serde_json::to_vec(&body).unwrap_or_default();
+        let bytes = body.len() as u64;
         let mut http = self
             .client
             .post(format!("{}/responses", self.base_url))
             .header("accept", "text/event-stream")
-            .json(&request_body(&request, self.options.reasoning_effort));
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body);
         if let Some(key) = &self.key
             && let Ok(mut value) =
                 reqwest::header::HeaderValue::from_str(&format!("Bearer {}", key.expose()))
@@ -89,7 +103,7 @@ impl Provider for ResponsesAdapter {
             value.set_sensitive(true);
             http = http.header(reqwest::header::AUTHORIZATION, value);
         }
-        driver::run(ctx, self.limits, http, ResponsesParser::default())
+        driver::run(ctx, self.limits, http, bytes, ResponsesParser::default())
     }
 }
 
@@ -221,6 +235,7 @@ mod tests {
             tools: vec![],
             max_output_tokens: 100,
             temperature: Some(0.2),
+            cache_key: None,
         };
         let body = request_body(&req, Some(ReasoningEffort::High));
         let input = body["input"].as_array().unwrap();

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::http::build_client_for;
 use super::local::LocalProbe;
-use super::pricing::{PriceTable, Pricing, is_local_base_url};
+use super::pricing::{PriceStatus, PriceTable, Pricing, RoutePrices, is_local_base_url};
 use super::router::{Breakers, RouteEntry, Router, RouterOptions};
 use super::usage::{CallContext, UsageSink};
 use super::{ErrorClass, LlmError, Provider, adapter_with};
@@ -73,7 +73,9 @@ pub struct ModelLayer {
     keys: BTreeMap<String, KeyState>,
     client: reqwest::Client,
     breakers: Arc<Breakers>,
-    pricing: Arc<Pricing>,
+    /// Made on first use (the shipped table), unless [`ModelLayer::with_price_table`] set
+    /// it: a process that imports its own table parses the shipped one once, not twice.
+    pricing: std::sync::OnceLock<Arc<Pricing>>,
     sink: Arc<dyn UsageSink>,
     cancel: CancellationToken,
     jitter_seed: Option<u64>,
@@ -123,7 +125,7 @@ impl ModelLayer {
             probe: Arc::new(LocalProbe::new(client.clone())),
             client,
             breakers: Arc::new(Breakers::from_network(&config.network)),
-            pricing: Arc::new(Pricing::new(PriceTable::shipped(), config.prices.clone())),
+            pricing: std::sync::OnceLock::new(),
             config: config.clone(),
             keys: states,
             sink,
@@ -135,7 +137,8 @@ impl ModelLayer {
     /// Uses `table` (e.g. [`super::pricing::load_table`]'s) instead of the shipped one. The
     /// config's `[prices]` overrides still win.
     pub fn with_price_table(mut self, table: PriceTable) -> ModelLayer {
-        self.pricing = Arc::new(Pricing::new(table, self.config.prices.clone()));
+        self.pricing =
+            std::sync::OnceLock::from(Arc::new(Pricing::new(table, self.config.prices.clone())));
         self
     }
 
@@ -189,7 +192,7 @@ impl ModelLayer {
             );
             entries.push(
                 RouteEntry::new(adapter, m.clone())
-                    .local(local)
+                    .free(provider.free)
                     .with_context_window(options.context_window),
             );
         }
@@ -207,7 +210,7 @@ impl ModelLayer {
         let mut opts = RouterOptions::new(
             &self.config.network,
             self.breakers.clone(),
-            self.pricing.clone(),
+            self.pricing().clone(),
             self.sink.clone(),
         );
         opts.context = context;
@@ -259,6 +262,37 @@ impl ModelLayer {
         super::models::list_models(&self.client, p, key.secret(), timeout).await
     }
 
+    /// What is known, before a run, of the price of every model of a role's route (the
+    /// route the role's router would use): each model's [`PriceStatus`], and for the route
+    /// the least known ([`RoutePrices::knowledge`]) and the dearest cost of a call
+    /// ([`RoutePrices::max_cost`]). Unlike pricing a call, this uses up no unknown-price
+    /// warning.
+    pub fn route_prices(&self, role: &str) -> RoutePrices {
+        let route = if self.config.routes.contains_key(role) {
+            role
+        } else {
+            "default"
+        };
+        RoutePrices {
+            route: route.to_string(),
+            models: self
+                .config
+                .route(role)
+                .iter()
+                .map(|m| self.model_price(m))
+                .collect(),
+        }
+    }
+
+    /// What is known of one model's price (its provider's `free` flag included).
+    pub fn model_price(&self, model: &ModelRef) -> PriceStatus {
+        let free = self
+            .config
+            .provider(&model.provider)
+            .is_some_and(|p| p.free);
+        self.pricing().status(model, free)
+    }
+
     /// What a local provider's server says about `model` (context window, tool support);
     /// `None` for a provider that is not local.
     pub async fn local_info(
@@ -294,11 +328,16 @@ impl ModelLayer {
         {
             return info.context_window;
         }
-        self.pricing.context_window(model)
+        self.pricing().context_window(model)
     }
 
     pub fn pricing(&self) -> &Arc<Pricing> {
-        &self.pricing
+        self.pricing.get_or_init(|| {
+            Arc::new(Pricing::new(
+                PriceTable::shipped(),
+                self.config.prices.clone(),
+            ))
+        })
     }
 
     pub fn config(&self) -> &Config {

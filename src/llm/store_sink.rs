@@ -37,6 +37,8 @@ impl From<&CallRecord> for NewLlmCall {
                 PriceSource::Override => CostSource::Override,
                 PriceSource::Unknown => CostSource::Unknown,
             }),
+            price_table: r.price_table.clone(),
+            table_cost_usd: r.table_cost_usd,
             usage_estimated: r.usage_estimated,
             latency_ms: r.latency_ms,
             ttft_ms: r.ttft_ms,
@@ -80,7 +82,9 @@ mod tests {
             cache_write_tokens: 4,
             reasoning_tokens: 7,
             cost_usd: Some(0.000123),
-            cost_source: PriceSource::Override,
+            cost_source: PriceSource::Provider,
+            price_table: Some("models.dev 1.0.398".into()),
+            table_cost_usd: Some(0.0001),
             usage_estimated: true,
             latency_ms: 5,
             ttft_ms: Some(2),
@@ -122,11 +126,21 @@ mod tests {
                 "k/1".into(),
                 "truncated".into(),
                 2,
-                "override".into(),
+                "provider".into(),
                 0.000123,
                 1,
                 704
             )
         );
+        let priced: (String, f64, i64) = store
+            .read(|db| {
+                Ok(db.conn().query_row(
+                    "SELECT price_table, table_cost_usd, request_bytes FROM llm_calls WHERE call_key = 'k/1'",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )?)
+            })
+            .unwrap();
+        assert_eq!(priced, ("models.dev 1.0.398".into(), 0.0001, 99));
     }
 }

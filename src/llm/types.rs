@@ -15,6 +15,12 @@ pub struct Request {
     /// Always sent (Anthropic requires it).
     pub max_output_tokens: u32,
     pub temperature: Option<f32>,
+    /// A stable key per conversation (the agent sets it to the thread's key): sent as
+    /// `prompt_cache_key` to OpenAI-compatible providers that honour it (api.openai.com,
+    /// OpenRouter, or `prompt_cache_key = true` in the provider's config), so the requests of
+    /// one conversation reach the same prompt cache. `None`: no key is sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_key: Option<String>,
 }
 
 /// A turn in the conversation.
@@ -155,7 +161,9 @@ pub struct Usage {
     pub cached_input_tokens: u64,
     /// Input tokens written to the provider's prompt cache (Anthropic).
     pub cache_write_tokens: u64,
-    /// Output tokens spent on reasoning (already counted in `output_tokens`).
+    /// Output tokens the model spent reasoning: a part of `output_tokens` (as OpenAI's
+    /// `completion_tokens_details.reasoning_tokens` is of `completion_tokens`). Priced at the
+    /// table's reasoning price where it has one, else as output.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub reasoning_tokens: u64,
     /// Cost the provider itself reported in dollars (OpenRouter's `usage.cost`); wins over the
@@ -221,6 +229,12 @@ pub enum StreamEvent {
     RateLimit {
         info: RateLimitInfo,
     },
+    /// Emitted by adapters first, before the request goes out: the exact size of the HTTP
+    /// body. The router consumes it (it becomes the call's `request_bytes`); consumers of a
+    /// router never see it.
+    RequestBytes {
+        bytes: u64,
+    },
     /// Emitted by the router only: what was streamed so far is discarded (the attempt failed
     /// mid-stream and is being re-issued). Consumers that show text live must drop it; the
     /// collected [`Response`] never contains text from a discarded attempt.
@@ -271,6 +285,7 @@ impl Response {
             | StreamEvent::ReasoningDelta { .. }
             | StreamEvent::Notice { .. }
             | StreamEvent::RateLimit { .. }
+            | StreamEvent::RequestBytes { .. }
             | StreamEvent::Routing { .. }
             | StreamEvent::Recorded { .. } => {}
             StreamEvent::Reset { .. } => *self = Response::default(),

@@ -72,6 +72,13 @@ pub struct CallRecord {
     /// Dollars rounded to the micro-dollar; `None`: unknown (never stored as 0).
     pub cost_usd: Option<f64>,
     pub cost_source: CostSource,
+    /// What priced the call: a price table's source and version (`models.dev 1.0.398`),
+    /// `config` or `free`; for a provider-reported cost, the table it was checked against.
+    /// `None`: no price known.
+    pub price_table: Option<String>,
+    /// For a provider-reported cost: the price table's figure for the same tokens (`None`: the
+    /// table does not know the model). Kept so a disagreement can be seen.
+    pub table_cost_usd: Option<f64>,
     /// True when the provider reported no usage and the tokens are estimates (chars / 4).
     pub usage_estimated: bool,
     pub latency_ms: u64,

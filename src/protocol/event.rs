@@ -48,6 +48,16 @@ pub enum Role {
 }
 
 impl Role {
+    /// The roles of a `new`/`resume` run.
+    pub const AGENT: [Role; 6] = [
+        Role::Spec,
+        Role::Architect,
+        Role::Planner,
+        Role::Coder,
+        Role::Troubleshooter,
+        Role::Writer,
+    ];
+
     /// The route name and the `role` recorded with each call.
     pub fn as_str(self) -> &'static str {
         match self {

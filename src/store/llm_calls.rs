@@ -57,6 +57,11 @@ pub struct NewLlmCall {
     /// `None` when the price is unknown.
     pub cost_usd: Option<f64>,
     pub cost_source: Option<CostSource>,
+    /// What priced the call (`models.dev 1.0.398`, `config`, `free`); for a provider-reported
+    /// cost, the table it was checked against. `None`: no price known.
+    pub price_table: Option<String>,
+    /// For a provider-reported cost: the table's cost of the same tokens.
+    pub table_cost_usd: Option<f64>,
     /// Token counts were estimated locally because the provider did not report them.
     pub usage_estimated: bool,
     pub latency_ms: u64,
@@ -84,6 +89,19 @@ impl CostTotals {
     }
 }
 
+/// The tokens of calls whose price was unknown, for one provider and model: what a budget
+/// enforced on estimates prices itself (see `llm::pricing::PriceStatus::cost`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct UnpricedUsage {
+    pub provider: String,
+    pub model: String,
+    pub calls: i64,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub cached_tokens: i64,
+    pub cache_write_tokens: i64,
+}
+
 fn sql_int(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
@@ -102,11 +120,13 @@ impl Db<'_> {
             "INSERT INTO llm_calls (run_id, project_id, step_id, role, provider, model, route_index,
                 attempt, outcome, error_class, http_status, input_tokens, output_tokens,
                 cached_tokens, cache_write_tokens, reasoning_tokens, cost_usd, cost_source,
-                usage_estimated, latency_ms, ttft_ms, request_bytes, call_key, created_at)
+                price_table, table_cost_usd, usage_estimated, latency_ms, ttft_ms, request_bytes,
+                call_key, created_at)
              VALUES (:run_id, :project_id, :step_id, :role, :provider, :model, :route_index,
                 :attempt, :outcome, :error_class, :http_status, :input_tokens, :output_tokens,
                 :cached_tokens, :cache_write_tokens, :reasoning_tokens, :cost_usd, :cost_source,
-                :usage_estimated, :latency_ms, :ttft_ms, :request_bytes, :call_key, :created_at)
+                :price_table, :table_cost_usd, :usage_estimated, :latency_ms, :ttft_ms,
+                :request_bytes, :call_key, :created_at)
              ON CONFLICT (call_key) DO NOTHING",
             named_params! {
                 ":run_id": c.run_id,
@@ -127,6 +147,8 @@ impl Db<'_> {
                 ":reasoning_tokens": sql_int(c.reasoning_tokens),
                 ":cost_usd": c.cost_usd,
                 ":cost_source": cost_source,
+                ":price_table": c.price_table,
+                ":table_cost_usd": c.table_cost_usd.filter(|t| t.is_finite() && *t >= 0.0),
                 ":usage_estimated": c.usage_estimated,
                 ":latency_ms": sql_int(c.latency_ms),
                 ":ttft_ms": c.ttft_ms.map(sql_int),
@@ -166,5 +188,27 @@ impl Db<'_> {
     /// What one run has cost (for `--max-cost`).
     pub fn run_cost(&self, run_id: i64) -> Result<CostTotals> {
         self.cost_where("run_id", run_id)
+    }
+
+    /// The run's calls of unknown price, summed per provider and model (in that order).
+    pub fn run_unpriced_usage(&self, run_id: i64) -> Result<Vec<UnpricedUsage>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT provider, model, COUNT(*), SUM(input_tokens), SUM(output_tokens),
+                    SUM(cached_tokens), SUM(cache_write_tokens)
+             FROM llm_calls WHERE run_id = ?1 AND cost_usd IS NULL
+             GROUP BY provider, model ORDER BY provider, model",
+        )?;
+        let rows = st.query_map([run_id], |r| {
+            Ok(UnpricedUsage {
+                provider: r.get(0)?,
+                model: r.get(1)?,
+                calls: r.get(2)?,
+                input_tokens: r.get(3)?,
+                output_tokens: r.get(4)?,
+                cached_tokens: r.get(5)?,
+                cache_write_tokens: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 }

@@ -38,7 +38,7 @@ pub use audit::AuditEntry;
 pub use commands::{Approval, CommandRecord, NewCommand, OUTPUT_CAP, cap_output};
 pub use error::StoreError;
 pub use files::FileRecord;
-pub use llm_calls::{CostSource, CostTotals, NewLlmCall, Outcome};
+pub use llm_calls::{CostSource, CostTotals, NewLlmCall, Outcome, UnpricedUsage};
 pub use migrations::SCHEMA_VERSION;
 pub use projects::{NewProject, Project, ProjectStatus, ProjectWithCost, validate_name};
 pub use runs::{NewRun, Run, RunStatus};

@@ -140,6 +140,85 @@ fn migrates_from_every_earlier_version() {
     }
 }
 
+/// Calls recorded before schema 5 keep their exact roll-up (rebuilt by migration 5 with the
+/// price split) and have no price table named.
+#[test]
+fn migration_5_rebuilds_the_rollup_from_the_calls() {
+    let t = temp();
+    std::fs::create_dir_all(t.path.parent().unwrap()).unwrap();
+    {
+        let mut conn = Connection::open(&t.path).unwrap();
+        migrations::migrate(&mut conn, 2, &t.path).unwrap();
+        for (i, (source, cost)) in [
+            ("table", Some(0.5)),
+            ("unknown", None),
+            ("table", Some(0.25)),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            conn.execute(
+                "INSERT INTO llm_calls (role, provider, model, outcome, input_tokens, cost_usd,
+                    cost_source, created_at) VALUES ('coder', 'openai', 'gpt-4o', 'ok', 10, ?1, ?2, ?3)",
+                rusqlite::params![cost, source, 1_000 + i as i64],
+            )
+            .unwrap();
+        }
+    }
+    let store = t.open();
+    store
+        .record_llm_call(&NewLlmCall {
+            role: "coder".into(),
+            provider: "openrouter".into(),
+            model: "x/y".into(),
+            cost_usd: Some(0.2),
+            cost_source: Some(crate::store::CostSource::Provider),
+            price_table: Some("models.dev 1.0.398".into()),
+            table_cost_usd: Some(0.1),
+            ..NewLlmCall::default()
+        })
+        .unwrap();
+    let rows: Vec<(String, String, i64, f64, i64, i64, i64)> = store
+        .read(|db| {
+            let mut st = db.conn().prepare(
+                "SELECT provider, cost_source || '/' || price_table, requests, cost_usd,
+                        unknown_cost_calls, checked_calls, disagreeing_calls
+                 FROM llm_usage_daily ORDER BY provider, cost_source",
+            )?;
+            let rows = st
+                .query_map([], |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                    ))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+        .unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            ("openai".into(), "table/".into(), 2, 0.75, 0, 0, 0),
+            ("openai".into(), "unknown/".into(), 1, 0.0, 1, 0, 0),
+            (
+                "openrouter".into(),
+                "provider/models.dev 1.0.398".into(),
+                1,
+                0.2,
+                0,
+                1,
+                1
+            ),
+        ]
+    );
+}
+
 #[test]
 fn refuses_a_database_from_the_future_without_touching_it() {
     let t = temp();
@@ -343,6 +422,39 @@ fn call_key_makes_recording_idempotent() {
     assert_eq!(totals.calls, 3);
     assert!((totals.cost_usd - 0.3).abs() < 1e-9);
     assert_eq!(totals.input_tokens, 300);
+}
+
+#[test]
+fn a_runs_unpriced_calls_are_summed_per_model_for_estimates() {
+    let t = temp();
+    let store = t.open();
+    let r1 = run(&store, None);
+    let r2 = run(&store, None);
+    let mut unpriced = call(None, None, None);
+    unpriced.run_id = Some(r1.id);
+    unpriced.cache_write_tokens = 5;
+    store.record_llm_call(&unpriced).unwrap();
+    store.record_llm_call(&unpriced).unwrap();
+    let mut other = unpriced.clone();
+    other.model = "a-model".into();
+    store.record_llm_call(&other).unwrap();
+    let mut priced = unpriced.clone();
+    priced.cost_usd = Some(0.5);
+    store.record_llm_call(&priced).unwrap();
+    let mut elsewhere = unpriced.clone();
+    elsewhere.run_id = Some(r2.id);
+    store.record_llm_call(&elsewhere).unwrap();
+    let got = store.read(|db| db.run_unpriced_usage(r1.id)).unwrap();
+    let one = |model: &str, calls: i64| crate::store::UnpricedUsage {
+        provider: "openai".into(),
+        model: model.into(),
+        calls,
+        input_tokens: 100 * calls,
+        output_tokens: 20 * calls,
+        cached_tokens: 0,
+        cache_write_tokens: 5 * calls,
+    };
+    assert_eq!(got, vec![one("a-model", 1), one("gpt-x", 2)]);
 }
 
 #[test]

@@ -22,6 +22,7 @@ pub fn key_columns(g: GroupBy) -> &'static [&'static str] {
         GroupBy::Model => &["model"],
         GroupBy::Role => &["role"],
         GroupBy::Day => &["day"],
+        GroupBy::Price => &["cost_source", "price_table"],
     }
 }
 
@@ -35,6 +36,7 @@ fn key_values(g: GroupBy, row: &Row) -> Vec<String> {
         GroupBy::Model => vec![v(&k.model)],
         GroupBy::Role => vec![v(&k.role)],
         GroupBy::Day => vec![v(&k.day)],
+        GroupBy::Price => vec![v(&k.cost_source), v(&k.price_table)],
     }
 }
 
@@ -50,6 +52,10 @@ const STAT_COLUMNS: &[&str] = &[
     "unknown_cost_calls",
     "avg_latency_ms",
     "avg_ttft_ms",
+    "checked_calls",
+    "checked_provider_usd",
+    "checked_table_usd",
+    "disagreeing_calls",
 ];
 
 fn opt_num(v: Option<f64>, decimals: usize) -> String {
@@ -69,6 +75,10 @@ fn stat_values(s: &Stats) -> Vec<String> {
         s.unknown_cost_calls.to_string(),
         opt_num(s.avg_latency_ms(), 1),
         opt_num(s.avg_ttft_ms(), 1),
+        s.checked_calls.to_string(),
+        format!("{:.6}", s.checked_provider_usd),
+        format!("{:.6}", s.checked_table_usd),
+        s.disagreeing_calls.to_string(),
     ]
 }
 
@@ -133,6 +143,34 @@ fn stats_json(s: &Stats) -> Value {
         "unknown_cost_calls": s.unknown_cost_calls,
         "avg_latency_ms": s.avg_latency_ms(),
         "avg_ttft_ms": s.avg_ttft_ms(),
+        "price_check": price_check_json(s),
+    })
+}
+
+/// Provider-reported costs against the price table: `null` when no call was checked.
+fn price_check_json(s: &Stats) -> Value {
+    if s.checked_calls == 0 {
+        return Value::Null;
+    }
+    json!({
+        "calls": s.checked_calls,
+        "provider_usd": round6(s.checked_provider_usd),
+        "table_usd": round6(s.checked_table_usd),
+        "disagreeing_calls": s.disagreeing_calls,
+    })
+}
+
+fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+/// One line saying where provider-reported costs and the price table disagree, if they do.
+pub fn price_check_text(s: &Stats) -> Option<String> {
+    (s.disagreeing_calls > 0).then(|| {
+        format!(
+            "{} of {} provider-priced call(s) disagree with the price table by more than 1%: the providers reported ${:.4}, the table says ${:.4} (the reported cost is counted; see `usage --by price`).",
+            s.disagreeing_calls, s.checked_calls, s.checked_provider_usd, s.checked_table_usd
+        )
     })
 }
 

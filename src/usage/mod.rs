@@ -10,6 +10,12 @@
 //!   as ok or failed;
 //! - cost is the sum of the known prices; calls of unknown price are counted in
 //!   `unknown_cost_calls` and make the cost a lower bound (`None` when no price is known);
+//! - *priced by* (`--by price`) is what set a call's cost: `table` with the price table's
+//!   source and version, `provider` (the provider reported it; the table it was checked
+//!   against is named), `override` (`config`, or `free` for a provider declared free) or
+//!   `unknown`; calls recorded before schema 5 have no table named;
+//! - a provider-reported cost the table also prices is *checked*; it *disagrees* when the two
+//!   differ by more than 1% (and more than $0.000001); the reported cost is the one counted;
 //! - days are UTC days.
 //!
 //! Reports read the `llm_usage_daily` roll-up (kept by triggers, see `docs/schema.md`) for
@@ -24,7 +30,7 @@ use serde::Serialize;
 
 use crate::exit::{Exit, ExitStatus};
 
-pub use format::{bar_chart, cost_text, csv, json, key_columns};
+pub use format::{bar_chart, cost_text, csv, json, key_columns, price_check_text};
 pub use period::{Bound, DAY_MS, day_label, day_of, parse_bound};
 pub use query::report;
 
@@ -41,6 +47,8 @@ pub enum GroupBy {
     Role,
     /// One row per UTC day.
     Day,
+    /// One row per way a cost was set: the cost source and the price table (source, version).
+    Price,
 }
 
 /// Which calls to count. Times are unix milliseconds, `since <= created_at < until`.
@@ -78,6 +86,14 @@ pub struct Stats {
     pub latency_ms_sum: i64,
     pub ttft_ms_sum: i64,
     pub ttft_calls: i64,
+    /// Calls whose cost the provider reported and the price table also priced.
+    pub checked_calls: i64,
+    /// What the provider reported for the checked calls.
+    pub checked_provider_usd: f64,
+    /// What the price table says for the checked calls.
+    pub checked_table_usd: f64,
+    /// Checked calls where the two differ by more than 1% (and more than $0.000001).
+    pub disagreeing_calls: i64,
 }
 
 impl Stats {
@@ -94,6 +110,10 @@ impl Stats {
         self.latency_ms_sum += o.latency_ms_sum;
         self.ttft_ms_sum += o.ttft_ms_sum;
         self.ttft_calls += o.ttft_calls;
+        self.checked_calls += o.checked_calls;
+        self.checked_provider_usd += o.checked_provider_usd;
+        self.checked_table_usd += o.checked_table_usd;
+        self.disagreeing_calls += o.disagreeing_calls;
     }
 
     /// The cost, or `None` when no call in the set has a known price.
@@ -144,6 +164,12 @@ pub struct GroupKey {
     pub model: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
+    /// `table`, `provider`, `override` or `unknown`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_source: Option<String>,
+    /// The price table (source and version), `config` or `free`; empty when none was named.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price_table: Option<String>,
 }
 
 impl GroupKey {
@@ -155,6 +181,8 @@ impl GroupKey {
             self.provider.as_deref(),
             self.model.as_deref(),
             self.role.as_deref(),
+            self.cost_source.as_deref(),
+            self.price_table.as_deref().filter(|t| !t.is_empty()),
         ]
         .into_iter()
         .flatten()

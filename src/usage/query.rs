@@ -11,12 +11,20 @@ use crate::store::{Db, Store};
 
 const ROLLUP_SUMS: &str = "SUM(requests), SUM(ok), SUM(failed), SUM(retried), SUM(input_tokens),
     SUM(cached_tokens), SUM(output_tokens), TOTAL(cost_usd), SUM(unknown_cost_calls),
-    SUM(latency_ms_sum), SUM(ttft_ms_sum), SUM(ttft_calls)";
+    SUM(latency_ms_sum), SUM(ttft_ms_sum), SUM(ttft_calls), SUM(checked_calls),
+    TOTAL(checked_provider_usd), TOTAL(checked_table_usd), SUM(disagreeing_calls)";
 
+/// The same sums from the calls. `checked` and the disagreement test are those of the
+/// roll-up's triggers (migration 0005).
 const RAW_SUMS: &str = "COUNT(*), SUM(outcome = 'ok'), SUM(outcome <> 'ok'),
     SUM(attempt > 1 OR route_index > 0), SUM(input_tokens), SUM(cached_tokens),
     SUM(output_tokens), TOTAL(cost_usd), COUNT(*) - COUNT(cost_usd), SUM(latency_ms),
-    IFNULL(SUM(ttft_ms), 0), COUNT(ttft_ms)";
+    IFNULL(SUM(ttft_ms), 0), COUNT(ttft_ms),
+    SUM(table_cost_usd IS NOT NULL AND cost_usd IS NOT NULL),
+    TOTAL(IIF(table_cost_usd IS NOT NULL AND cost_usd IS NOT NULL, cost_usd, 0)),
+    TOTAL(IIF(table_cost_usd IS NOT NULL AND cost_usd IS NOT NULL, table_cost_usd, 0)),
+    SUM(table_cost_usd IS NOT NULL AND cost_usd IS NOT NULL
+        AND ABS(cost_usd - table_cost_usd) > MAX(0.000001, 0.01 * MAX(cost_usd, table_cost_usd)))";
 
 /// Builds the report for `q` from the store.
 pub fn report(store: &Store, q: &UsageQuery) -> Result<Report, ReportError> {
@@ -80,6 +88,10 @@ fn build(db: &Db<'_>, q: &UsageQuery) -> crate::store::Result<Report> {
                 GroupBy::Model => key.model = Some(k1),
                 GroupBy::Role => key.role = Some(k1),
                 GroupBy::Day => key.day = Some(day_label(k1.parse().unwrap_or_default())),
+                GroupBy::Price => {
+                    key.cost_source = Some(k1);
+                    key.price_table = Some(k2);
+                }
                 GroupBy::Project => {
                     let id: i64 = k1.parse().unwrap_or_default();
                     match projects.get(&id) {
@@ -128,6 +140,8 @@ fn key_columns(g: GroupBy, rollup: bool) -> (&'static str, &'static str) {
         (GroupBy::Day, false) => ("created_at / 86400000", "''"),
         (GroupBy::Project, true) => ("project_id", "''"),
         (GroupBy::Project, false) => ("IFNULL(project_id, 0)", "''"),
+        (GroupBy::Price, true) => ("cost_source", "price_table"),
+        (GroupBy::Price, false) => ("cost_source", "IFNULL(price_table, '')"),
     }
 }
 
@@ -236,6 +250,10 @@ fn run(
             latency_ms_sum: r.get(11)?,
             ttft_ms_sum: r.get(12)?,
             ttft_calls: r.get(13)?,
+            checked_calls: r.get(14)?,
+            checked_provider_usd: r.get(15)?,
+            checked_table_usd: r.get(16)?,
+            disagreeing_calls: r.get(17)?,
         };
         groups.entry(key).or_default().add(&s);
     }

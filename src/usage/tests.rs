@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use super::*;
 use crate::clock::FakeClock;
-use crate::store::{NewLlmCall, NewProject, Outcome, Store};
+use crate::store::{CostSource, NewLlmCall, NewProject, Outcome, Store};
 
 const T0: i64 = 1_793_491_200_000; // 2026-11-01T00:00:00Z
 
@@ -45,6 +45,22 @@ fn seed(s: &Store, clock: &FakeClock, projects: &[i64]) {
             cached_tokens: (i % 3) as u64 * 10,
             output_tokens: 20,
             cost_usd: (i % 9 != 0).then_some(0.25),
+            cost_source: Some(match i % 9 {
+                0 => CostSource::Unknown,
+                1 | 2 => CostSource::Provider,
+                3 => CostSource::Override,
+                _ => CostSource::Table,
+            }),
+            price_table: match i % 9 {
+                0 => None,
+                1 => Some("models.dev 1.0.398".into()),
+                2 => None,
+                3 => Some("config".into()),
+                4 => None,
+                _ => Some(["LiteLLM 1.109.1", "models.dev 1.0.398"][(i % 2) as usize].into()),
+            },
+            // Provider-reported costs: some match the table, some are 20% off.
+            table_cost_usd: (i % 9 == 1).then_some(if i % 4 == 1 { 0.25 } else { 0.3 }),
             latency_ms: 100 + (i % 10) as u64,
             ttft_ms: (i % 2 == 0).then_some(40),
             ..NewLlmCall::default()
@@ -61,7 +77,12 @@ fn naive(s: &Store, f: &Filter) -> Stats {
                     IFNULL(SUM(attempt > 1 OR route_index > 0), 0), IFNULL(SUM(input_tokens), 0),
                     IFNULL(SUM(cached_tokens), 0), IFNULL(SUM(output_tokens), 0),
                     TOTAL(cost_usd), COUNT(*) - COUNT(cost_usd), IFNULL(SUM(latency_ms), 0),
-                    IFNULL(SUM(ttft_ms), 0), COUNT(ttft_ms)
+                    IFNULL(SUM(ttft_ms), 0), COUNT(ttft_ms),
+                    IFNULL(SUM(table_cost_usd IS NOT NULL), 0),
+                    TOTAL(IIF(table_cost_usd IS NOT NULL, cost_usd, 0)),
+                    TOTAL(table_cost_usd),
+                    IFNULL(SUM(table_cost_usd IS NOT NULL
+                        AND ABS(cost_usd - table_cost_usd) > 0.01 * MAX(cost_usd, table_cost_usd)), 0)
              FROM llm_calls WHERE (?1 IS NULL OR created_at >= ?1)
                AND (?2 IS NULL OR created_at < ?2) AND (?3 IS NULL OR project_id = ?3)",
             rusqlite::params![f.since_ms, f.until_ms, f.project_id],
@@ -79,6 +100,10 @@ fn naive(s: &Store, f: &Filter) -> Stats {
                     latency_ms_sum: r.get(9)?,
                     ttft_ms_sum: r.get(10)?,
                     ttft_calls: r.get(11)?,
+                    checked_calls: r.get(12)?,
+                    checked_provider_usd: r.get(13)?,
+                    checked_table_usd: r.get(14)?,
+                    disagreeing_calls: r.get(15)?,
                 })
             },
         )?)
@@ -89,12 +114,18 @@ fn naive(s: &Store, f: &Filter) -> Stats {
 fn assert_same(a: &Stats, b: &Stats) {
     let mut a2 = *a;
     let mut b2 = *b;
-    assert!(
-        (a.known_cost_usd - b.known_cost_usd).abs() < 1e-9,
-        "{a:?} vs {b:?}"
-    );
-    a2.known_cost_usd = 0.0;
-    b2.known_cost_usd = 0.0;
+    for (x, y) in [
+        (a.known_cost_usd, b.known_cost_usd),
+        (a.checked_provider_usd, b.checked_provider_usd),
+        (a.checked_table_usd, b.checked_table_usd),
+    ] {
+        assert!((x - y).abs() < 1e-9, "{a:?} vs {b:?}");
+    }
+    for s in [&mut a2, &mut b2] {
+        s.known_cost_usd = 0.0;
+        s.checked_provider_usd = 0.0;
+        s.checked_table_usd = 0.0;
+    }
     assert_eq!(a2, b2);
 }
 
@@ -120,6 +151,7 @@ fn every_range_and_grouping_matches_the_raw_calls() {
         GroupBy::Model,
         GroupBy::Role,
         GroupBy::Day,
+        GroupBy::Price,
     ];
     for since in bounds {
         for until in bounds {
@@ -284,9 +316,69 @@ fn csv_quotes_fields_and_ends_with_totals() {
     let lines: Vec<&str> = text.split("\r\n").collect();
     assert_eq!(
         lines[0],
-        "provider,model,requests,ok,failed,retried,input_tokens,cached_tokens,output_tokens,cost_usd,unknown_cost_calls,avg_latency_ms,avg_ttft_ms"
+        "provider,model,requests,ok,failed,retried,input_tokens,cached_tokens,output_tokens,cost_usd,unknown_cost_calls,avg_latency_ms,avg_ttft_ms,checked_calls,checked_provider_usd,checked_table_usd,disagreeing_calls"
     );
-    assert_eq!(lines[1], "\"a,\"\"b\"\"\",m,1,1,0,0,0,0,0,,1,0.0,");
-    assert_eq!(lines[2], "TOTAL,,1,1,0,0,0,0,0,,1,0.0,");
+    assert_eq!(
+        lines[1],
+        "\"a,\"\"b\"\"\",m,1,1,0,0,0,0,0,,1,0.0,,0,0.000000,0.000000,0"
+    );
+    assert_eq!(
+        lines[2],
+        "TOTAL,,1,1,0,0,0,0,0,,1,0.0,,0,0.000000,0.000000,0"
+    );
     assert_eq!(lines[3], "");
+}
+
+#[test]
+fn by_price_splits_calls_by_what_priced_them_and_counts_disagreements() {
+    let (s, clock, _d) = store();
+    let ps = [project(&s, "a", None)];
+    seed(&s, &clock, &ps);
+    let q = UsageQuery {
+        group_by: GroupBy::Price,
+        ..UsageQuery::default()
+    };
+    let r = report(&s, &q).unwrap();
+    let keys: Vec<(String, String)> = r
+        .rows
+        .iter()
+        .map(|row| {
+            (
+                row.key.cost_source.clone().unwrap(),
+                row.key.price_table.clone().unwrap(),
+            )
+        })
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        [
+            ("override".to_string(), "config".to_string()),
+            ("provider".into(), "".into()),
+            ("provider".into(), "models.dev 1.0.398".into()),
+            ("table".into(), "".into()),
+            ("table".into(), "LiteLLM 1.109.1".into()),
+            ("table".into(), "models.dev 1.0.398".into()),
+            ("unknown".into(), "".into()),
+        ]
+    );
+    // i % 9 == 1: 34 calls checked against the table; those with i % 4 != 1 are 20% off.
+    let checked = (0..300).filter(|i| i % 9 == 1).count() as i64;
+    let off = (0..300).filter(|i| i % 9 == 1 && i % 4 != 1).count() as i64;
+    assert_eq!(
+        (r.totals.checked_calls, r.totals.disagreeing_calls),
+        (checked, off)
+    );
+    assert!((r.totals.checked_provider_usd - 0.25 * checked as f64).abs() < 1e-9);
+    let line = price_check_text(&r.totals).unwrap();
+    assert!(
+        line.starts_with(&format!("{off} of {checked} provider-priced")),
+        "{line}"
+    );
+    let j = json(&r);
+    assert_eq!(j["totals"]["price_check"]["disagreeing_calls"], off);
+    assert!(j["rows"][0]["cost_source"].as_str().is_some());
+    // No check without provider-reported costs.
+    assert_eq!(price_check_text(&Stats::default()), None);
 }

@@ -56,6 +56,10 @@ fn every_hostile_path_is_refused_and_the_run_goes_on() {
             "limits.max_tool_errors=50",
             "-c",
             "limits.max_file_bytes=1048576",
+            // The oversized write below is 1 MiB of arguments: an answer that long needs an
+            // output limit to match, or the answer cap cuts it first.
+            "-c",
+            "limits.max_output_tokens=262144",
             "new",
             "--replay",
             path.to_str().unwrap(),

@@ -13,6 +13,7 @@ mod doctor;
 mod export;
 mod files;
 mod keys;
+mod prices;
 mod store;
 mod templates;
 mod terminal;

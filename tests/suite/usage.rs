@@ -242,13 +242,16 @@ fn csv_is_rfc4180_with_a_totals_line() {
     let lines: Vec<&str> = text.split("\r\n").collect();
     assert_eq!(
         lines[0],
-        "day,requests,ok,failed,retried,input_tokens,cached_tokens,output_tokens,cost_usd,unknown_cost_calls,avg_latency_ms,avg_ttft_ms"
+        "day,requests,ok,failed,retried,input_tokens,cached_tokens,output_tokens,cost_usd,unknown_cost_calls,avg_latency_ms,avg_ttft_ms,checked_calls,checked_provider_usd,checked_table_usd,disagreeing_calls"
     );
     assert_eq!(
         lines[1],
-        "2026-11-01,3,2,1,1,1200,10,150,0.010000,1,300.0,70.0"
+        "2026-11-01,3,2,1,1,1200,10,150,0.010000,1,300.0,70.0,0,0.000000,0.000000,0"
     );
-    assert_eq!(lines[2], "2026-11-02,1,1,0,1,200,0,20,,1,200.0,60.0");
+    assert_eq!(
+        lines[2],
+        "2026-11-02,1,1,0,1,200,0,20,,1,200.0,60.0,0,0.000000,0.000000,0"
+    );
     assert!(lines[3].starts_with("TOTAL,4,3,1,2,1400,10,170,0.010000,2,"));
     assert_eq!(lines[4], "");
 }

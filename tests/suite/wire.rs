@@ -40,6 +40,8 @@ fn provider(kind: WireKind, base_url: &str) -> ProviderConfig {
             WireKind::Openai | WireKind::OpenaiResponses => "OPENAI_API_KEY".into(),
             WireKind::Anthropic => "ANTHROPIC_API_KEY".into(),
         }),
+        free: false,
+        prompt_cache_key: None,
     }
 }
 
@@ -64,15 +66,19 @@ fn request() -> Request {
         tools: vec![],
         max_output_tokens: 256,
         temperature: Some(0.2),
+        cache_key: None,
     }
 }
 
 /// All events up to the first error, and that error.
+/// The adapter's events, without the body size it reports first (see
+/// `request_bytes_are_the_exact_size_of_the_body_sent`).
 async fn run(p: &dyn Provider, req: Request) -> (Vec<StreamEvent>, Option<LlmError>) {
     let mut stream = p.stream(req);
     let mut events = Vec::new();
     while let Some(item) = stream.next().await {
         match item {
+            Ok(StreamEvent::RequestBytes { .. }) => {}
             Ok(ev) => events.push(ev),
             Err(e) => return (events, Some(e)),
         }
@@ -623,15 +629,25 @@ fn rich_request() -> Request {
         ],
         max_output_tokens: 4096,
         temperature: Some(0.2),
+        cache_key: None,
     }
 }
 
 #[tokio::test]
 async fn request_bodies_and_headers() {
     let server = FakeProvider::start().await;
+    let net = network(2000);
+    let client = build_client(&net).unwrap();
     for kind in WIRES {
-        adapter(kind, &server.base_url(), 2000)
-            .complete(rich_request())
+        // As for api.openai.com: the conversation's key goes out as `prompt_cache_key`.
+        let p = ProviderConfig {
+            prompt_cache_key: Some(true),
+            ..provider(kind, &server.base_url())
+        };
+        let mut req = rich_request();
+        req.cache_key = Some("p1/task:3".into());
+        adapter_for(&p, Some(samocoder::keys::Secret::new(KEY)), &client, &net)
+            .complete(req)
             .await
             .unwrap();
     }
@@ -647,6 +663,108 @@ async fn request_bodies_and_headers() {
         insta::assert_json_snapshot!("openai_request_body", reqs[0].body);
         insta::assert_json_snapshot!("anthropic_request_body", reqs[1].body);
     });
+}
+
+#[tokio::test]
+async fn request_bytes_are_the_exact_size_of_the_body_sent() {
+    let server = FakeProvider::start().await;
+    for kind in WIRES {
+        let mut stream = adapter(kind, &server.base_url(), 2000).stream(rich_request());
+        let first = stream.next().await.unwrap().unwrap();
+        while stream.next().await.is_some() {}
+        let sent: u64 = server.requests().last().unwrap().headers["content-length"]
+            .parse()
+            .unwrap();
+        assert_eq!(first, StreamEvent::RequestBytes { bytes: sent }, "{kind}");
+    }
+}
+
+#[tokio::test]
+async fn responses_wire_sends_the_cache_key_and_reports_its_body_size() {
+    let server = FakeProvider::start().await;
+    let net = network(2000);
+    let client = build_client(&net).unwrap();
+    for (setting, sent) in [(None, true), (Some(false), false)] {
+        let p = ProviderConfig {
+            prompt_cache_key: setting,
+            ..provider(WireKind::OpenaiResponses, &server.base_url())
+        };
+        let mut req = rich_request();
+        req.cache_key = Some("p1/task:3".into());
+        let a = adapter_for(&p, Some(samocoder::keys::Secret::new(KEY)), &client, &net);
+        let mut stream = a.stream(req);
+        let first = stream.next().await.unwrap().unwrap();
+        while stream.next().await.is_some() {}
+        let got = server.requests().last().unwrap().clone();
+        assert_eq!(got.path, "/v1/responses");
+        let size: u64 = got.headers["content-length"].parse().unwrap();
+        assert_eq!(first, StreamEvent::RequestBytes { bytes: size });
+        assert_eq!(
+            got.body.get("prompt_cache_key").is_some(),
+            sent,
+            "{setting:?}"
+        );
+        if sent {
+            assert_eq!(got.body["prompt_cache_key"], "p1/task:3");
+        }
+    }
+}
+
+/// The Anthropic body of turn N+1 marks the turn N prefix (the previous user turn) and its own
+/// last message; never more than the API's four breakpoints.
+#[tokio::test]
+async fn anthropic_breakpoint_on_the_last_message_reuses_the_previous_turn() {
+    let server = FakeProvider::start().await;
+    let a = adapter(WireKind::Anthropic, &server.base_url(), 2000);
+    let mut first = rich_request();
+    first.messages.truncate(4);
+    let mut second = rich_request();
+    second.messages.truncate(4);
+    second.messages.push(Message::assistant("Read it.", vec![]));
+    second.messages.push(Message::User {
+        content: "Now write tests".into(),
+    });
+    a.complete(first).await.unwrap();
+    a.complete(second).await.unwrap();
+    let reqs = server.requests();
+    let marked = |body: &serde_json::Value| -> Vec<(usize, usize)> {
+        let mut at = Vec::new();
+        for (i, m) in body["messages"].as_array().unwrap().iter().enumerate() {
+            for (j, b) in m["content"].as_array().unwrap().iter().enumerate() {
+                if b.get("cache_control").is_some() {
+                    at.push((i, j));
+                }
+            }
+        }
+        at
+    };
+    let count = |body: &serde_json::Value| body.to_string().matches("cache_control").count();
+    // Turn 1: [user, assistant, user(tool results)]: the last block of message 2 (and of the
+    // first user message).
+    assert_eq!(marked(&reqs[0].body), [(0, 0), (2, 1)]);
+    // Turn 2 keeps the mark where turn 1 wrote the cache, and adds one on its last message.
+    assert_eq!(marked(&reqs[1].body), [(2, 1), (4, 0)]);
+    let n = reqs[1].body["messages"].as_array().unwrap().len();
+    assert_eq!(n, 5);
+    // Turn 1's messages are sent again unchanged (breakpoints are not part of the cached
+    // content), so its prefix is read from the cache.
+    let unmarked = |body: &serde_json::Value| {
+        let text = body["messages"].to_string();
+        let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        for m in v.as_array_mut().unwrap() {
+            for b in m["content"].as_array_mut().unwrap() {
+                b.as_object_mut().unwrap().remove("cache_control");
+            }
+        }
+        v
+    };
+    assert_eq!(
+        unmarked(&reqs[0].body).as_array().unwrap()[..3],
+        unmarked(&reqs[1].body).as_array().unwrap()[..3]
+    );
+    for r in &reqs {
+        assert!(count(&r.body) <= 4, "{}", r.body);
+    }
 }
 
 #[tokio::test]
@@ -671,6 +789,8 @@ async fn missing_key_and_keyless_local_servers() {
         kind: WireKind::Openai,
         base_url: server.base_url(),
         key_env: None,
+        free: true,
+        prompt_cache_key: None,
     };
     let p = adapter_for(&local, None, &client, &net);
     let r = p.complete(request()).await.unwrap();

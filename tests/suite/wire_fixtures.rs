@@ -103,6 +103,8 @@ fn adapter(kind: WireKind, base_url: &str) -> std::sync::Arc<dyn Provider> {
         kind,
         base_url: base_url.to_string(),
         key_env: Some("FIXTURE_KEY".into()),
+        free: false,
+        prompt_cache_key: None,
     };
     adapter_for(
         &p,
@@ -122,6 +124,7 @@ fn request() -> Request {
         tools: vec![],
         max_output_tokens: 4096,
         temperature: None,
+        cache_key: None,
     }
 }
 

@@ -47,6 +47,8 @@ fn provider(kind: WireKind, base: &str) -> ProviderConfig {
         kind,
         base_url: base.into(),
         key_env: Some("P_KEY".into()),
+        free: false,
+        prompt_cache_key: None,
     }
 }
 
@@ -58,6 +60,7 @@ fn request(messages: Vec<Message>) -> Request {
         tools: vec![],
         max_output_tokens: 512,
         temperature: Some(0.3),
+        cache_key: None,
     }
 }
 

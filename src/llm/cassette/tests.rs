@@ -15,6 +15,7 @@ fn request() -> Request {
         tools: vec![],
         max_output_tokens: 50,
         temperature: None,
+        cache_key: None,
     }
 }
 

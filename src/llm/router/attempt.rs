@@ -35,7 +35,9 @@ impl Inner {
     ) -> Result<(), LlmError> {
         let mut req = request.clone();
         req.model = entry.model.model.clone();
-        let request_bytes = serde_json::to_vec(&req).map_or(0, |v| v.len() as u64);
+        // Replaced by the adapter's exact body size when it reports one (fakes and cassettes
+        // do not: they send nothing).
+        let mut request_bytes = serde_json::to_vec(&req).map_or(0, |v| v.len() as u64);
         let max_output = request.max_output_tokens;
         let started = Instant::now();
         let mut stream = entry.provider.stream(req);
@@ -71,6 +73,10 @@ impl Inner {
                 Some(Err(e)) => break Err(e),
                 Some(Ok(ev)) => ev,
             };
+            if let StreamEvent::RequestBytes { bytes } = ev {
+                request_bytes = bytes;
+                continue;
+            }
             if let StreamEvent::Routing { .. } | StreamEvent::Recorded { .. } = ev {
                 // From a nested router: its consumer is ours.
                 let _ = tx.send(Ok(ev)).await;
@@ -136,6 +142,7 @@ impl Inner {
                 StreamEvent::Reasoning { .. }
                 | StreamEvent::ToolCallEnd { .. }
                 | StreamEvent::Reset { .. }
+                | StreamEvent::RequestBytes { .. }
                 | StreamEvent::Routing { .. }
                 | StreamEvent::Recorded { .. } => {}
             }
@@ -206,7 +213,7 @@ impl Inner {
             Err(e) if e.class == ErrorClass::Cancelled => Outcome::Cancelled,
             Err(_) => Outcome::Error,
         };
-        let cost = self.opts.pricing.cost(&entry.model, &usage, entry.local);
+        let cost = self.opts.pricing.cost(&entry.model, &usage, entry.free);
         if cost.first_unknown {
             self.emit(
                 tx,
@@ -237,6 +244,8 @@ impl Inner {
             reasoning_tokens: usage.reasoning_tokens,
             cost_usd: cost.usd,
             cost_source: cost.source,
+            price_table: cost.table,
+            table_cost_usd: cost.table_usd,
             usage_estimated: usage.estimated,
             latency_ms,
             ttft_ms: seen.ttft_ms,

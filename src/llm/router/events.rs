@@ -148,7 +148,7 @@ impl fmt::Display for RouterEvent {
             ),
             RouterEvent::UnknownPrice { model } => write!(
                 f,
-                "no price known for {model}: its cost is recorded as unknown (add [prices.\"{model}\"] to the config)"
+                "no price known for {model}: its cost is recorded as unknown (add [prices.\"{model}\"] to the config, `samocoder prices import` a newer price list, or set `free = true` on a provider that costs nothing)"
             ),
         }
     }

@@ -36,8 +36,9 @@ pub struct RouteEntry {
     pub model: ModelRef,
     /// Prompt limit in tokens; `None`: taken from the price table when it knows the model.
     pub context_window: Option<u64>,
-    /// The provider runs on this machine (see [`super::pricing::is_local_base_url`]): free.
-    pub local: bool,
+    /// The provider is declared free (`[providers.NAME] free = true`, a cassette): its calls
+    /// cost $0 unless the config prices the model.
+    pub free: bool,
 }
 
 impl RouteEntry {
@@ -46,7 +47,7 @@ impl RouteEntry {
             provider,
             model,
             context_window: None,
-            local: false,
+            free: false,
         }
     }
 
@@ -55,9 +56,16 @@ impl RouteEntry {
         self
     }
 
-    pub fn local(mut self, local: bool) -> RouteEntry {
-        self.local = local;
+    /// Marks the entry as free (see [`RouteEntry::free`]).
+    pub fn free(mut self, free: bool) -> RouteEntry {
+        self.free = free;
         self
+    }
+
+    /// The same as [`RouteEntry::free`] (the name callers used when only local servers were
+    /// free).
+    pub fn local(self, free: bool) -> RouteEntry {
+        self.free(free)
     }
 }
 

@@ -112,6 +112,7 @@ fn request() -> Request {
         tools: vec![],
         max_output_tokens: 100,
         temperature: None,
+        cache_key: None,
     }
 }
 
@@ -709,6 +710,117 @@ async fn openrouter_reported_cost_wins_over_overrides() {
     assert_eq!(
         (recs[1].cost_usd, recs[1].cost_source),
         (Some(0.0045), CostSource::Override)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn each_record_names_its_price_table_and_keeps_the_tables_figure_beside_a_reported_cost() {
+    let h = Harness::new(5);
+    let mut u = usage(1000, 100);
+    u.reported_cost_usd = Some(0.009);
+    let a = Fake::new(
+        "openrouter",
+        vec![answer("x", u), answer("y", usage(1000, 100))],
+    );
+    let r = h.router(vec![(a, "openrouter:anthropic/claude-sonnet-4.5")]);
+    h.complete(&r, request()).await.unwrap();
+    h.complete(&r, request()).await.unwrap();
+    let recs = h.records();
+    // The provider's figure is counted; the table's (0.003 + 0.0015) is kept to compare.
+    assert_eq!(
+        (
+            recs[0].cost_usd,
+            recs[0].cost_source,
+            recs[0].table_cost_usd
+        ),
+        (Some(0.009), CostSource::Provider, Some(0.0045))
+    );
+    assert_eq!(recs[0].price_table.as_deref(), Some("models.dev 1.0.398"));
+    assert_eq!(
+        (
+            recs[1].cost_usd,
+            recs[1].cost_source,
+            recs[1].table_cost_usd
+        ),
+        (Some(0.0045), CostSource::Table, None)
+    );
+    assert_eq!(recs[1].price_table.as_deref(), Some("models.dev 1.0.398"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_local_base_url_is_not_free_but_a_free_entry_is() {
+    let h = Harness::new(5);
+    let paid = Fake::new("myproxy", vec![answer("x", usage(10, 10))]);
+    let free = Fake::new("ollama", vec![answer("y", usage(10, 10))]);
+    let opts = RouterOptions::new(
+        &crate::config::NetworkConfig {
+            connect_timeout_s: 1.0,
+            first_byte_timeout_s: 1.0,
+            idle_timeout_s: 1.0,
+            max_retries: 0,
+            max_retry_wait_s: 1.0,
+            breaker_failures: 5,
+            breaker_cooldown_s: 1.0,
+            max_answer_bytes: 4 << 20,
+            max_answer_s: 900.0,
+        },
+        h.breakers.clone(),
+        h.pricing.clone(),
+        h.sink.clone(),
+    );
+    let a = Router::new(
+        "a",
+        vec![RouteEntry::new(paid, "myproxy:llama3".parse().unwrap())],
+        opts.clone(),
+    );
+    h.complete(&a, request()).await.unwrap();
+    let b = Router::new(
+        "b",
+        vec![RouteEntry::new(free, "ollama:llama3".parse().unwrap()).free(true)],
+        opts,
+    );
+    h.complete(&b, request()).await.unwrap();
+    let recs = h.records();
+    assert_eq!(
+        (recs[0].cost_usd, recs[0].cost_source),
+        (None, CostSource::Unknown)
+    );
+    assert_eq!(recs[0].price_table, None);
+    assert_eq!(
+        (recs[1].cost_usd, recs[1].cost_source),
+        (Some(0.0), CostSource::Override)
+    );
+    assert_eq!(recs[1].price_table.as_deref(), Some("free"));
+    assert!(
+        h.event_lines().iter().any(|l| l.contains("myproxy:llama3")),
+        "{:?}",
+        h.event_lines()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn request_bytes_are_the_adapters_body_size_not_an_estimate() {
+    let h = Harness::new(5);
+    let mut sized = vec![Item::Ev(StreamEvent::RequestBytes { bytes: 1531 })];
+    sized.extend(answer("x", usage(1, 1)));
+    let a = Fake::new("openai", vec![sized, answer("y", usage(1, 1))]);
+    let r = h.router(vec![(a, "openai:gpt-4o")]);
+    let events: Vec<_> = r.stream(request()).collect().await;
+    assert!(
+        events
+            .iter()
+            .all(|e| !matches!(e, Ok(StreamEvent::RequestBytes { .. }))),
+        "the router keeps the size to itself"
+    );
+    h.complete(&r, request()).await.unwrap();
+    let recs = h.records();
+    assert_eq!(recs[0].request_bytes, 1531);
+    // A provider that reports no size (a fake, a cassette): the neutral request's size.
+    let mut req = request();
+    req.model = "gpt-4o".into();
+    assert_eq!(
+        recs[1].request_bytes,
+        serde_json::to_vec(&req).unwrap().len() as u64
     );
 }
 

@@ -59,6 +59,7 @@ fn request() -> Request {
         tools: vec![],
         max_output_tokens: 16,
         temperature: None,
+        cache_key: None,
     }
 }
 
@@ -144,4 +145,53 @@ fn for_providers_leaves_the_keychain_alone_for_the_others() {
     .unwrap();
     assert_eq!(l.key("ollama").source_name(), "not_needed");
     assert_eq!(l.key("openai").source_name(), "not_looked_up");
+}
+
+#[test]
+fn route_prices_say_before_a_run_whether_costs_are_known_estimated_or_unknown() {
+    use crate::llm::Usage;
+    use crate::llm::pricing::PriceKnowledge;
+    let c = config(&[
+        r#"providers.proxy={kind="openai",base_url="http://127.0.0.1:4000/v1"}"#,
+        r#"providers.box={kind="openai",base_url="http://127.0.0.1:8080/v1",free=true}"#,
+        r#"routes.coder=["anthropic:claude-sonnet-4-5","openrouter:anthropic/claude-sonnet-4.5"]"#,
+        r#"routes.local=["ollama:qwen2.5-coder","box:any"]"#,
+        r#"routes.proxied=["proxy:gpt-4o","anthropic:claude-sonnet-4-5"]"#,
+        r#"routes.mystery=["proxy:my-finetune","ollama:qwen2.5-coder"]"#,
+    ]);
+    let l = layer(&c, &Env::default(), Box::new(MemoryStore::new()));
+    let prompt = Usage {
+        input_tokens: 100_000,
+        ..Usage::default()
+    };
+
+    let r = l.route_prices("coder");
+    assert_eq!(
+        (r.route.as_str(), r.knowledge(), r.free()),
+        ("coder", PriceKnowledge::Known, false)
+    );
+    assert_eq!(r.models[1].by.as_deref(), Some("models.dev 1.0.398"));
+    assert_eq!(r.max_cost(&prompt), Some(0.3));
+
+    // The built-in ollama is declared free; so is a provider with `free = true`.
+    let r = l.route_prices("local");
+    assert_eq!((r.knowledge(), r.free()), (PriceKnowledge::Known, true));
+    assert_eq!(r.max_cost(&prompt), Some(0.0));
+
+    // A localhost proxy is not free: its gpt-4o is estimated at OpenAI's price.
+    let r = l.route_prices("proxied");
+    assert_eq!(r.knowledge(), PriceKnowledge::Estimated);
+    assert_eq!(
+        r.models[0].basis.as_ref().map(|m| m.to_string()).as_deref(),
+        Some("openai:gpt-4o")
+    );
+    assert_eq!(r.models[0].cost(&prompt), Some(0.25));
+    assert_eq!(r.max_cost(&prompt), Some(0.3));
+
+    let r = l.route_prices("mystery");
+    assert_eq!(r.knowledge(), PriceKnowledge::Unknown);
+    assert_eq!(r.max_cost(&prompt), None);
+
+    // A role without a route of its own reports the default route.
+    assert_eq!(l.route_prices("planner").route, "default");
 }
