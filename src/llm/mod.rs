@@ -23,7 +23,6 @@ pub mod models;
 pub mod pricing;
 pub mod router;
 pub mod setup;
-mod store_sink;
 pub mod usage;
 
 use std::pin::Pin;

@@ -25,6 +25,7 @@ mod runs;
 mod steps;
 mod tasks;
 mod text_enum;
+mod usage_sink;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -2,9 +2,9 @@
 //! written (and committed) before the router hands the answer on. The row's `call_key` makes
 //! the write idempotent: recording the same attempt twice writes one row.
 
-use super::pricing::CostSource as PriceSource;
-use super::usage::{CallRecord, Outcome as CallOutcome, UsageSink};
-use crate::store::{CostSource, NewLlmCall, Outcome, Store};
+use super::{CostSource, NewLlmCall, Outcome, Store};
+use crate::llm::pricing::CostSource as PriceSource;
+use crate::llm::usage::{CallRecord, Outcome as CallOutcome, UsageSink};
 
 impl From<&CallRecord> for NewLlmCall {
     fn from(r: &CallRecord) -> NewLlmCall {
