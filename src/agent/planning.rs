@@ -247,7 +247,9 @@ impl Session<'_> {
             .as_deref()
             .filter(|c| !c.trim().is_empty())
         {
-            let out = self.run_command(None, cmd, None).await?;
+            let out = self
+                .run_command(None, cmd, None, crate::exec::CommandRole::Install)
+                .await?;
             if !out.passed {
                 self.emit(Event::Warning {
                     message: format!(

@@ -14,7 +14,7 @@ use super::events::Event;
 use super::roles::{FileAnswer, submit_file_tool};
 use super::session::{Session, Thread};
 use super::tools::{DevTool, FileRequest, dev_tools, parse_dev_tool};
-use crate::exec::{CommandSpec, Execution};
+use crate::exec::{CommandRole, CommandSpec, Execution, StartHook};
 use crate::llm::ToolCall;
 use crate::store::{Approval, NewCommand, StepKind, Task, TaskStatus};
 use crate::templates;
@@ -312,7 +312,9 @@ impl Session<'_> {
                     .map_err(|e| AgentError::Failed(format!("a file write crashed: {e}")))??
             }
             DevTool::RunCommand { command, timeout_s } => {
-                let out = self.run_command(Some(task_id), &command, timeout_s).await?;
+                let out = self
+                    .run_command(Some(task_id), &command, timeout_s, CommandRole::Model)
+                    .await?;
                 ok(call, out.text)
             }
             DevTool::TaskDone { summary } => {
@@ -469,6 +471,7 @@ impl Session<'_> {
         task_id: Option<i64>,
         command: &str,
         timeout_s: Option<u64>,
+        role: CommandRole,
     ) -> Result<CommandResult, AgentError> {
         let cap = self.deps.config.limits.command_timeout_s;
         let timeout = Duration::from_secs(timeout_s.unwrap_or(cap).clamp(1, cap));
@@ -477,7 +480,17 @@ impl Session<'_> {
         spec.keep_head = keep;
         spec.keep_tail = keep;
         spec.cancel = self.deps.cancel.child_token();
-        let execution = self.gate.execute(spec).await?;
+        spec.role = role;
+        // Recorded while it runs, so the next run can kill it if samocoder dies meanwhile.
+        let (store, run_id) = (self.store().clone(), self.run_id);
+        spec.on_start = Some(StartHook(std::sync::Arc::new(move |g| {
+            let _ = store.set_command_group(run_id, Some(&g.to_string()));
+        })));
+        let execution = self.gate.execute(spec).await;
+        if matches!(execution, Ok(Execution::Ran(_)) | Err(_)) {
+            self.store().set_command_group(self.run_id, None)?;
+        }
+        let execution = execution?;
         let (approval, disposition) = match (&execution, self.gate.policy) {
             (Execution::Ran(_), crate::exec::ApprovalPolicy::Ask) => (Approval::User, "ran"),
             (Execution::Ran(_), _) => (Approval::Auto, "ran"),
@@ -492,7 +505,7 @@ impl Session<'_> {
                         project: self.project.name.clone(),
                     });
                 }
-                let text = format!("{}\n{}", o.status_line(), o.output);
+                let text = o.for_model();
                 (
                     o.success(),
                     text,
@@ -530,6 +543,10 @@ impl Session<'_> {
             timed_out,
             duration_ms,
             output,
+            sandbox: match &execution {
+                Execution::Ran(o) => Some(o.sandbox.as_ref().map_or("off".into(), |s| s.label())),
+                _ => None,
+            },
         })?;
         self.emit(Event::CommandFinished {
             command: command.to_string(),
@@ -566,7 +583,9 @@ impl Session<'_> {
             text,
             exit_code,
             ran,
-        } = self.run_command(Some(task.id), command, None).await?;
+        } = self
+            .run_command(Some(task.id), command, None, CommandRole::Test)
+            .await?;
         // Denied, refused or recorded (policy `never`): the task is done but unverified.
         let not_run = !ran;
         let tail: String = tail_lines(&text, 12);

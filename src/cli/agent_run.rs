@@ -56,6 +56,12 @@ pub struct RunArgs {
     /// Serve model answers from this cassette instead of providers (no key, no network).
     #[arg(long, value_name = "FILE")]
     pub replay: Option<PathBuf>,
+    /// Confine commands: workspace-write (default), read-only, or off.
+    #[arg(long, value_name = "MODE")]
+    pub sandbox: Option<crate::exec::SandboxMode>,
+    /// Let every command of this run use the network (by default only the install command may).
+    #[arg(long)]
+    pub network: bool,
 }
 
 /// Checks flag values that clap cannot.
@@ -241,7 +247,18 @@ pub fn run_agent(
         .values()
         .filter_map(|p| p.key_env.clone())
         .collect();
-    let runner = Arc::new(ShellRunner::new(crate::exec::child_env(&ctx.env, &deny)));
+    let flags = crate::exec::sandbox::SandboxFlags {
+        mode: args.sandbox,
+        network: args.network,
+    };
+    let sandbox = crate::exec::sandbox::prepare(flags, &config, policy, &ctx.env, &ctx.paths)?;
+    if let Some(reason) = &sandbox.settings.unconfined_reason {
+        ctx.ui.warn(format!(
+            "commands will run without a sandbox ({reason}): approve each one with care"
+        ));
+    }
+    let env = crate::exec::child_env(&ctx.env, &config.exec.env_passthrough, &deny, true);
+    let runner = Arc::new(ShellRunner::new(env).with_sandbox(sandbox));
     let deps = AgentDeps {
         store,
         max_cost_usd: args.max_cost.or(config.budget.per_run_usd),

@@ -19,6 +19,7 @@ mod prices;
 mod projects;
 mod resume;
 mod rm;
+pub mod sandbox_exec;
 mod show;
 mod templates;
 mod usage;

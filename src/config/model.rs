@@ -154,6 +154,17 @@ pub struct Config {
     pub network: NetworkConfig,
     /// Keyed by `PROVIDER:MODEL`.
     pub prices: BTreeMap<String, PriceOverride>,
+    /// `[sandbox]`: how commands are confined.
+    pub sandbox: crate::exec::sandbox::SandboxConfig,
+    /// `[exec]`: the environment of commands.
+    pub exec: ExecConfig,
+}
+
+/// `[exec]`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct ExecConfig {
+    /// Variables passed to commands on top of the built-in allow-list (`exec.env_passthrough`).
+    pub env_passthrough: Vec<String>,
 }
 
 impl Config {

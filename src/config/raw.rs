@@ -14,6 +14,26 @@ pub(super) struct RawConfig {
     pub limits: Option<RawLimits>,
     pub network: Option<RawNetwork>,
     pub prices: Option<BTreeMap<String, RawPrice>>,
+    pub sandbox: Option<RawSandbox>,
+    pub exec: Option<RawExec>,
+}
+
+/// `[sandbox]`: how commands are confined (see `exec::sandbox`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSandbox {
+    pub mode: Option<String>,
+    pub network: Option<bool>,
+    pub install_network: Option<bool>,
+    pub writable: Option<Vec<String>>,
+    pub readable: Option<Vec<String>>,
+}
+
+/// `[exec]`: the environment of commands.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawExec {
+    pub env_passthrough: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

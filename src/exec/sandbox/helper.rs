@@ -1,0 +1,230 @@
+//! The helper step between fork and exec: `samocoder sandbox-exec JSON`, run by the
+//! [`ShellRunner`](crate::exec::ShellRunner) for every command. It ties itself to the
+//! samocoder process that started it (parent-death signal), restricts itself (namespaces,
+//! Landlock, seccomp, `no_new_privs`), prints one report line, then starts `sh -c` and stays
+//! as its supervisor: when samocoder dies, even by `kill -9`, the whole process group goes.
+//! samocoder itself is never restricted.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use serde::{Deserialize, Serialize};
+
+use super::mode::SandboxMode;
+use super::policy::SandboxPolicy;
+
+/// The hidden subcommand's name.
+pub const SUBCOMMAND: &str = "sandbox-exec";
+/// The first line the helper prints starts with this, then the report as JSON.
+pub const REPORT_PREFIX: &str = "\u{1}samocoder-sandbox ";
+/// The helper's exit code when it could not set up the sandbox (the command did not run).
+pub const SETUP_FAILED: u8 = 125;
+
+/// What the helper gets: the policy and the command.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HelperRequest {
+    pub policy: SandboxPolicy,
+    /// The shell program (`sh -c`) and its script.
+    pub program: Vec<String>,
+    /// Probe only: report what can be enforced and exit without running anything.
+    #[serde(default)]
+    pub probe: bool,
+}
+
+/// What the helper applied, printed as its first line.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HelperReport {
+    pub mode: String,
+    pub network: bool,
+    /// e.g. ["Landlock ABI 7", "seccomp", "mount namespace", "network namespace"].
+    pub layers: Vec<String>,
+    /// Weaker than wanted, in words.
+    pub missing: Vec<String>,
+    /// Set when the sandbox could not be applied: the command did not run.
+    pub error: Option<String>,
+}
+
+/// Runs the helper with the process arguments after the subcommand.
+pub fn main(args: &[String]) -> ExitCode {
+    let req: HelperRequest = match args.first().map(|a| serde_json::from_str(a)) {
+        Some(Ok(r)) => r,
+        _ => {
+            let _ = writeln!(std::io::stderr(), "samocoder sandbox-exec is an internal helper; it is not meant to be run by hand");
+            return ExitCode::from(2);
+        }
+    };
+    let mut report = HelperReport {
+        mode: req.policy.mode.as_str().into(),
+        network: req.policy.network,
+        ..HelperReport::default()
+    };
+    let guard = match supervise::prepare(req.policy.parent_pid) {
+        Ok(g) => g,
+        Err(e) => return fail(report, e),
+    };
+    if req.policy.mode != SandboxMode::Off
+        && let Err(e) = restrict(&req.policy, &mut report)
+    {
+        return fail(report, e);
+    }
+    if req.probe {
+        emit(&report);
+        return ExitCode::SUCCESS;
+    }
+    emit(&report);
+    guard.run(&req.program)
+}
+
+fn fail(mut report: HelperReport, e: String) -> ExitCode {
+    report.error = Some(e);
+    emit(&report);
+    ExitCode::from(SETUP_FAILED)
+}
+
+fn emit(report: &HelperReport) {
+    let line = serde_json::to_string(report).unwrap_or_else(|_| "{}".into());
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{REPORT_PREFIX}{line}");
+    let _ = out.flush();
+}
+
+#[cfg(target_os = "linux")]
+fn restrict(policy: &SandboxPolicy, report: &mut HelperReport) -> Result<(), String> {
+    let ns = super::ns::enter(policy)?;
+    if ns.mount {
+        report.layers.push("mount namespace".into());
+    }
+    if ns.net {
+        report.layers.push("network namespace".into());
+    }
+    report.missing.extend(ns.problems);
+    let no_net_ns = !policy.network && !ns.net;
+    let ll = super::landlock_rules::apply(policy, &ns.private_dirs, no_net_ns)?;
+    report.layers.push(ll.summary);
+    report.missing.extend(ll.missing);
+    super::seccomp::apply(no_net_ns)?;
+    report.layers.push("seccomp".into());
+    if no_net_ns {
+        report.missing.push("no network namespace: the network is off by refusing sockets, so local servers cannot listen either".into());
+    }
+    Ok(())
+}
+
+#[cfg(target_os = "macos")]
+fn restrict(_policy: &SandboxPolicy, report: &mut HelperReport) -> Result<(), String> {
+    // The command itself is wrapped in `sandbox-exec -p PROFILE` by the runner.
+    report.layers.push("Seatbelt".into());
+    Ok(())
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+fn restrict(_policy: &SandboxPolicy, _report: &mut HelperReport) -> Result<(), String> {
+    Err("this operating system has no sandbox samocoder can use".into())
+}
+
+#[cfg(unix)]
+mod supervise {
+    use std::process::ExitCode;
+
+    use nix::sys::signal::{SigSet, Signal, killpg};
+    use nix::unistd::{Pid, getpgrp, getppid};
+
+    /// Signals the helper waits for instead of dying of them.
+    fn waited() -> SigSet {
+        let mut set = SigSet::empty();
+        for s in [Signal::SIGTERM, Signal::SIGHUP, Signal::SIGINT, Signal::SIGCHLD] {
+            set.add(s);
+        }
+        set
+    }
+
+    pub struct Guard {
+        parent: i32,
+    }
+
+    /// Blocks the waited signals (so none is lost between here and the wait), asks for
+    /// SIGTERM when the parent dies, and checks the parent is still the one that started us.
+    pub fn prepare(parent: u32) -> Result<Guard, String> {
+        waited().thread_block().map_err(|e| format!("blocking signals: {e}"))?;
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        nix::sys::prctl::set_pdeathsig(Signal::SIGTERM).map_err(|e| format!("parent-death signal: {e}"))?;
+        let parent = i32::try_from(parent).map_err(|_| "bad parent pid".to_string())?;
+        if getppid().as_raw() != parent {
+            return Err("samocoder exited before the command started".into());
+        }
+        Ok(Guard { parent })
+    }
+
+    impl Guard {
+        /// Starts the command (std resets the signal mask in the child) and waits for it,
+        /// killing the whole process group if samocoder goes away first.
+        pub fn run(self, program: &[String]) -> ExitCode {
+            let Some((cmd, args)) = program.split_first() else {
+                return ExitCode::from(super::SETUP_FAILED);
+            };
+            let mut child = match std::process::Command::new(cmd).args(args).spawn() {
+                Ok(c) => c,
+                Err(e) => {
+                    use std::io::Write;
+                    let _ = writeln!(std::io::stdout(), "samocoder: could not start {cmd}: {e}");
+                    return ExitCode::from(127);
+                }
+            };
+            let set = waited();
+            loop {
+                if let Ok(Some(status)) = child.try_wait() {
+                    return exit_like(status);
+                }
+                match set.wait() {
+                    Ok(Signal::SIGCHLD) | Err(_) => continue,
+                    Ok(_) if getppid().as_raw() != self.parent => {
+                        // samocoder is gone: nothing may outlive it.
+                        let _ = killpg(getpgrp(), Signal::SIGKILL);
+                        let _ = killpg(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
+                        return ExitCode::from(137);
+                    }
+                    // SIGTERM from the runner reaches the whole group; the shell decides.
+                    Ok(_) => continue,
+                }
+            }
+        }
+    }
+
+    /// Ends the helper the way the command ended: same exit code, or the same signal.
+    fn exit_like(status: std::process::ExitStatus) -> ExitCode {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(code) = status.code() {
+            return ExitCode::from(u8::try_from(code).unwrap_or(1));
+        }
+        if let Some(sig) = status.signal().and_then(|s| Signal::try_from(s).ok()) {
+            let _ = waited().thread_unblock();
+            // SAFETY-free: resetting to the default action and raising the signal ends us.
+            let _ = nix::sys::signal::raise(sig);
+            return ExitCode::from(128u8.saturating_add(sig as u8));
+        }
+        ExitCode::from(1)
+    }
+}
+
+#[cfg(not(unix))]
+mod supervise {
+    use std::process::ExitCode;
+
+    pub struct Guard;
+
+    pub fn prepare(_parent: u32) -> Result<Guard, String> {
+        Ok(Guard)
+    }
+
+    impl Guard {
+        pub fn run(self, program: &[String]) -> ExitCode {
+            let Some((cmd, args)) = program.split_first() else {
+                return ExitCode::from(super::SETUP_FAILED);
+            };
+            match std::process::Command::new(cmd).args(args).status() {
+                Ok(s) => ExitCode::from(s.code().and_then(|c| u8::try_from(c).ok()).unwrap_or(1)),
+                Err(_) => ExitCode::from(127),
+            }
+        }
+    }
+}
