@@ -297,7 +297,13 @@ fn sandbox_and_exec(
     exec: Option<super::raw::RawExec>,
     providers: &BTreeMap<String, ProviderConfig>,
     invalid: &impl Fn(&str, String) -> ConfigError,
-) -> Result<(crate::exec::sandbox::SandboxConfig, super::model::ExecConfig), ConfigError> {
+) -> Result<
+    (
+        crate::exec::sandbox::SandboxConfig,
+        super::model::ExecConfig,
+    ),
+    ConfigError,
+> {
     let s = sandbox.unwrap_or_default();
     let mode = match s.mode {
         Some(m) => Some(m.parse().map_err(|e: String| invalid("sandbox.mode", e))?),
@@ -318,10 +324,11 @@ fn sandbox_and_exec(
                 format!("`{name}` is not a variable name"),
             ));
         }
-        if let Some(p) = providers
-            .values()
-            .find(|p| p.key_env.as_deref().is_some_and(|k| k.eq_ignore_ascii_case(name)))
-        {
+        if let Some(p) = providers.values().find(|p| {
+            p.key_env
+                .as_deref()
+                .is_some_and(|k| k.eq_ignore_ascii_case(name))
+        }) {
             return Err(invalid(
                 "exec.env_passthrough",
                 format!(

@@ -17,25 +17,78 @@ pub const PROVIDER_KEY_VARS: &[&str] = &[
 
 /// Passed when set: the shell, locale, terminal.
 pub const BASE_VARS: &[&str] = &[
-    "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TERM", "COLORTERM", "TZ",
-    "NO_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "PWD",
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "LANG",
+    "LANGUAGE",
+    "TERM",
+    "COLORTERM",
+    "TZ",
+    "NO_COLOR",
+    "CLICOLOR",
+    "CLICOLOR_FORCE",
+    "PWD",
 ];
 
 /// Passed when set: the language toolchains' own variables (where they live, which version).
 pub const TOOLCHAIN_VARS: &[&str] = &[
-    "CARGO_HOME", "RUSTUP_HOME", "RUSTUP_TOOLCHAIN", "RUST_BACKTRACE", "CARGO_TERM_COLOR",
-    "PYENV_ROOT", "PYENV_VERSION", "PYENV_SHELL", "VIRTUAL_ENV", "CONDA_PREFIX", "PYTHONUTF8",
-    "PYTHONDONTWRITEBYTECODE", "NVM_DIR", "NVM_BIN", "NODE_PATH", "VOLTA_HOME", "BUN_INSTALL",
-    "DENO_DIR", "GOROOT", "GOPATH", "GOFLAGS", "GOTOOLCHAIN", "JAVA_HOME", "GRADLE_HOME",
-    "MAVEN_HOME", "GEM_HOME", "GEM_PATH", "RBENV_ROOT", "CC", "CXX", "AR", "CFLAGS", "CXXFLAGS",
-    "LDFLAGS", "PKG_CONFIG_PATH", "LD_LIBRARY_PATH", "LIBRARY_PATH", "CPATH", "SSL_CERT_FILE",
-    "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS",
+    "CARGO_HOME",
+    "RUSTUP_HOME",
+    "RUSTUP_TOOLCHAIN",
+    "RUST_BACKTRACE",
+    "CARGO_TERM_COLOR",
+    "PYENV_ROOT",
+    "PYENV_VERSION",
+    "PYENV_SHELL",
+    "VIRTUAL_ENV",
+    "CONDA_PREFIX",
+    "PYTHONUTF8",
+    "PYTHONDONTWRITEBYTECODE",
+    "NVM_DIR",
+    "NVM_BIN",
+    "NODE_PATH",
+    "VOLTA_HOME",
+    "BUN_INSTALL",
+    "DENO_DIR",
+    "GOROOT",
+    "GOPATH",
+    "GOFLAGS",
+    "GOTOOLCHAIN",
+    "JAVA_HOME",
+    "GRADLE_HOME",
+    "MAVEN_HOME",
+    "GEM_HOME",
+    "GEM_PATH",
+    "RBENV_ROOT",
+    "CC",
+    "CXX",
+    "AR",
+    "CFLAGS",
+    "CXXFLAGS",
+    "LDFLAGS",
+    "PKG_CONFIG_PATH",
+    "LD_LIBRARY_PATH",
+    "LIBRARY_PATH",
+    "CPATH",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
+    "NODE_EXTRA_CA_CERTS",
 ];
 
 /// Passed only when the command has the network: proxies may carry a password in their URL.
 pub const PROXY_VARS: &[&str] = &[
-    "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
-    "no_proxy", "all_proxy",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "all_proxy",
 ];
 
 /// True when `name` looks like it holds a secret (used to warn, not to filter: the filter
@@ -113,10 +166,18 @@ mod tests {
 
     #[test]
     fn passthrough_adds_names_but_never_provider_keys() {
-        let pass = vec!["KEEP_ME".to_string(), "OPENAI_API_KEY".into(), "MY_PROVIDER_KEY".into()];
+        let pass = vec![
+            "KEEP_ME".to_string(),
+            "OPENAI_API_KEY".into(),
+            "MY_PROVIDER_KEY".into(),
+        ];
         let kept = names(child_env(&env(), &pass, &["my_provider_key".into()], false));
         assert!(kept.contains(&"KEEP_ME".to_string()));
-        assert!(!kept.iter().any(|k| k == "OPENAI_API_KEY" || k == "MY_PROVIDER_KEY"));
+        assert!(
+            !kept
+                .iter()
+                .any(|k| k == "OPENAI_API_KEY" || k == "MY_PROVIDER_KEY")
+        );
     }
 
     #[test]

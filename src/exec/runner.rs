@@ -233,7 +233,10 @@ fn take_header<'a>(sb: &mut Option<Sandboxed>, chunk: &'a [u8]) -> std::borrow::
     s.awaiting = false;
     let rest = s.header.split_off(nl + 1);
     let line = String::from_utf8_lossy(&s.header[..nl]).into_owned();
-    match line.strip_prefix(helper::REPORT_PREFIX).and_then(|j| serde_json::from_str(j).ok()) {
+    match line
+        .strip_prefix(helper::REPORT_PREFIX)
+        .and_then(|j| serde_json::from_str(j).ok())
+    {
         Some(r) => {
             s.report = Some(r);
             std::borrow::Cow::Owned(rest)
@@ -258,35 +261,57 @@ fn build_command(
     let Some(rt) = &runner.sandbox else {
         let mut cmd = tokio::process::Command::new("sh");
         // stderr joins stdout in one pipe, so the model sees both in the order they were written.
-        cmd.arg("-c").arg(script).env_clear().envs(runner.env.iter().map(|(k, v)| (k, v)));
+        cmd.arg("-c")
+            .arg(script)
+            .env_clear()
+            .envs(runner.env.iter().map(|(k, v)| (k, v)));
         return Ok((cmd, None));
     };
     if !spec.cwd.is_dir() {
-        return Err(spawn_err(std::io::Error::from(std::io::ErrorKind::NotFound)));
+        return Err(spawn_err(std::io::Error::from(
+            std::io::ErrorKind::NotFound,
+        )));
     }
     let network = rt.settings.network_for(spec.role);
     let tmp = tempfile::Builder::new()
         .prefix("samocoder-cmd-")
         .tempdir()
         .map_err(spawn_err)?;
-    let policy = rt.base.policy(rt.settings.effective_mode(), network, &spec.cwd, tmp.path(), std::process::id());
+    let policy = rt.base.policy(
+        rt.settings.effective_mode(),
+        network,
+        &spec.cwd,
+        tmp.path(),
+        std::process::id(),
+    );
     let req = HelperRequest {
         program: super::sandbox::program_for(&policy, script),
         policy: policy.clone(),
         probe: false,
+        stage2: None,
     };
     let json = serde_json::to_string(&req).map_err(|e| spawn_err(std::io::Error::other(e)))?;
     let mut cmd = tokio::process::Command::new(&rt.exe);
     cmd.arg(helper::SUBCOMMAND).arg(json).env_clear();
     let proxy = |k: &str| super::env::PROXY_VARS.contains(&k);
-    cmd.envs(runner.env.iter().filter(|(k, _)| network || !proxy(k)).map(|(k, v)| (k, v)));
+    cmd.envs(
+        runner
+            .env
+            .iter()
+            .filter(|(k, _)| network || !proxy(k))
+            .map(|(k, v)| (k, v)),
+    );
     let t = tmp.path();
     for var in ["TMPDIR", "TMP", "TEMP"] {
         cmd.env(var, t);
     }
     // Caches that would be written in the home go to the private directory unless declared.
     let has = |k: &str| runner.env.iter().any(|(n, _)| n == k);
-    for (var, sub) in [("XDG_CACHE_HOME", "cache"), ("npm_config_cache", "npm-cache"), ("PIP_CACHE_DIR", "pip-cache")] {
+    for (var, sub) in [
+        ("XDG_CACHE_HOME", "cache"),
+        ("npm_config_cache", "npm-cache"),
+        ("PIP_CACHE_DIR", "pip-cache"),
+    ] {
         if !has(var) {
             cmd.env(var, t.join(sub));
         }
@@ -317,7 +342,10 @@ async fn run_shell(runner: &ShellRunner, spec: CommandSpec) -> Result<CommandOut
         cwd: spec.cwd.display().to_string(),
         source,
     })?;
-    if let (Some(hook), Some(rec)) = (&spec.on_start, child.id().and_then(super::sandbox::record_group)) {
+    if let (Some(hook), Some(rec)) = (
+        &spec.on_start,
+        child.id().and_then(super::sandbox::record_group),
+    ) {
         (hook.0)(&rec);
     }
     let group = group::Group::new(child.id());
@@ -370,7 +398,13 @@ async fn run_shell(runner: &ShellRunner, spec: CommandSpec) -> Result<CommandOut
     let (output, truncated) = captured.finish();
     let sandbox = match sandboxed {
         None => None,
-        Some(sb) => Some(applied(sb, &output, &spec, &status, cancelled || timed_out)?),
+        Some(sb) => Some(applied(
+            sb,
+            &output,
+            &spec,
+            &status,
+            cancelled || timed_out,
+        )?),
     };
     #[cfg(unix)]
     let signal = std::os::unix::process::ExitStatusExt::signal(&status);
@@ -398,7 +432,10 @@ fn applied(
     stopped: bool,
 ) -> Result<SandboxApplied, ExecError> {
     let report = match sb.report {
-        Some(HelperReport { error: Some(reason), .. }) => return Err(ExecError::Sandbox { reason }),
+        Some(HelperReport {
+            error: Some(reason),
+            ..
+        }) => return Err(ExecError::Sandbox { reason }),
         Some(r) => r,
         None if stopped => HelperReport::default(),
         None => {

@@ -20,7 +20,8 @@ fn runner() -> ShellRunner {
     ]
     .into_iter()
     .collect();
-    ShellRunner::new(child_env(&env, &["KEEP_ME".into()], &[], false)).with_grace(Duration::from_millis(200))
+    ShellRunner::new(child_env(&env, &["KEEP_ME".into()], &[], false))
+        .with_grace(Duration::from_millis(200))
 }
 
 fn spec(cmd: &str, timeout_ms: u64) -> CommandSpec {

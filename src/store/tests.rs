@@ -640,15 +640,23 @@ fn commands_keep_their_sandbox_and_runs_their_running_command_group() {
         output: String::new(),
         sandbox: sandbox.map(str::to_string),
     };
-    store.record_command(&new(Some("workspace-write+network"))).unwrap();
+    store
+        .record_command(&new(Some("workspace-write+network")))
+        .unwrap();
     store.record_command(&new(None)).unwrap();
     let listed = store.list_commands(p.id).unwrap();
-    assert_eq!(listed[0].sandbox.as_deref(), Some("workspace-write+network"));
+    assert_eq!(
+        listed[0].sandbox.as_deref(),
+        Some("workspace-write+network")
+    );
     assert_eq!(listed[1].sandbox, None);
 
     assert!(store.command_groups(p.id).unwrap().is_empty());
     store.set_command_group(r.id, Some("4242:7:boot")).unwrap();
-    assert_eq!(store.command_groups(p.id).unwrap(), [(r.id, "4242:7:boot".to_string())]);
+    assert_eq!(
+        store.command_groups(p.id).unwrap(),
+        [(r.id, "4242:7:boot".to_string())]
+    );
     store.set_command_group(r.id, None).unwrap();
     assert!(store.command_groups(p.id).unwrap().is_empty());
 }

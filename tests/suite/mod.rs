@@ -12,6 +12,7 @@ mod doctor;
 mod export;
 mod files;
 mod keys;
+mod sandbox;
 mod store;
 mod templates;
 mod usage;

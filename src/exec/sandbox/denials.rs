@@ -6,12 +6,14 @@
 
 use std::path::{Path, PathBuf};
 
-use super::policy::SandboxPolicy;
+use super::policy::{OUTSIDE_READ, SandboxPolicy};
 
 /// At most this many sentences per command.
 const MAX: usize = 5;
 
 const DENIED: &[&str] = &[
+    // Hidden places (another program's /proc entry, a covered /tmp) look missing.
+    "no such file or directory",
     "permission denied",
     "operation not permitted",
     "read-only file system",
@@ -32,9 +34,22 @@ const NETWORK: &[&str] = &[
     "address family not supported",
 ];
 const WRITE_WORDS: &[&str] = &[
-    "cannot create", "cannot touch", "cannot remove", "cannot make", "cannot move",
-    "cannot open", "failed to create", "failed to write", "mkdir", "unlink", "rename",
-    "open for writing", "read-only file system", "erofs", "errno 30", "copyfile",
+    "cannot create",
+    "cannot touch",
+    "cannot remove",
+    "cannot make",
+    "cannot move",
+    "cannot open",
+    "failed to create",
+    "failed to write",
+    "mkdir",
+    "unlink",
+    "rename",
+    "open for writing",
+    "read-only file system",
+    "erofs",
+    "errno 30",
+    "copyfile",
 ];
 
 /// The sentences for `output` of a command that ran under `policy` in `cwd`.
@@ -64,19 +79,35 @@ pub fn explain(output: &str, policy: &SandboxPolicy, cwd: &Path) -> Vec<String> 
         }
         let writing = WRITE_WORDS.iter().any(|w| lower.contains(w));
         for raw in paths_in(line) {
-            let path = if raw.is_absolute() { raw } else { cwd.join(raw) };
+            let path = if raw.is_absolute() {
+                raw
+            } else {
+                cwd.join(raw)
+            };
             let path = super::policy::normalize(&path);
             if let Some(why) = other_process(&path) {
-                push(format!("the sandbox denied reading {}: {why}", path.display()));
+                push(format!(
+                    "the sandbox denied reading {}: {why}",
+                    path.display()
+                ));
                 continue;
             }
             let read = policy.read_denied(&path);
             let write = policy.write_denied(&path);
+            let shown = path.display();
             match (writing, read, write) {
-                (false, Some(why), _) => push(format!("the sandbox denied reading {}: {why}", path.display())),
-                (_, _, Some(why)) => push(format!("the sandbox denied writing {}: {why}", path.display())),
-                (true, Some(why), None) => push(format!("the sandbox denied reading {}: {why}", path.display())),
-                (_, None, None) => {}
+                (true, _, Some(why)) => push(format!("the sandbox denied writing {shown}: {why}")),
+                (_, Some(why), _) if why != OUTSIDE_READ => {
+                    push(format!("the sandbox denied reading {shown}: {why}"))
+                }
+                (false, Some(why), _) => {
+                    push(format!("the sandbox denied access to {shown}: {why}"))
+                }
+                (true, Some(why), None) => {
+                    push(format!("the sandbox denied reading {shown}: {why}"))
+                }
+                // Reading an allowed place failed for reasons of its own.
+                (false, None, _) | (true, None, None) => {}
             }
         }
     }
@@ -118,7 +149,10 @@ fn paths_in(line: &str) -> Vec<PathBuf> {
     }
     for word in line.split([' ', '\t', ',', '(', ')', '\'', '"', '`', '‘', '’', '“', '”']) {
         let word = word.trim_end_matches([':', ';', '.']);
-        if word.starts_with('/') && looks_like_path(word) && !found.iter().any(|p| p.as_os_str() == word) {
+        if !word.starts_with('-')
+            && looks_like_path(word)
+            && !found.iter().any(|p| p.as_os_str() == word)
+        {
             found.push(PathBuf::from(word));
         }
     }
@@ -141,11 +175,17 @@ mod tests {
 
     fn policy(network: bool) -> SandboxPolicy {
         let base = SandboxBase {
-            home: Some("/home/u".into()),
+            homes: vec!["/home/u".into()],
             own_dirs: vec!["/home/u/.local/share/samocoder".into()],
             ..SandboxBase::default()
         };
-        base.policy(SandboxMode::WorkspaceWrite, network, Path::new("/home/u/proj"), Path::new("/tmp/sbx"), 1)
+        base.policy(
+            SandboxMode::WorkspaceWrite,
+            network,
+            Path::new("/home/u/proj"),
+            Path::new("/tmp/sbx"),
+            1,
+        )
     }
 
     fn explain_one(out: &str) -> Vec<String> {
@@ -157,40 +197,83 @@ mod tests {
         for out in [
             "sh: 1: cannot create /home/u/x: Permission denied",
             "touch: cannot touch '/home/u/x': Permission denied",
-            "PermissionError: [Errno 13] Permission denied: '/home/u/x'",
-            "Error: EACCES: permission denied, open '/home/u/x'",
             "rm: cannot remove '/home/u/x': Operation not permitted",
         ] {
-            assert_eq!(explain_one(out), ["the sandbox denied writing /home/u/x: outside the project and the toolchains the sandbox lets commands read"], "{out}");
+            assert_eq!(
+                explain_one(out),
+                ["the sandbox denied writing /home/u/x: outside the project"],
+                "{out}"
+            );
+        }
+        // Read or write cannot be told from these: both are refused there.
+        for out in [
+            "PermissionError: [Errno 13] Permission denied: '/home/u/x'",
+            "Error: EACCES: permission denied, open '/home/u/x'",
+        ] {
+            assert_eq!(
+                explain_one(out),
+                [format!(
+                    "the sandbox denied access to /home/u/x: {OUTSIDE_READ}"
+                )],
+                "{out}"
+            );
         }
     }
 
     #[test]
     fn reads_of_secrets_and_other_processes_are_named() {
         let v = explain_one("cat: /home/u/.ssh/id_ed25519: Permission denied");
-        assert_eq!(v, ["the sandbox denied reading /home/u/.ssh/id_ed25519: /home/u/.ssh holds credentials and is out of reach of commands"]);
+        assert_eq!(
+            v,
+            [
+                "the sandbox denied reading /home/u/.ssh/id_ed25519: /home/u/.ssh holds credentials and is out of reach of commands"
+            ]
+        );
         let v = explain_one("tr: /proc/1234/environ: Permission denied");
         assert!(v[0].contains("other processes"), "{v:?}");
-        let v = explain_one("sqlite3: unable to open /home/u/.local/share/samocoder/samocoder.db: Permission denied");
+        let v = explain_one(
+            "sqlite3: unable to open /home/u/.local/share/samocoder/samocoder.db: Permission denied",
+        );
         assert!(v[0].contains("samocoder's own files"), "{v:?}");
     }
 
     #[test]
     fn git_internals_and_relative_paths() {
         let v = explain_one("fatal: cannot create '.git/index.lock': Read-only file system");
-        assert!(v[0].contains("/home/u/proj/.git/index.lock") && v[0].contains("checkpoints"), "{v:?}");
+        assert!(
+            v[0].contains("/home/u/proj/.git/index.lock") && v[0].contains("checkpoints"),
+            "{v:?}"
+        );
+        let v = explain_one("sh: 2: cannot create .git/config: Read-only file system");
+        assert!(
+            v[0].starts_with("the sandbox denied writing /home/u/proj/.git/config"),
+            "{v:?}"
+        );
+        let v = explain_one(
+            "head: cannot open '/home/u/.local/share/samocoder/samocoder.db' for reading: No such file or directory",
+        );
+        assert!(v[0].contains("samocoder's own files"), "{v:?}");
     }
 
     #[test]
     fn allowed_paths_and_unrelated_errors_are_not_blamed_on_the_sandbox() {
         assert!(explain_one("cannot create /home/u/proj/x: Permission denied").is_empty());
+        assert!(
+            explain_one(
+                "python3: can't open file 'src/missing.py': [Errno 2] No such file or directory"
+            )
+            .is_empty()
+        );
+        assert!(explain_one("cat: /usr/share/nothing: No such file or directory").is_empty());
         assert!(explain_one("AssertionError: 1 != 2").is_empty());
-        assert!(explain(
-            "curl: (6) Could not resolve host: example.com",
-            &policy(true),
-            Path::new("/home/u/proj")
-        )
-        .is_empty());
+        assert!(
+            explain(
+                "curl: (6) Could not resolve host: example.com",
+                &policy(true),
+                Path::new("/home/u/proj")
+            )
+            .is_empty()
+        );
     }
 
     #[test]
@@ -210,7 +293,7 @@ mod tests {
             let v = explain(&out, &p, Path::new("/home/u/proj"));
             prop_assert!(v.len() <= MAX);
             for s in &v {
-                if let Some(rest) = s.strip_prefix("the sandbox denied writing ").or_else(|| s.strip_prefix("the sandbox denied reading ")) {
+                if let Some(rest) = s.strip_prefix("the sandbox denied writing ").or_else(|| s.strip_prefix("the sandbox denied reading ")).or_else(|| s.strip_prefix("the sandbox denied access to ")) {
                     let named = rest.split(": ").next().unwrap();
                     let named_path = Path::new(named);
                     prop_assert!(p.write_denied(named_path).is_some() || p.read_denied(named_path).is_some() || named.starts_with("/proc/"));

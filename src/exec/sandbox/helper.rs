@@ -29,6 +29,10 @@ pub struct HelperRequest {
     /// Probe only: report what can be enforced and exit without running anything.
     #[serde(default)]
     pub probe: bool,
+    /// Set by the helper for its second stage (the first process of the new PID namespace):
+    /// what the first stage already applied.
+    #[serde(default)]
+    pub stage2: Option<HelperReport>,
 }
 
 /// What the helper applied, printed as its first line.
@@ -49,10 +53,16 @@ pub fn main(args: &[String]) -> ExitCode {
     let req: HelperRequest = match args.first().map(|a| serde_json::from_str(a)) {
         Some(Ok(r)) => r,
         _ => {
-            let _ = writeln!(std::io::stderr(), "samocoder sandbox-exec is an internal helper; it is not meant to be run by hand");
+            let _ = writeln!(
+                std::io::stderr(),
+                "samocoder sandbox-exec is an internal helper; it is not meant to be run by hand"
+            );
             return ExitCode::from(2);
         }
     };
+    if let Some(report) = req.stage2.clone() {
+        return stage2(&req, report);
+    }
     let mut report = HelperReport {
         mode: req.policy.mode.as_str().into(),
         network: req.policy.network,
@@ -62,17 +72,62 @@ pub fn main(args: &[String]) -> ExitCode {
         Ok(g) => g,
         Err(e) => return fail(report, e),
     };
-    if req.policy.mode != SandboxMode::Off
-        && let Err(e) = restrict(&req.policy, &mut report)
-    {
-        return fail(report, e);
-    }
-    if req.probe {
-        emit(&report);
-        return ExitCode::SUCCESS;
+    if req.policy.mode != SandboxMode::Off {
+        match restrict(&req, &mut report) {
+            Err(e) => return fail(report, e),
+            // The rest happens in the first process of the new PID namespace.
+            Ok(Some(next)) => return guard.run(&next),
+            Ok(None) => {}
+        }
     }
     emit(&report);
+    if req.probe {
+        return ExitCode::SUCCESS;
+    }
     guard.run(&req.program)
+}
+
+/// The second stage, first process of the command's PID namespace: its own `/proc`, then
+/// Landlock and seccomp, the report, and `exec` of the command (which becomes that
+/// namespace's init: when it ends, everything it left behind ends with it).
+#[cfg(target_os = "linux")]
+fn stage2(req: &HelperRequest, mut report: HelperReport) -> ExitCode {
+    if let Err(e) = super::ns::mount_own_proc() {
+        return fail(report, e);
+    }
+    report.layers.push("PID namespace".into());
+    let no_net_ns = !req.policy.network && !report.layers.iter().any(|l| l == "network namespace");
+    let private = private_dirs(&report);
+    if let Err(e) = confine(&req.policy, &private, no_net_ns, &mut report) {
+        return fail(report, e);
+    }
+    emit(&report);
+    if req.probe {
+        return ExitCode::SUCCESS;
+    }
+    let Some((cmd, args)) = req.program.split_first() else {
+        return ExitCode::from(SETUP_FAILED);
+    };
+    use std::os::unix::process::CommandExt;
+    let e = std::process::Command::new(cmd).args(args).exec();
+    let _ = writeln!(std::io::stdout(), "samocoder: could not start {cmd}: {e}");
+    ExitCode::from(127)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn stage2(_req: &HelperRequest, report: HelperReport) -> ExitCode {
+    fail(report, "no second stage on this system".into())
+}
+
+/// The private writable directories the first stage mounted (carried in the report).
+#[cfg(target_os = "linux")]
+fn private_dirs(report: &HelperReport) -> Vec<std::path::PathBuf> {
+    report
+        .layers
+        .iter()
+        .filter_map(|l| l.strip_prefix("private "))
+        .map(std::path::PathBuf::from)
+        .collect()
 }
 
 fn fail(mut report: HelperReport, e: String) -> ExitCode {
@@ -88,8 +143,11 @@ fn emit(report: &HelperReport) {
     let _ = out.flush();
 }
 
+/// Namespaces, then either the second stage to run (a PID namespace was made) or Landlock
+/// and seccomp applied here.
 #[cfg(target_os = "linux")]
-fn restrict(policy: &SandboxPolicy, report: &mut HelperReport) -> Result<(), String> {
+fn restrict(req: &HelperRequest, report: &mut HelperReport) -> Result<Option<Vec<String>>, String> {
+    let policy = &req.policy;
     let ns = super::ns::enter(policy)?;
     if ns.mount {
         report.layers.push("mount namespace".into());
@@ -99,7 +157,45 @@ fn restrict(policy: &SandboxPolicy, report: &mut HelperReport) -> Result<(), Str
     }
     report.missing.extend(ns.problems);
     let no_net_ns = !policy.network && !ns.net;
-    let ll = super::landlock_rules::apply(policy, &ns.private_dirs, no_net_ns)?;
+    if ns.pid {
+        let mut carried = report.clone();
+        carried.layers.extend(
+            ns.private_dirs
+                .iter()
+                .map(|d| format!("private {}", d.display())),
+        );
+        let next = HelperRequest {
+            policy: policy.clone(),
+            program: req.program.clone(),
+            probe: req.probe,
+            stage2: Some(carried),
+        };
+        let exe = std::env::current_exe().map_err(|e| format!("finding samocoder itself: {e}"))?;
+        let json = serde_json::to_string(&next).map_err(|e| e.to_string())?;
+        return Ok(Some(vec![
+            exe.display().to_string(),
+            SUBCOMMAND.into(),
+            json,
+        ]));
+    }
+    report.missing.push(
+        "no PID namespace: the environment of your other programs (not samocoder's) stays readable"
+            .into(),
+    );
+    confine(policy, &ns.private_dirs, no_net_ns, report)?;
+    Ok(None)
+}
+
+/// Landlock and seccomp, on this process and what it executes.
+#[cfg(target_os = "linux")]
+fn confine(
+    policy: &SandboxPolicy,
+    private: &[std::path::PathBuf],
+    no_net_ns: bool,
+    report: &mut HelperReport,
+) -> Result<(), String> {
+    report.layers.retain(|l| !l.starts_with("private "));
+    let ll = super::landlock_rules::apply(policy, private, no_net_ns)?;
     report.layers.push(ll.summary);
     report.missing.extend(ll.missing);
     super::seccomp::apply(no_net_ns)?;
@@ -111,14 +207,20 @@ fn restrict(policy: &SandboxPolicy, report: &mut HelperReport) -> Result<(), Str
 }
 
 #[cfg(target_os = "macos")]
-fn restrict(_policy: &SandboxPolicy, report: &mut HelperReport) -> Result<(), String> {
+fn restrict(
+    _req: &HelperRequest,
+    report: &mut HelperReport,
+) -> Result<Option<Vec<String>>, String> {
     // The command itself is wrapped in `sandbox-exec -p PROFILE` by the runner.
     report.layers.push("Seatbelt".into());
-    Ok(())
+    Ok(None)
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "macos")))]
-fn restrict(_policy: &SandboxPolicy, _report: &mut HelperReport) -> Result<(), String> {
+fn restrict(
+    _req: &HelperRequest,
+    _report: &mut HelperReport,
+) -> Result<Option<Vec<String>>, String> {
     Err("this operating system has no sandbox samocoder can use".into())
 }
 
@@ -132,7 +234,12 @@ mod supervise {
     /// Signals the helper waits for instead of dying of them.
     fn waited() -> SigSet {
         let mut set = SigSet::empty();
-        for s in [Signal::SIGTERM, Signal::SIGHUP, Signal::SIGINT, Signal::SIGCHLD] {
+        for s in [
+            Signal::SIGTERM,
+            Signal::SIGHUP,
+            Signal::SIGINT,
+            Signal::SIGCHLD,
+        ] {
             set.add(s);
         }
         set
@@ -145,9 +252,12 @@ mod supervise {
     /// Blocks the waited signals (so none is lost between here and the wait), asks for
     /// SIGTERM when the parent dies, and checks the parent is still the one that started us.
     pub fn prepare(parent: u32) -> Result<Guard, String> {
-        waited().thread_block().map_err(|e| format!("blocking signals: {e}"))?;
+        waited()
+            .thread_block()
+            .map_err(|e| format!("blocking signals: {e}"))?;
         #[cfg(any(target_os = "linux", target_os = "android"))]
-        nix::sys::prctl::set_pdeathsig(Signal::SIGTERM).map_err(|e| format!("parent-death signal: {e}"))?;
+        nix::sys::prctl::set_pdeathsig(Signal::SIGTERM)
+            .map_err(|e| format!("parent-death signal: {e}"))?;
         let parent = i32::try_from(parent).map_err(|_| "bad parent pid".to_string())?;
         if getppid().as_raw() != parent {
             return Err("samocoder exited before the command started".into());

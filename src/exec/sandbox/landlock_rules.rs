@@ -21,7 +21,11 @@ pub struct Enforced {
 
 /// Restricts this thread (and what it executes). `extra_write`: private directories made by
 /// the mount namespace. `block_tcp`: deny TCP bind/connect too (no network namespace).
-pub fn apply(policy: &SandboxPolicy, extra_write: &[PathBuf], block_tcp: bool) -> Result<Enforced, String> {
+pub fn apply(
+    policy: &SandboxPolicy,
+    extra_write: &[PathBuf],
+    block_tcp: bool,
+) -> Result<Enforced, String> {
     let err = |e: landlock::RulesetError| format!("Landlock: {e}");
     let mut ruleset = Ruleset::default()
         .set_compatibility(CompatLevel::BestEffort)
@@ -30,7 +34,9 @@ pub fn apply(policy: &SandboxPolicy, extra_write: &[PathBuf], block_tcp: bool) -
         .scope(Scope::AbstractUnixSocket | Scope::Signal)
         .map_err(err)?;
     if block_tcp {
-        ruleset = ruleset.handle_access(AccessNet::from_all(WANT)).map_err(err)?;
+        ruleset = ruleset
+            .handle_access(AccessNet::from_all(WANT))
+            .map_err(err)?;
     }
     let mut created = ruleset.create().map_err(err)?;
     let read = AccessFs::from_read(WANT);
@@ -46,7 +52,9 @@ pub fn apply(policy: &SandboxPolicy, extra_write: &[PathBuf], block_tcp: bool) -
         // Paths that do not exist on this machine are simply not granted.
         let Ok(fd) = PathFd::new(path) else { continue };
         let access = if path.is_dir() { access } else { access & file };
-        created = created.add_rule(PathBeneath::new(fd, access)).map_err(err)?;
+        created = created
+            .add_rule(PathBeneath::new(fd, access))
+            .map_err(err)?;
     }
     let status = created.restrict_self().map_err(err)?;
     let abi = match status.landlock {
@@ -62,7 +70,12 @@ pub fn apply(policy: &SandboxPolicy, extra_write: &[PathBuf], block_tcp: bool) -
         missing.push("truncation is not confined (Landlock ABI < 3)".to_string());
     }
     if abi < 6 {
-        missing.push("signals and abstract Unix sockets are not scoped (Landlock ABI < 6)".to_string());
+        missing.push(
+            "signals and abstract Unix sockets are not scoped (Landlock ABI < 6)".to_string(),
+        );
     }
-    Ok(Enforced { summary: format!("Landlock ABI {abi}"), missing })
+    Ok(Enforced {
+        summary: format!("Landlock ABI {abi}"),
+        missing,
+    })
 }

@@ -44,25 +44,45 @@ pub struct SandboxRuntime {
 
 /// The machine's side of every policy: home, samocoder's directories, toolchains, runtime dir.
 pub fn base_for(env: &Env, paths: &Paths, settings: &SandboxSettings) -> SandboxBase {
-    let home = env.non_empty("HOME").map(PathBuf::from);
     let mut toolchain_dirs: Vec<PathBuf> = env
         .get("PATH")
-        .map(|p| std::env::split_paths(p).filter(|d| d.is_absolute()).collect())
+        .map(|p| {
+            std::env::split_paths(p)
+                .filter(|d| d.is_absolute())
+                .collect()
+        })
         .unwrap_or_default();
-    for var in ["CARGO_HOME", "RUSTUP_HOME", "PYENV_ROOT", "NVM_DIR", "VOLTA_HOME", "GOROOT", "GOPATH", "JAVA_HOME", "VIRTUAL_ENV", "CONDA_PREFIX", "GEM_HOME"] {
+    for var in [
+        "CARGO_HOME",
+        "RUSTUP_HOME",
+        "PYENV_ROOT",
+        "NVM_DIR",
+        "VOLTA_HOME",
+        "GOROOT",
+        "GOPATH",
+        "JAVA_HOME",
+        "VIRTUAL_ENV",
+        "CONDA_PREFIX",
+        "GEM_HOME",
+    ] {
         if let Some(v) = env.non_empty(var) {
             let p = PathBuf::from(v);
             // CARGO_HOME holds credentials.toml: only its bin, registry and git are read.
             if var == "CARGO_HOME" {
-                toolchain_dirs.extend(["bin", "registry", "git", "config.toml", "config"].map(|s| p.join(s)));
+                toolchain_dirs
+                    .extend(["bin", "registry", "git", "config.toml", "config"].map(|s| p.join(s)));
             } else {
                 toolchain_dirs.push(p);
             }
         }
     }
     SandboxBase {
-        home,
-        own_dirs: vec![paths.data_dir.clone(), paths.config_dir.clone(), paths.log_dir.clone()],
+        homes: homes(env),
+        own_dirs: vec![
+            paths.data_dir.clone(),
+            paths.config_dir.clone(),
+            paths.log_dir.clone(),
+        ],
         toolchain_dirs,
         writable: settings.writable.clone(),
         readable: settings.readable.clone(),
@@ -72,8 +92,33 @@ pub fn base_for(env: &Env, paths: &Paths, settings: &SandboxSettings) -> Sandbox
 
 /// The paths no command may reach, for checking declared paths.
 pub fn protected_for(env: &Env, paths: &Paths) -> Vec<PathBuf> {
-    let home = env.non_empty("HOME").map(PathBuf::from);
-    protected_paths(home.as_deref(), &[paths.data_dir.clone(), paths.config_dir.clone(), paths.log_dir.clone()])
+    protected_paths(
+        &homes(env),
+        &[
+            paths.data_dir.clone(),
+            paths.config_dir.clone(),
+            paths.log_dir.clone(),
+        ],
+    )
+}
+
+/// `$HOME`, then the account's home from the password database when it is another one
+/// (toolchains and credentials live there even when HOME points elsewhere).
+fn homes(env: &Env) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = env
+        .non_empty("HOME")
+        .map(PathBuf::from)
+        .into_iter()
+        .collect();
+    #[cfg(unix)]
+    if let Ok(Some(user)) = nix::unistd::User::from_uid(nix::unistd::getuid())
+        && !out.contains(&user.dir)
+        && user.dir.is_absolute()
+        && user.dir.parent().is_some()
+    {
+        out.push(user.dir);
+    }
+    out
 }
 
 /// Flags + config + the machine -> this run's sandbox, ready for the runner. Probes the
@@ -90,7 +135,11 @@ pub fn prepare(
     let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("samocoder"));
     let wanted = flags.mode.or(config.sandbox.mode).unwrap_or_default();
     let available = if wanted == SandboxMode::Off {
-        Availability { confines_files: true, summary: "off".into(), missing: vec![] }
+        Availability {
+            confines_files: true,
+            summary: "off".into(),
+            missing: vec![],
+        }
     } else {
         let empty = SandboxSettings {
             mode: wanted,
@@ -102,9 +151,20 @@ pub fn prepare(
         };
         probe(&exe, &base_for(env, paths, &empty))
     };
-    let settings = resolve(flags, &config.sandbox, approval, &available, home.as_deref(), &protected)?;
+    let settings = resolve(
+        flags,
+        &config.sandbox,
+        approval,
+        &available,
+        home.as_deref(),
+        &protected,
+    )?;
     let base = base_for(env, paths, &settings);
-    Ok(SandboxRuntime { exe, base, settings })
+    Ok(SandboxRuntime {
+        exe,
+        base,
+        settings,
+    })
 }
 
 /// What this machine can enforce: the helper is run once in probe mode (it restricts
@@ -116,17 +176,32 @@ pub fn probe(exe: &Path, base: &SandboxBase) -> Availability {
     if cfg!(target_os = "macos") && !Path::new("/usr/bin/sandbox-exec").exists() {
         return Availability::none("/usr/bin/sandbox-exec is missing");
     }
-    let Ok(dir) = tempfile::Builder::new().prefix("samocoder-probe-").tempdir() else {
+    let Ok(dir) = tempfile::Builder::new()
+        .prefix("samocoder-probe-")
+        .tempdir()
+    else {
         return Availability::none("cannot make a temporary directory to probe the sandbox");
     };
-    let policy = base.policy(SandboxMode::WorkspaceWrite, false, dir.path(), dir.path(), std::process::id());
-    let req = HelperRequest { policy, program: vec![], probe: true };
+    let policy = base.policy(
+        SandboxMode::WorkspaceWrite,
+        false,
+        dir.path(),
+        dir.path(),
+        std::process::id(),
+    );
+    let req = HelperRequest {
+        policy,
+        program: vec![],
+        probe: true,
+        stage2: None,
+    };
     let Ok(json) = serde_json::to_string(&req) else {
         return Availability::none("cannot encode the probe");
     };
     let out = std::process::Command::new(exe)
         .arg(helper::SUBCOMMAND)
         .arg(json)
+        .current_dir(dir.path())
         .env_clear()
         .stdin(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -154,7 +229,11 @@ pub fn probe(exe: &Path, base: &SandboxBase) -> Availability {
 pub fn program_for(policy: &SandboxPolicy, script: String) -> Vec<String> {
     let sh = vec!["sh".to_string(), "-c".to_string(), script];
     if cfg!(target_os = "macos") && policy.mode != SandboxMode::Off {
-        let mut v = vec!["/usr/bin/sandbox-exec".to_string(), "-p".to_string(), seatbelt::profile(policy)];
+        let mut v = vec![
+            "/usr/bin/sandbox-exec".to_string(),
+            "-p".to_string(),
+            seatbelt::profile(policy),
+        ];
         v.extend(sh);
         return v;
     }

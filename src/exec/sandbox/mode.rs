@@ -259,7 +259,15 @@ mod tests {
             install_network: Some(false),
             ..SandboxConfig::default()
         };
-        let s = resolve(SandboxFlags::default(), &config, ApprovalPolicy::Auto, &yes(), None, &[]).unwrap();
+        let s = resolve(
+            SandboxFlags::default(),
+            &config,
+            ApprovalPolicy::Auto,
+            &yes(),
+            None,
+            &[],
+        )
+        .unwrap();
         assert_eq!(s.mode, SandboxMode::ReadOnly);
         assert!(!s.network_for(CommandRole::Install));
         let flags = SandboxFlags {
@@ -275,10 +283,20 @@ mod tests {
     fn no_sandbox_under_yes_is_refused_unless_off_and_ask_runs_unconfined() {
         let none = Availability::none("Landlock is not enabled in this kernel");
         let cfg = SandboxConfig::default();
-        let err = resolve(SandboxFlags::default(), &cfg, ApprovalPolicy::Auto, &none, None, &[])
-            .unwrap_err();
+        let err = resolve(
+            SandboxFlags::default(),
+            &cfg,
+            ApprovalPolicy::Auto,
+            &none,
+            None,
+            &[],
+        )
+        .unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("--sandbox off") && msg.contains("Landlock is not enabled"), "{msg}");
+        assert!(
+            msg.contains("--sandbox off") && msg.contains("Landlock is not enabled"),
+            "{msg}"
+        );
         assert_eq!(err.exit(), Exit::Usage);
         let off = SandboxFlags {
             mode: Some(SandboxMode::Off),
@@ -286,7 +304,15 @@ mod tests {
         };
         let s = resolve(off, &cfg, ApprovalPolicy::Auto, &none, None, &[]).unwrap();
         assert_eq!(s.effective_mode(), SandboxMode::Off);
-        let s = resolve(SandboxFlags::default(), &cfg, ApprovalPolicy::Ask, &none, None, &[]).unwrap();
+        let s = resolve(
+            SandboxFlags::default(),
+            &cfg,
+            ApprovalPolicy::Ask,
+            &none,
+            None,
+            &[],
+        )
+        .unwrap();
         assert_eq!(s.effective_mode(), SandboxMode::Off);
         assert!(s.unconfined_reason.unwrap().contains("Landlock"));
     }
@@ -294,22 +320,54 @@ mod tests {
     #[test]
     fn declared_paths_expand_home_and_refuse_what_would_open_secrets() {
         let home = PathBuf::from("/home/u");
-        let protected = vec![home.join(".ssh"), PathBuf::from("/home/u/.local/share/samocoder")];
+        let protected = vec![
+            home.join(".ssh"),
+            PathBuf::from("/home/u/.local/share/samocoder"),
+        ];
         let cfg = |w: &str| SandboxConfig {
             writable: vec![w.into()],
             ..SandboxConfig::default()
         };
-        let ok = resolve(SandboxFlags::default(), &cfg("~/.cache/pip"), ApprovalPolicy::Auto, &yes(), Some(&home), &protected).unwrap();
+        let ok = resolve(
+            SandboxFlags::default(),
+            &cfg("~/.cache/pip"),
+            ApprovalPolicy::Auto,
+            &yes(),
+            Some(&home),
+            &protected,
+        )
+        .unwrap();
         assert_eq!(ok.writable, [PathBuf::from("/home/u/.cache/pip")]);
-        for bad in ["~", "/", "relative/dir", "~/.local", "~/.ssh/keys", "/home/u/./.ssh/../"] {
-            let err = resolve(SandboxFlags::default(), &cfg(bad), ApprovalPolicy::Auto, &yes(), Some(&home), &protected);
-            assert!(matches!(err, Err(SandboxError::BadPath { .. })), "{bad}: {err:?}");
+        for bad in [
+            "~",
+            "/",
+            "relative/dir",
+            "~/.local",
+            "~/.ssh/keys",
+            "/home/u/./.ssh/../",
+        ] {
+            let err = resolve(
+                SandboxFlags::default(),
+                &cfg(bad),
+                ApprovalPolicy::Auto,
+                &yes(),
+                Some(&home),
+                &protected,
+            );
+            assert!(
+                matches!(err, Err(SandboxError::BadPath { .. })),
+                "{bad}: {err:?}"
+            );
         }
     }
 
     #[test]
     fn modes_parse_and_print() {
-        for m in [SandboxMode::WorkspaceWrite, SandboxMode::ReadOnly, SandboxMode::Off] {
+        for m in [
+            SandboxMode::WorkspaceWrite,
+            SandboxMode::ReadOnly,
+            SandboxMode::Off,
+        ] {
             assert_eq!(m.as_str().parse::<SandboxMode>(), Ok(m));
         }
         assert!("strict".parse::<SandboxMode>().is_err());

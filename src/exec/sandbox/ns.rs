@@ -22,6 +22,8 @@ use super::policy::SandboxPolicy;
 pub struct NsOutcome {
     pub mount: bool,
     pub net: bool,
+    /// Children are in a new PID namespace (the next stage mounts its own `/proc`).
+    pub pid: bool,
     /// Directories that became private and writable (fresh `/tmp`, `/dev/shm`, ...).
     pub private_dirs: Vec<PathBuf>,
     pub problems: Vec<String>,
@@ -36,13 +38,26 @@ pub fn enter(policy: &SandboxPolicy) -> Result<NsOutcome, String> {
     let uid = nix::unistd::geteuid();
     let gid = nix::unistd::getegid();
     let base = CloneFlags::CLONE_NEWNS;
-    let net = if want_net { CloneFlags::CLONE_NEWNET } else { CloneFlags::empty() };
-    let user = if uid.is_root() { CloneFlags::empty() } else { CloneFlags::CLONE_NEWUSER };
-    let entered = unshare(base | net | user)
-        .map(|()| want_net)
-        .or_else(|_| unshare(base | user).map(|()| false));
+    let net = if want_net {
+        CloneFlags::CLONE_NEWNET
+    } else {
+        CloneFlags::empty()
+    };
+    let user = if uid.is_root() {
+        CloneFlags::empty()
+    } else {
+        CloneFlags::CLONE_NEWUSER
+    };
+    let pid = CloneFlags::CLONE_NEWPID;
+    let entered = unshare(base | net | user | pid)
+        .map(|()| (want_net, true))
+        .or_else(|_| unshare(base | net | user).map(|()| (want_net, false)))
+        .or_else(|_| unshare(base | user).map(|()| (false, false)));
     let net_ok = match entered {
-        Ok(n) => n,
+        Ok((n, p)) => {
+            out.pid = p;
+            n
+        }
         Err(e) => {
             out.problems.push(format!(
                 "no mount namespace ({e}): Unix sockets of other programs stay reachable by path"
@@ -60,17 +75,31 @@ pub fn enter(policy: &SandboxPolicy) -> Result<NsOutcome, String> {
     if net_ok {
         match super::sys::loopback_up() {
             Ok(()) => out.net = true,
-            Err(e) => out.problems.push(format!("loopback of the network namespace: {e}")),
+            Err(e) => out
+                .problems
+                .push(format!("loopback of the network namespace: {e}")),
         }
     }
+    // The working directory was opened before the mounts changed: enter it again, or
+    // relative paths would still reach the old, uncovered tree (and `.git` unprotected).
+    let cwd = std::env::current_dir().map_err(|e| format!("working directory: {e}"))?;
     set_up_mounts(policy, &mut out)?;
+    std::env::set_current_dir(&cwd)
+        .or_else(|_| std::env::set_current_dir(&policy.project))
+        .map_err(|e| format!("entering {} again: {e}", cwd.display()))?;
     Ok(out)
 }
 
 fn set_up_mounts(policy: &SandboxPolicy, out: &mut NsOutcome) -> Result<(), String> {
     let fail = |what: &str, p: &Path, e: nix::Error| format!("{what} {}: {e}", p.display());
-    mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>)
-        .map_err(|e| fail("making mounts private at", Path::new("/"), e))?;
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .map_err(|e| fail("making mounts private at", Path::new("/"), e))?;
     // Real, distinct directories to hide, outermost first (`/var/run` is usually `/run`).
     let mut hidden: Vec<PathBuf> = policy
         .hidden
@@ -95,7 +124,12 @@ fn set_up_mounts(policy: &SandboxPolicy, out: &mut NsOutcome) -> Result<(), Stri
         .collect();
     let mut keep: Vec<(PathBuf, File, bool)> = Vec::new();
     for k in keep_roots {
-        let Ok(real) = std::fs::canonicalize(k) else { continue };
+        let Ok(real) = std::fs::canonicalize(k) else {
+            continue;
+        };
+        if keep.iter().any(|(p, _, _)| *p == real) {
+            continue;
+        }
         if !outer.iter().any(|h| real.starts_with(h) && &real != h) {
             continue;
         }
@@ -109,9 +143,18 @@ fn set_up_mounts(policy: &SandboxPolicy, out: &mut NsOutcome) -> Result<(), Stri
         }
     }
     for h in &outer {
-        mount(Some("tmpfs"), h, Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some("mode=1777,size=50%"))
-            .map_err(|e| fail("hiding", h, e))?;
-        if PRIVATE_WRITABLE.iter().any(|p| Path::new(p) == h) {
+        mount(
+            Some("tmpfs"),
+            h,
+            Some("tmpfs"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+            Some("mode=1777,size=50%"),
+        )
+        .map_err(|e| fail("hiding", h, e))?;
+        // Writable only when nothing is bound back beneath it: Landlock rules follow the
+        // path, so a write rule on it would cover the kept directories too.
+        let holds_kept = keep.iter().any(|(k, _, _)| k.starts_with(h));
+        if PRIVATE_WRITABLE.iter().any(|p| Path::new(p) == h) && !holds_kept {
             out.private_dirs.push(h.clone());
         }
     }
@@ -121,20 +164,35 @@ fn set_up_mounts(policy: &SandboxPolicy, out: &mut NsOutcome) -> Result<(), Stri
         let made = if *is_dir {
             std::fs::create_dir_all(path)
         } else {
-            path.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| {
-                std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(path).map(|_| ())
-            })
+            path.parent()
+                .map_or(Ok(()), std::fs::create_dir_all)
+                .and_then(|()| {
+                    std::fs::OpenOptions::new()
+                        .create(true)
+                        .truncate(false)
+                        .write(true)
+                        .open(path)
+                        .map(|_| ())
+                })
         };
         if made.is_err() && !path.exists() {
             continue;
         }
         let src = format!("/proc/self/fd/{}", file.as_raw_fd());
-        mount(Some(src.as_str()), path, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
-            .map_err(|e| fail("keeping", path, e))?;
+        mount(
+            Some(src.as_str()),
+            path,
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None::<&str>,
+        )
+        .map_err(|e| fail("keeping", path, e))?;
     }
     // samocoder's files and credentials inside an allowed directory: covered.
     for p in policy.protected() {
-        let Ok(real) = std::fs::canonicalize(p) else { continue };
+        let Ok(real) = std::fs::canonicalize(p) else {
+            continue;
+        };
         let inside_allowed = policy
             .read
             .iter()
@@ -146,9 +204,21 @@ fn set_up_mounts(policy: &SandboxPolicy, out: &mut NsOutcome) -> Result<(), Stri
             continue;
         }
         let r = if real.is_dir() {
-            mount(Some("tmpfs"), &real, Some("tmpfs"), MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some("size=4k"))
+            mount(
+                Some("tmpfs"),
+                &real,
+                Some("tmpfs"),
+                MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+                Some("size=4k"),
+            )
         } else {
-            mount(Some("/dev/null"), &real, None::<&str>, MsFlags::MS_BIND, None::<&str>)
+            mount(
+                Some("/dev/null"),
+                &real,
+                None::<&str>,
+                MsFlags::MS_BIND,
+                None::<&str>,
+            )
         };
         r.map_err(|e| fail("hiding", &real, e))?;
     }
@@ -157,15 +227,35 @@ fn set_up_mounts(policy: &SandboxPolicy, out: &mut NsOutcome) -> Result<(), Stri
             if !ro.is_dir() {
                 continue;
             }
-            mount(Some(ro.as_path()), ro, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
-                .and_then(|()| {
-                    let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | locked_flags(ro);
-                    mount(None::<&str>, ro, None::<&str>, flags, None::<&str>)
-                })
-                .map_err(|e| fail("making read-only", ro, e))?;
+            mount(
+                Some(ro.as_path()),
+                ro,
+                None::<&str>,
+                MsFlags::MS_BIND | MsFlags::MS_REC,
+                None::<&str>,
+            )
+            .and_then(|()| {
+                let flags =
+                    MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | locked_flags(ro);
+                mount(None::<&str>, ro, None::<&str>, flags, None::<&str>)
+            })
+            .map_err(|e| fail("making read-only", ro, e))?;
         }
     }
     Ok(())
+}
+
+/// In the new PID namespace (as its first process): a `/proc` that shows only the
+/// command's own processes, so no other program's environment or memory can be read.
+pub fn mount_own_proc() -> Result<(), String> {
+    mount(
+        Some("proc"),
+        "/proc",
+        Some("proc"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        None::<&str>,
+    )
+    .map_err(|e| format!("mounting /proc for the PID namespace: {e}"))
 }
 
 /// The flags of the mount holding `path` that a user namespace may not drop on remount.

@@ -15,42 +15,106 @@ use super::mode::SandboxMode;
 
 /// System directories commands may read and execute.
 pub const SYSTEM_READ: &[&str] = &[
-    "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt", "/nix/store",
-    "/snap", "/proc", "/sys", "/var/lib", "/var/cache", "/dev", "/run/systemd/resolve",
+    "/usr",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/etc",
+    "/opt",
+    "/nix/store",
+    "/snap",
+    "/proc",
+    "/sys",
+    "/var/lib",
+    "/var/cache",
+    "/dev",
+    "/run/systemd/resolve",
 ];
 
 /// Devices commands may write to.
 pub const DEVICES_WRITE: &[&str] = &[
-    "/dev/null", "/dev/zero", "/dev/full", "/dev/tty", "/dev/ptmx", "/dev/pts", "/dev/random",
+    "/dev/null",
+    "/dev/zero",
+    "/dev/full",
+    "/dev/tty",
+    "/dev/ptmx",
+    "/dev/pts",
+    "/dev/random",
     "/dev/urandom",
 ];
 
 /// Toolchain places under the home directory commands may read (never `~/.cargo` whole: it
 /// holds `credentials.toml`).
 pub const HOME_TOOLCHAINS: &[&str] = &[
-    ".cargo/bin", ".cargo/registry", ".cargo/git", ".cargo/config.toml", ".cargo/config",
-    ".rustup", ".pyenv", ".nvm", ".volta", ".bun/bin", ".deno/bin", ".local/bin", ".local/lib",
-    ".local/share/pnpm", ".sdkman", ".gradle/wrapper", ".m2/repository", "go/pkg", "go/bin",
-    ".gitconfig", ".config/git",
+    ".cargo/bin",
+    ".cargo/registry",
+    ".cargo/git",
+    ".cargo/config.toml",
+    ".cargo/config",
+    ".rustup",
+    ".pyenv",
+    ".nvm",
+    ".volta",
+    ".bun/bin",
+    ".deno/bin",
+    ".local/bin",
+    ".local/lib",
+    ".local/share/pnpm",
+    ".sdkman",
+    ".gradle/wrapper",
+    ".m2/repository",
+    "go/pkg",
+    "go/bin",
+    ".gitconfig",
+    ".config/git",
 ];
 
 /// Credential places under the home directory: never readable by a command.
 pub const HOME_SECRETS: &[&str] = &[
-    ".ssh", ".aws", ".azure", ".config/gcloud", ".kube", ".docker", ".gnupg", ".netrc",
-    "_netrc", ".git-credentials", ".npmrc", ".pypirc", ".cargo/credentials",
-    ".cargo/credentials.toml", ".config/gh", ".config/hub", ".password-store",
-    ".local/share/keyrings", ".terraform.d", ".vault-token", ".pgpass", ".my.cnf",
-    ".config/op", ".mozilla", ".config/google-chrome", ".config/chromium",
+    ".ssh",
+    ".aws",
+    ".azure",
+    ".config/gcloud",
+    ".kube",
+    ".docker",
+    ".gnupg",
+    ".netrc",
+    "_netrc",
+    ".git-credentials",
+    ".npmrc",
+    ".pypirc",
+    ".cargo/credentials",
+    ".cargo/credentials.toml",
+    ".config/gh",
+    ".config/hub",
+    ".password-store",
+    ".local/share/keyrings",
+    ".terraform.d",
+    ".vault-token",
+    ".pgpass",
+    ".my.cnf",
+    ".config/op",
+    ".mozilla",
+    ".config/google-chrome",
+    ".config/chromium",
 ];
 
 /// Directories a mount namespace replaces with an empty one: shared temporary files, other
 /// programs' sockets (D-Bus, ssh-agent, tmux, X11, systemd, docker) live there.
 pub const HIDDEN_DIRS: &[&str] = &["/tmp", "/var/tmp", "/dev/shm", "/run", "/var/run"];
 
+/// Why a path that is neither the project nor a system or toolchain directory is refused.
+pub const OUTSIDE_READ: &str =
+    "outside the project and the system and toolchain directories commands may read";
+
 /// The parts of the machine a run knows about, from which each command's policy is built.
 #[derive(Debug, Clone, Default)]
 pub struct SandboxBase {
-    pub home: Option<PathBuf>,
+    /// `$HOME`, and the account's home from the password database when it differs.
+    pub homes: Vec<PathBuf>,
     /// samocoder's config, data and log directories.
     pub own_dirs: Vec<PathBuf>,
     /// Entries of PATH and toolchain roots from the environment (CARGO_HOME, ...).
@@ -63,9 +127,9 @@ pub struct SandboxBase {
 }
 
 /// Every path no command may read: samocoder's own directories and the credential places.
-pub fn protected_paths(home: Option<&Path>, own_dirs: &[PathBuf]) -> Vec<PathBuf> {
+pub fn protected_paths(homes: &[PathBuf], own_dirs: &[PathBuf]) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = own_dirs.iter().map(|p| normalize(p)).collect();
-    if let Some(h) = home {
+    for h in homes {
         out.extend(HOME_SECRETS.iter().map(|s| h.join(s)));
     }
     out
@@ -111,20 +175,30 @@ impl SandboxBase {
     ) -> SandboxPolicy {
         let project = normalize(project);
         let tmp = normalize(tmp);
-        let protected = protected_paths(self.home.as_deref(), &self.own_dirs);
+        let protected = protected_paths(&self.homes, &self.own_dirs);
         let own_dirs: Vec<PathBuf> = self.own_dirs.iter().map(|p| normalize(p)).collect();
         let secrets: Vec<PathBuf> = protected[own_dirs.len()..].to_vec();
         let allowed = |p: &PathBuf| {
             p.is_absolute()
                 && p.parent().is_some()
-                && self.home.as_deref() != Some(p.as_path())
-                && !protected.iter().any(|s| s.starts_with(p) || p.starts_with(s))
+                && !self.homes.contains(p)
+                && !protected
+                    .iter()
+                    .any(|s| s.starts_with(p) || p.starts_with(s))
         };
         let mut read: Vec<PathBuf> = SYSTEM_READ.iter().map(PathBuf::from).collect();
-        if let Some(h) = &self.home {
+        for h in &self.homes {
             read.extend(HOME_TOOLCHAINS.iter().map(|t| h.join(t)));
         }
-        read.extend(self.toolchain_dirs.iter().map(|p| normalize(p)));
+        for dir in &self.toolchain_dirs {
+            let dir = normalize(dir);
+            // `~/.pyenv/shims` runs `~/.pyenv/libexec/...`: a `bin` or `shims` entry brings its
+            // parent (unless that would open a secret, which `allowed` then refuses).
+            if dir.ends_with("bin") || dir.ends_with("shims") {
+                read.extend(dir.parent().map(Path::to_path_buf));
+            }
+            read.push(dir);
+        }
         read.extend(self.readable.iter().cloned());
         read.retain(allowed);
         let mut write = vec![tmp.clone()];
@@ -165,7 +239,9 @@ impl SandboxPolicy {
             return None;
         }
         if self.read_only.iter().any(|r| path.starts_with(r)) {
-            return Some("the project's git internals are written only by samocoder's checkpoints".into());
+            return Some(
+                "the project's git internals are written only by samocoder's checkpoints".into(),
+            );
         }
         if self.write.iter().any(|w| path.starts_with(w)) || self.write_files.contains(&path) {
             return None;
@@ -173,10 +249,14 @@ impl SandboxPolicy {
         if self.mode == SandboxMode::ReadOnly && path.starts_with(&self.project) {
             return Some("the sandbox is read-only for this run".into());
         }
-        Some(if let Some(why) = self.read_denied(&path) {
-            why
-        } else {
-            "outside the project".into()
+        let protected = self
+            .own_dirs
+            .iter()
+            .chain(&self.secrets)
+            .any(|p| path.starts_with(p));
+        Some(match self.read_denied(&path) {
+            Some(why) if protected => why,
+            _ => "outside the project".into(),
         })
     }
 
@@ -201,7 +281,7 @@ impl SandboxPolicy {
             .chain(&self.write)
             .chain(&self.write_files)
             .any(|r| path.starts_with(r));
-        (!readable).then(|| "outside the project and the toolchains the sandbox lets commands read".into())
+        (!readable).then(|| OUTSIDE_READ.into())
     }
 
     /// Every path that must stay out of reach.
@@ -236,9 +316,18 @@ mod tests {
 
     fn base() -> SandboxBase {
         SandboxBase {
-            home: Some("/home/u".into()),
-            own_dirs: vec!["/home/u/.local/share/samocoder".into(), "/home/u/.config/samocoder".into()],
-            toolchain_dirs: vec!["/home/u/.pyenv/shims".into(), "/home/u".into(), "/home/u/.ssh/bin".into()],
+            homes: vec!["/home/u".into()],
+            own_dirs: vec![
+                "/home/u/.local/share/samocoder".into(),
+                "/home/u/.config/samocoder".into(),
+            ],
+            toolchain_dirs: vec![
+                "/home/u/.pyenv/shims".into(),
+                "/home/u".into(),
+                "/home/u/.ssh/bin".into(),
+                "/home/u/.cargo/bin".into(),
+                "/home/u/bin".into(),
+            ],
             writable: vec!["/home/u/.cache/pip".into()],
             readable: vec![],
             runtime_dir: Some("/run/user/1000".into()),
@@ -246,7 +335,13 @@ mod tests {
     }
 
     fn policy(mode: SandboxMode) -> SandboxPolicy {
-        base().policy(mode, false, Path::new("/home/u/proj"), Path::new("/tmp/sbx-1"), 42)
+        base().policy(
+            mode,
+            false,
+            Path::new("/home/u/proj"),
+            Path::new("/tmp/sbx-1"),
+            42,
+        )
     }
 
     #[test]
@@ -256,22 +351,54 @@ mod tests {
         assert_eq!(p.write_denied(Path::new("/tmp/sbx-1/x")), None);
         assert_eq!(p.write_denied(Path::new("/home/u/.cache/pip/wheel")), None);
         assert_eq!(p.write_denied(Path::new("/dev/null")), None);
-        assert_eq!(p.write_denied(Path::new("/home/u/x")).as_deref(), Some("outside the project and the toolchains the sandbox lets commands read"));
-        assert!(p.write_denied(Path::new("/home/u/proj/.git/config")).unwrap().contains("git internals"));
-        assert!(p.write_denied(Path::new("/home/u/proj/../other/f")).is_some());
-        assert!(p.write_denied(Path::new("/etc/passwd")).unwrap().contains("outside the project"));
+        assert_eq!(
+            p.write_denied(Path::new("/home/u/x")).as_deref(),
+            Some("outside the project")
+        );
+        assert!(
+            p.write_denied(Path::new("/home/u/proj/.git/config"))
+                .unwrap()
+                .contains("git internals")
+        );
+        assert!(
+            p.write_denied(Path::new("/home/u/proj/../other/f"))
+                .is_some()
+        );
+        assert!(
+            p.write_denied(Path::new("/etc/passwd"))
+                .unwrap()
+                .contains("outside the project")
+        );
     }
 
     #[test]
     fn reads_of_home_secrets_and_samocoder_files_are_denied() {
         let p = policy(SandboxMode::WorkspaceWrite);
-        assert!(p.read_denied(Path::new("/home/u/.ssh/id_ed25519")).unwrap().contains("credentials"));
-        assert!(p.read_denied(Path::new("/home/u/.local/share/samocoder/samocoder.db")).unwrap().contains("samocoder's own"));
+        assert!(
+            p.read_denied(Path::new("/home/u/.ssh/id_ed25519"))
+                .unwrap()
+                .contains("credentials")
+        );
+        assert!(
+            p.read_denied(Path::new("/home/u/.local/share/samocoder/samocoder.db"))
+                .unwrap()
+                .contains("samocoder's own")
+        );
         assert!(p.read_denied(Path::new("/home/u/notes.txt")).is_some());
         assert_eq!(p.read_denied(Path::new("/usr/bin/python3")), None);
-        assert_eq!(p.read_denied(Path::new("/home/u/.pyenv/shims/python3")), None);
+        assert_eq!(
+            p.read_denied(Path::new("/home/u/.pyenv/shims/python3")),
+            None
+        );
+        assert_eq!(
+            p.read_denied(Path::new("/home/u/.pyenv/libexec/pyenv")),
+            None
+        );
         assert_eq!(p.read_denied(Path::new("/home/u/.cargo/bin/cargo")), None);
-        assert!(p.read_denied(Path::new("/home/u/.cargo/credentials.toml")).is_some());
+        assert!(
+            p.read_denied(Path::new("/home/u/.cargo/credentials.toml"))
+                .is_some()
+        );
     }
 
     #[test]
@@ -279,14 +406,21 @@ mod tests {
         let p = policy(SandboxMode::WorkspaceWrite);
         for r in p.read.iter().chain(&p.write) {
             assert_ne!(r, Path::new("/home/u"));
-            assert!(!p.protected().any(|s| s.starts_with(r) || r.starts_with(s)), "{r:?}");
+            assert!(
+                !p.protected().any(|s| s.starts_with(r) || r.starts_with(s)),
+                "{r:?}"
+            );
         }
     }
 
     #[test]
     fn read_only_mode_keeps_the_project_readable_only() {
         let p = policy(SandboxMode::ReadOnly);
-        assert!(p.write_denied(Path::new("/home/u/proj/a")).unwrap().contains("read-only"));
+        assert!(
+            p.write_denied(Path::new("/home/u/proj/a"))
+                .unwrap()
+                .contains("read-only")
+        );
         assert_eq!(p.read_denied(Path::new("/home/u/proj/a")), None);
         assert_eq!(p.write_denied(Path::new("/tmp/sbx-1/a")), None);
     }
@@ -296,7 +430,8 @@ mod tests {
         let p = policy(SandboxMode::WorkspaceWrite);
         assert!(p.hidden.contains(&PathBuf::from("/run/user/1000")));
         assert!(p.hidden.contains(&PathBuf::from("/tmp")));
-        let back: SandboxPolicy = serde_json::from_str(&serde_json::to_string(&p).unwrap()).unwrap();
+        let back: SandboxPolicy =
+            serde_json::from_str(&serde_json::to_string(&p).unwrap()).unwrap();
         assert_eq!(back, p);
     }
 

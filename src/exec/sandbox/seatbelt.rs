@@ -19,7 +19,17 @@ pub fn profile(policy: &SandboxPolicy) -> String {
         .read
         .iter()
         .map(|p| p.as_path())
-        .chain(["/System", "/Library", "/private/etc", "/private/var/db", "/Applications/Xcode.app", "/opt/homebrew"].map(Path::new))
+        .chain(
+            [
+                "/System",
+                "/Library",
+                "/private/etc",
+                "/private/var/db",
+                "/Applications/Xcode.app",
+                "/opt/homebrew",
+            ]
+            .map(Path::new),
+        )
         .collect();
     p.push_str("(allow file-read*");
     for r in &read {
@@ -29,8 +39,17 @@ pub fn profile(policy: &SandboxPolicy) -> String {
         p.push_str(&format!(" (subpath {})", quote(w)));
     }
     p.push_str(")\n");
-    let mut writes: Vec<String> = policy.write.iter().map(|w| format!("(subpath {})", quote(w))).collect();
-    writes.extend(policy.write_files.iter().map(|f| format!("(literal {})", quote(f))));
+    let mut writes: Vec<String> = policy
+        .write
+        .iter()
+        .map(|w| format!("(subpath {})", quote(w)))
+        .collect();
+    writes.extend(
+        policy
+            .write_files
+            .iter()
+            .map(|f| format!("(literal {})", quote(f))),
+    );
     p.push_str(&format!("(allow file-write* {})\n", writes.join(" ")));
     if policy.mode == SandboxMode::WorkspaceWrite {
         for ro in &policy.read_only {
@@ -39,7 +58,10 @@ pub fn profile(policy: &SandboxPolicy) -> String {
     }
     // Later rules win in Seatbelt: these come last.
     for s in policy.protected() {
-        p.push_str(&format!("(deny file-read* file-write* (subpath {}))\n", quote(s)));
+        p.push_str(&format!(
+            "(deny file-read* file-write* (subpath {}))\n",
+            quote(s)
+        ));
     }
     if policy.network {
         p.push_str("(allow network*)\n");
@@ -73,11 +95,17 @@ mod tests {
 
     fn policy(network: bool) -> SandboxPolicy {
         let base = SandboxBase {
-            home: Some("/Users/u".into()),
+            homes: vec!["/Users/u".into()],
             own_dirs: vec!["/Users/u/.local/share/samocoder".into()],
             ..SandboxBase::default()
         };
-        base.policy(SandboxMode::WorkspaceWrite, network, Path::new("/Users/u/my \"proj\""), Path::new("/private/tmp/sbx"), 1)
+        base.policy(
+            SandboxMode::WorkspaceWrite,
+            network,
+            Path::new("/Users/u/my \"proj\""),
+            Path::new("/private/tmp/sbx"),
+            1,
+        )
     }
 
     #[test]
@@ -85,9 +113,14 @@ mod tests {
         let p = profile(&policy(false));
         assert!(p.starts_with("(version 1)\n(deny default)"));
         assert!(p.contains(r#"(allow file-write* (subpath "/private/tmp/sbx") (subpath "/Users/u/my \"proj\"")"#), "{p}");
-        assert!(p.contains(r#"(deny file-write* (subpath "/Users/u/my \"proj\"/.git"))"#), "{p}");
+        assert!(
+            p.contains(r#"(deny file-write* (subpath "/Users/u/my \"proj\"/.git"))"#),
+            "{p}"
+        );
         assert!(p.contains(r#"(deny file-read* file-write* (subpath "/Users/u/.ssh"))"#));
-        assert!(p.contains(r#"(deny file-read* file-write* (subpath "/Users/u/.local/share/samocoder"))"#));
+        assert!(p.contains(
+            r#"(deny file-read* file-write* (subpath "/Users/u/.local/share/samocoder"))"#
+        ));
         assert!(!p.contains("(allow network*)\n"));
     }
 

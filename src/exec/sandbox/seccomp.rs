@@ -63,9 +63,12 @@ pub fn program(block_sockets: bool) -> Result<BpfProgram, String> {
             vec![SeccompRule::new(vec![not_unix]).map_err(|e| e.to_string())?],
         );
     }
-    let arch = std::env::consts::ARCH
-        .try_into()
-        .map_err(|_| format!("seccomp filters are not built for {}", std::env::consts::ARCH))?;
+    let arch = std::env::consts::ARCH.try_into().map_err(|_| {
+        format!(
+            "seccomp filters are not built for {}",
+            std::env::consts::ARCH
+        )
+    })?;
     let filter = SeccompFilter::new(
         rules,
         SeccompAction::Allow,
@@ -73,16 +76,33 @@ pub fn program(block_sockets: bool) -> Result<BpfProgram, String> {
         arch,
     )
     .map_err(|e| e.to_string())?;
-    let mut prog: BpfProgram = filter.try_into().map_err(|e: seccompiler::BackendError| e.to_string())?;
+    let mut prog: BpfProgram = filter
+        .try_into()
+        .map_err(|e: seccompiler::BackendError| e.to_string())?;
     // After the architecture check (3 instructions): x32 system call numbers (bit 30 set)
     // would not match the numbers above, so they fail as a whole.
     #[cfg(target_arch = "x86_64")]
     {
         const X32_BIT: u32 = 0x4000_0000;
         let guard = [
-            sock_filter { code: 0x20, jt: 0, jf: 0, k: 0 },             // ld [nr]
-            sock_filter { code: 0x35, jt: 0, jf: 1, k: X32_BIT },       // jge X32_BIT
-            sock_filter { code: 0x06, jt: 0, jf: 0, k: libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32 },
+            sock_filter {
+                code: 0x20,
+                jt: 0,
+                jf: 0,
+                k: 0,
+            }, // ld [nr]
+            sock_filter {
+                code: 0x35,
+                jt: 0,
+                jf: 1,
+                k: X32_BIT,
+            }, // jge X32_BIT
+            sock_filter {
+                code: 0x06,
+                jt: 0,
+                jf: 0,
+                k: libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32,
+            },
         ];
         prog.splice(3..3, guard);
     }
@@ -119,7 +139,13 @@ mod tests {
     #[test]
     fn the_keyring_calls_are_denied() {
         let names: Vec<&str> = denied_syscalls().into_iter().map(|(n, _)| n).collect();
-        for n in ["keyctl", "add_key", "request_key", "ptrace", "io_uring_setup"] {
+        for n in [
+            "keyctl",
+            "add_key",
+            "request_key",
+            "ptrace",
+            "io_uring_setup",
+        ] {
             assert!(names.contains(&n), "{n}");
         }
     }

@@ -33,7 +33,11 @@ impl FromStr for GroupRecord {
         if pgid <= 1 {
             return Err(bad());
         }
-        Ok(GroupRecord { pgid, start_ticks, boot_id })
+        Ok(GroupRecord {
+            pgid,
+            start_ticks,
+            boot_id,
+        })
     }
 }
 
@@ -66,14 +70,9 @@ pub fn kill_stale_group(rec: &GroupRecord) -> StaleGroup {
     match stat(rec.pgid) {
         // The leader lives: it must be the same process, still leading the same group.
         Some((pgid, start)) if start == rec.start_ticks && pgid == rec.pgid => kill(rec.pgid),
-        Some(_) => {
-            if members(rec.pgid) {
-                // A live group keeps its number reserved, so any member is ours.
-                kill(rec.pgid)
-            } else {
-                StaleGroup::Reused
-            }
-        }
+        // A number is not reused while its group lives: another process with it means our
+        // group is gone.
+        Some(_) => StaleGroup::Reused,
         // The leader is gone; members of the group (if any) still hold the number.
         None if members(rec.pgid) => kill(rec.pgid),
         None => StaleGroup::Gone,
@@ -112,7 +111,9 @@ fn parse_stat(text: &str) -> Option<(i32, u64)> {
 
 /// True when some live process is in group `pgid`.
 fn members(pgid: i32) -> bool {
-    let Ok(dir) = std::fs::read_dir("/proc") else { return false };
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return false;
+    };
     dir.flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
         .any(|pid| stat(pid).is_some_and(|(g, _)| g == pgid))
@@ -130,7 +131,11 @@ mod tests {
 
     #[test]
     fn records_round_trip_and_reject_garbage() {
-        let r = GroupRecord { pgid: 4242, start_ticks: 99, boot_id: "ab-cd".into() };
+        let r = GroupRecord {
+            pgid: 4242,
+            start_ticks: 99,
+            boot_id: "ab-cd".into(),
+        };
         assert_eq!(r.to_string().parse::<GroupRecord>(), Ok(r));
         for bad in ["", "x:1:b", "1:1:b", "0:1:b", "12"] {
             assert!(bad.parse::<GroupRecord>().is_err(), "{bad}");
@@ -147,16 +152,26 @@ mod tests {
     #[test]
     fn a_live_group_is_killed_and_a_reused_number_is_not() {
         use std::os::unix::process::CommandExt;
-        let mut child = std::process::Command::new("sleep").arg("30").process_group(0).spawn().unwrap();
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .process_group(0)
+            .spawn()
+            .unwrap();
         let rec = record_group(child.id()).unwrap();
         assert_eq!(rec.pgid, child.id() as i32);
-        let wrong = GroupRecord { start_ticks: rec.start_ticks + 1, ..rec.clone() };
+        let wrong = GroupRecord {
+            start_ticks: rec.start_ticks + 1,
+            ..rec.clone()
+        };
         assert_eq!(kill_stale_group(&wrong), StaleGroup::Reused);
         assert_eq!(kill_stale_group(&rec), StaleGroup::Killed);
         let status = child.wait().unwrap();
         assert!(!status.success());
         assert_eq!(kill_stale_group(&rec), StaleGroup::Gone);
-        let other_boot = GroupRecord { boot_id: "another-boot".into(), ..rec };
+        let other_boot = GroupRecord {
+            boot_id: "another-boot".into(),
+            ..rec
+        };
         assert_eq!(kill_stale_group(&other_boot), StaleGroup::Gone);
     }
 }

@@ -8,8 +8,13 @@ use std::os::fd::AsRawFd;
 /// Sets `IFF_UP` on `lo` in the current network namespace.
 pub fn loopback_up() -> std::io::Result<()> {
     use nix::sys::socket::{AddressFamily, SockFlag, SockType, socket};
-    let sock = socket(AddressFamily::Inet, SockType::Datagram, SockFlag::SOCK_CLOEXEC, None)
-        .map_err(std::io::Error::from)?;
+    let sock = socket(
+        AddressFamily::Inet,
+        SockType::Datagram,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .map_err(std::io::Error::from)?;
     loopback_up_with(sock.as_raw_fd())
 }
 

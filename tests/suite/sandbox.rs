@@ -1,0 +1,211 @@
+//! The OS sandbox, attacked as a model would under `--yes`, through real runs (Linux: these
+//! run for real; Landlock and seccomp are required, namespaces used where they can be made).
+#![cfg(target_os = "linux")]
+
+use crate::common::Env;
+use crate::common::agent::{Cassette, db, run, run_command, task_done};
+
+const KEY: &str = "sk-proj-SANDBOXTESTKEY0123456789abcdef";
+
+/// The output the `commands` table recorded for each command, in order.
+fn outputs(env: &Env) -> Vec<(String, Option<i64>, Option<String>, String)> {
+    let conn = db(env);
+    let mut stmt = conn
+        .prepare("SELECT command, exit_code, sandbox, output FROM commands ORDER BY id")
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// Every tool result the model was sent.
+fn tool_results(env: &Env) -> String {
+    let conn = db(env);
+    let mut stmt = conn
+        .prepare("SELECT payload FROM steps WHERE kind = 'tool_call' ORDER BY id")
+        .unwrap();
+    stmt.query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn run_commands(
+    env: &Env,
+    name: &str,
+    commands: &[String],
+    extra: &[&str],
+) -> crate::common::agent::Run {
+    let mut c = Cassette::new(name)
+        .spec()
+        .architecture("true")
+        .plan(&["Attack"]);
+    for cmd in commands {
+        c = c.tools(vec![run_command(cmd)]);
+    }
+    c = c.tools(vec![task_done("done")]);
+    let path = c.write(&env.root.path().join(format!("{name}.jsonl")));
+    let mut args = vec!["--yes", "--json", "new", "--replay", path.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    run(
+        env,
+        &args,
+        &[
+            ("OPENAI_API_KEY", KEY),
+            ("ANTHROPIC_AUTH", KEY),
+            ("DATABASE_URL", "postgres://u:hunter2@db/x"),
+        ],
+    )
+}
+
+#[test]
+fn sandbox_attacks_of_issue_11_fail_through_a_real_run() {
+    let env = Env::new();
+    let outside = env.root.path().join("outside");
+    std::fs::create_dir_all(outside.join("deep")).unwrap();
+    std::fs::write(outside.join("deep/keep.txt"), "keep me\n").unwrap();
+    let home = env.home();
+    let commands = vec![
+        // 0: samocoder's own environment, directly and through the helper's parent.
+        "tr '\\0' '\\n' < /proc/$PPID/environ; P=$(awk '{print $4}' /proc/$PPID/stat); tr '\\0' '\\n' < /proc/$P/environ; cat /proc/[0-9]*/environ | tr '\\0' '\\n' | grep -a API_KEY".to_string(),
+        // 1: the kernel keyring (keyctl KEYCTL_GET_KEYRING_ID of the user keyring).
+        "python3 -c \"import ctypes; l=ctypes.CDLL(None, use_errno=True); r=l.syscall(250, 0, -4, 0, 0, 0); print('keyctl', r, ctypes.get_errno())\"".to_string(),
+        // 2: a write outside the project from inside an interpreter.
+        format!("python3 -c \"import os; os.system('rm -rf {o}'); open('{o}/new.txt', 'w').write('x')\"", o = outside.display()),
+        // 3: samocoder's database.
+        format!("head -c 64 {}/samocoder.db; ls {}", home.display(), home.display()),
+        // 4: environment variables that carry secrets under other names.
+        "env".to_string(),
+        // 5: git still works, its internals are not writable.
+        "git status --short > /dev/null && echo git-ok; echo x >> .git/config".to_string(),
+        // 6: the project and the private temporary directory are writable.
+        "echo ok > inside.txt && echo t > \"$TMPDIR/t\" && cat inside.txt \"$TMPDIR/t\"".to_string(),
+    ];
+    let r = run_commands(&env, "attacks", &commands, &[]);
+    assert_eq!(r.code, 0, "{}", r.describe());
+    let outs = outputs(&env);
+    assert_eq!(outs.len(), commands.len() + 1, "{outs:?}");
+    for (cmd, _, sandbox, out) in &outs {
+        assert!(!out.contains(KEY), "the key leaked from {cmd}: {out}");
+        assert_eq!(sandbox.as_deref(), Some("workspace-write"), "{cmd}");
+    }
+    // samocoder is outside the command's PID namespace: its /proc entry does not exist there.
+    assert!(!outs[0].3.contains("API_KEY"), "{}", outs[0].3);
+    assert!(
+        outs[0].3.contains("No such file") || outs[0].3.contains("Permission denied"),
+        "{}",
+        outs[0].3
+    );
+    assert!(
+        outs[1].3.contains("keyctl -1 1"),
+        "keyctl was not refused: {}",
+        outs[1].3
+    );
+    assert_eq!(
+        std::fs::read_to_string(outside.join("deep/keep.txt")).unwrap(),
+        "keep me\n"
+    );
+    assert!(!outside.join("new.txt").exists());
+    assert!(!outs[3].3.contains("SQLite format"), "{}", outs[3].3);
+    assert_ne!(outs[3].1, Some(0));
+    for hidden in [
+        "DATABASE_URL",
+        "hunter2",
+        "ANTHROPIC_AUTH",
+        "OPENAI_API_KEY",
+    ] {
+        assert!(!outs[4].3.contains(hidden), "{hidden} reached the command");
+    }
+    assert!(outs[4].3.contains("PATH="));
+    assert_ne!(outs[5].1, Some(0), "{}", outs[5].3);
+    assert!(
+        outs[5].3.contains("git-ok"),
+        "git status failed: {}",
+        outs[5].3
+    );
+    assert!(outs[5].3.contains("Read-only file system"), "{}", outs[5].3);
+    assert!(
+        !env.read(env.work().join("attacks/.git/config"))
+            .ends_with("x\n")
+    );
+    assert_eq!(outs[6].1, Some(0), "{}", outs[6].3);
+    assert_eq!(outs[6].3, "ok\nt\n");
+    // The model is told, in words, what the sandbox refused.
+    let told = tool_results(&env);
+    assert!(told.contains("the sandbox denied"), "{told}");
+    assert!(
+        told.contains(".git/config: the project's git internals"),
+        "{told}"
+    );
+}
+
+/// A TCP listener on 127.0.0.1 in the test process; returns its port.
+fn listener() -> (std::net::TcpListener, u16) {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    (l, port)
+}
+
+fn connect(port: u16) -> String {
+    format!(
+        "python3 -c \"import socket; socket.create_connection(('127.0.0.1', {port}), 3); print('connected')\""
+    )
+}
+
+#[test]
+fn sandbox_network_is_off_by_default_and_on_with_the_flag() {
+    let (_l, port) = listener();
+    let env = Env::new();
+    let r = run_commands(&env, "offline", &[connect(port)], &[]);
+    assert_eq!(r.code, 0, "{}", r.describe());
+    let outs = outputs(&env);
+    assert_ne!(outs[0].1, Some(0), "{}", outs[0].3);
+    assert!(!outs[0].3.contains("connected"));
+
+    let env = Env::new();
+    let r = run_commands(&env, "online", &[connect(port)], &["--network"]);
+    assert_eq!(r.code, 0, "{}", r.describe());
+    let outs = outputs(&env);
+    assert_eq!(outs[0].1, Some(0), "{}", outs[0].3);
+    assert_eq!(outs[0].2.as_deref(), Some("workspace-write+network"));
+}
+
+#[test]
+fn sandbox_read_only_mode_refuses_project_writes_and_off_mode_is_recorded() {
+    let env = Env::new();
+    let r = run_commands(
+        &env,
+        "ro",
+        &["echo x > f.txt".into()],
+        &["--sandbox", "read-only"],
+    );
+    assert_eq!(r.code, 0, "{}", r.describe());
+    let outs = outputs(&env);
+    assert_ne!(outs[0].1, Some(0));
+    assert!(!env.work().join("ro/f.txt").exists());
+    assert_eq!(outs[0].2.as_deref(), Some("read-only"));
+
+    let env = Env::new();
+    let r = run_commands(
+        &env,
+        "free",
+        &["echo x > f.txt".into()],
+        &["--sandbox", "off"],
+    );
+    assert_eq!(r.code, 0, "{}", r.describe());
+    assert_eq!(outputs(&env)[0].2.as_deref(), Some("off"));
+    assert!(env.work().join("free/f.txt").exists());
+}
+
+#[test]
+fn sandbox_local_servers_still_work_with_the_network_off() {
+    let env = Env::new();
+    let serve = "python3 -c \"import socket,threading; s=socket.socket(); s.bind(('127.0.0.1',0)); s.listen(); p=s.getsockname()[1]; threading.Thread(target=lambda: s.accept()[0].sendall(b'hi'), daemon=True).start(); c=socket.create_connection(('127.0.0.1',p)); print(c.recv(2).decode())\"";
+    let r = run_commands(&env, "local", &[serve.into()], &[]);
+    assert_eq!(r.code, 0, "{}", r.describe());
+    let outs = outputs(&env);
+    assert_eq!(outs[0].1, Some(0), "{}", outs[0].3);
+    assert_eq!(outs[0].3.trim(), "hi");
+}
