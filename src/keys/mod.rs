@@ -10,11 +10,15 @@ mod kernel;
 mod keychain;
 mod resolve;
 mod secret;
+#[cfg(target_os = "linux")]
+mod secret_service;
 mod store;
 #[cfg(debug_assertions)]
 mod test_store;
 
 pub use keychain::{KeychainStore, SERVICE};
+#[cfg(target_os = "linux")]
+pub use keychain::LinuxBackend;
 pub use resolve::{KeySource, Keys, ResolvedKey};
 pub use secret::Secret;
 pub use store::{EnvStore, KeyError, MemoryStore, SecretStore};
