@@ -209,3 +209,58 @@ fn sandbox_local_servers_still_work_with_the_network_off() {
     assert_eq!(outs[0].1, Some(0), "{}", outs[0].3);
     assert_eq!(outs[0].3.trim(), "hi");
 }
+
+/// Regression (issue 9, "commands outlive samocoder"): after a `kill -9` of samocoder, the
+/// command ran on and changed a file later. The helper's parent-death signal now takes the
+/// whole command down with samocoder.
+#[test]
+fn regression_a_command_outlived_a_killed_samocoder_and_wrote_later() {
+    use std::io::BufRead;
+    let env = Env::new();
+    let c = Cassette::new("orphan")
+        .spec()
+        .architecture("true")
+        .plan(&["Wait"])
+        .tools(vec![run_command(
+            "echo started > started.txt; (sleep 2; echo late > late.txt) & sleep 30",
+        )])
+        .tools(vec![task_done("done")]);
+    let path = c.write(&env.root.path().join("orphan.jsonl"));
+    let mut child = env
+        .std_cmd()
+        .args(["--yes", "--json", "new", "--replay", path.to_str().unwrap()])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        if line.unwrap().contains("\"role\":\"coder\"") {
+            break;
+        }
+    }
+    let dir = env.work().join("orphan");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !dir.join("started.txt").exists() {
+        assert!(std::time::Instant::now() < deadline, "the command never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert!(!dir.join("late.txt").exists(), "the command outlived samocoder");
+    // The running command's group was recorded, and nothing of it is left.
+    let conn = db(&env);
+    let group: Option<String> = conn
+        .query_row("SELECT command_group FROM runs ORDER BY id DESC LIMIT 1", [], |r| r.get(0))
+        .unwrap();
+    let rec: samocoder::exec::sandbox::GroupRecord = group
+        .expect("the running command's group was recorded")
+        .parse()
+        .unwrap();
+    assert_eq!(
+        samocoder::exec::kill_stale_group(&rec),
+        samocoder::exec::sandbox::StaleGroup::Gone
+    );
+}
