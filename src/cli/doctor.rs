@@ -29,7 +29,7 @@ enum Status {
 
 #[derive(Debug, Serialize)]
 struct Check {
-    /// `config`, `database`, `keychain`, `provider:NAME`, `route:NAME`.
+    /// `config`, `database`, `keychain`, `sandbox`, `provider:NAME`, `route:NAME`.
     name: String,
     status: Status,
     detail: String,
@@ -55,6 +55,7 @@ pub fn run(_args: DoctorArgs, ctx: &Ctx) -> anyhow::Result<Exit> {
     };
     checks.push(database(ctx));
     checks.push(keychain(ctx));
+    checks.push(sandbox(ctx, config.as_ref()));
     if let Some(config) = &config {
         providers_and_routes(ctx, config, &mut checks)?;
     }
@@ -154,6 +155,56 @@ fn keychain(ctx: &Ctx) -> Check {
             format!("{e}: keys can only come from environment variables"),
         ),
         Err(e) => check("keychain", Status::Warn, e.to_string()),
+    }
+}
+
+/// What the sandbox of commands can enforce here (one probe run of the helper). Without it,
+/// runs under `--yes` refuse to run the model's commands unless `--sandbox off`.
+fn sandbox(ctx: &Ctx, config: Option<&Config>) -> Check {
+    use crate::exec::sandbox::{self, SandboxMode, SandboxSettings};
+    let mode = config.and_then(|c| c.sandbox.mode).unwrap_or_default();
+    let settings = SandboxSettings {
+        mode,
+        network: false,
+        install_network: false,
+        writable: vec![],
+        readable: vec![],
+        unconfined_reason: None,
+    };
+    let exe = std::env::current_exe().unwrap_or_else(|_| "samocoder".into());
+    let available = sandbox::probe(&exe, &sandbox::base_for(&ctx.env, &ctx.paths, &settings));
+    let missing = if available.missing.is_empty() {
+        String::new()
+    } else {
+        format!("; weaker here: {}", available.missing.join("; "))
+    };
+    match (available.confines_files, mode) {
+        (true, SandboxMode::Off) => check(
+            "sandbox",
+            Status::Warn,
+            format!(
+                "available ({}) but turned off by sandbox.mode = \"off\": commands run unconfined",
+                available.summary
+            ),
+        ),
+        (true, _) if available.missing.is_empty() => check(
+            "sandbox",
+            Status::Ok,
+            format!("{mode}: {}", available.summary),
+        ),
+        (true, _) => check(
+            "sandbox",
+            Status::Warn,
+            format!("{mode}: {}{missing}", available.summary),
+        ),
+        (false, _) => check(
+            "sandbox",
+            Status::Warn,
+            format!(
+                "not available ({}): with --yes the model's commands will not run unless you pass --sandbox off; --approve ask still works",
+                available.missing.join("; ")
+            ),
+        ),
     }
 }
 

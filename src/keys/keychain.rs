@@ -23,7 +23,9 @@ pub struct KeychainStore {
 pub enum LinuxBackend {
     SecretService,
     /// The fallback, with why the Secret Service could not be used.
-    Kernel { why: String },
+    Kernel {
+        why: String,
+    },
 }
 
 impl Default for KeychainStore {
@@ -51,15 +53,16 @@ impl KeychainStore {
 
     /// The Secret Service when one answers on the session bus, else the kernel keyring.
     pub fn backend(&self) -> &LinuxBackend {
-        self.backend.get_or_init(|| match super::secret_service::usable() {
-            Ok(()) => LinuxBackend::SecretService,
-            Err(e) => LinuxBackend::Kernel {
-                why: match e {
-                    KeyError::Unavailable { reason } => reason,
-                    other => other.to_string(),
+        self.backend
+            .get_or_init(|| match super::secret_service::usable() {
+                Ok(()) => LinuxBackend::SecretService,
+                Err(e) => LinuxBackend::Kernel {
+                    why: match e {
+                        KeyError::Unavailable { reason } => reason,
+                        other => other.to_string(),
+                    },
                 },
-            },
-        })
+            })
     }
 }
 
@@ -71,10 +74,15 @@ impl SecretStore for KeychainStore {
                 match super::secret_service::get(&self.service, provider)? {
                     Some(s) => Ok(Some(s)),
                     // A key stored by an older samocoder, before the Secret Service was used.
-                    None => Ok(super::kernel::get(&self.description(provider), provider).unwrap_or(None)),
+                    None => {
+                        Ok(super::kernel::get(&self.description(provider), provider)
+                            .unwrap_or(None))
+                    }
                 }
             }
-            LinuxBackend::Kernel { .. } => super::kernel::get(&self.description(provider), provider),
+            LinuxBackend::Kernel { .. } => {
+                super::kernel::get(&self.description(provider), provider)
+            }
         }
     }
 
@@ -109,7 +117,7 @@ impl SecretStore for KeychainStore {
                 "the Secret Service (your desktop keyring over D-Bus; kept on disk)".to_string()
             }
             LinuxBackend::Kernel { why } => format!(
-                "{} (the fallback: {why})",
+                "{}; used because the Secret Service is not available: {why}",
                 super::kernel::describe()
             ),
         }

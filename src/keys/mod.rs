@@ -16,9 +16,9 @@ mod store;
 #[cfg(debug_assertions)]
 mod test_store;
 
-pub use keychain::{KeychainStore, SERVICE};
 #[cfg(target_os = "linux")]
 pub use keychain::LinuxBackend;
+pub use keychain::{KeychainStore, SERVICE};
 pub use resolve::{KeySource, Keys, ResolvedKey};
 pub use secret::Secret;
 pub use store::{EnvStore, KeyError, MemoryStore, SecretStore};

@@ -35,7 +35,18 @@ fn map(e: secret_service::Error) -> KeyError {
 
 /// Connects to the session bus's Secret Service, or says why not.
 pub(super) fn connect() -> Result<SecretService<'static>, KeyError> {
-    SecretService::connect(EncryptionType::Dh).map_err(map)
+    SecretService::connect(EncryptionType::Dh).map_err(|e| match e {
+        secret_service::Error::Zbus(_) => KeyError::Unavailable {
+            reason: "there is no D-Bus session bus".into(),
+        },
+        secret_service::Error::ZbusFdo(_) | secret_service::Error::Unavailable => {
+            KeyError::Unavailable {
+                reason: "no Secret Service (org.freedesktop.secrets) answers on the session bus"
+                    .into(),
+            }
+        }
+        other => map(other),
+    })
 }
 
 /// True when a Secret Service answers and has a default collection to store keys in.

@@ -12,6 +12,7 @@ mod doctor;
 mod export;
 mod files;
 mod keys;
+mod keys_secret_service;
 mod sandbox;
 mod store;
 mod templates;

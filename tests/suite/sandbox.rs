@@ -243,17 +243,27 @@ fn regression_a_command_outlived_a_killed_samocoder_and_wrote_later() {
     let dir = env.work().join("orphan");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while !dir.join("started.txt").exists() {
-        assert!(std::time::Instant::now() < deadline, "the command never started");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the command never started"
+        );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     child.kill().unwrap();
     child.wait().unwrap();
     std::thread::sleep(std::time::Duration::from_secs(3));
-    assert!(!dir.join("late.txt").exists(), "the command outlived samocoder");
+    assert!(
+        !dir.join("late.txt").exists(),
+        "the command outlived samocoder"
+    );
     // The running command's group was recorded, and nothing of it is left.
     let conn = db(&env);
     let group: Option<String> = conn
-        .query_row("SELECT command_group FROM runs ORDER BY id DESC LIMIT 1", [], |r| r.get(0))
+        .query_row(
+            "SELECT command_group FROM runs ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     let rec: samocoder::exec::sandbox::GroupRecord = group
         .expect("the running command's group was recorded")
@@ -263,4 +273,99 @@ fn regression_a_command_outlived_a_killed_samocoder_and_wrote_later() {
         samocoder::exec::kill_stale_group(&rec),
         samocoder::exec::sandbox::StaleGroup::Gone
     );
+}
+
+/// The runner the agent uses, sandboxed (workspace-write, network off), over this process's
+/// environment, with samocoder's own directories under `home`.
+fn sandboxed_runner(home: &std::path::Path) -> samocoder::exec::ShellRunner {
+    use samocoder::exec::sandbox::{SandboxConfig, SandboxFlags, base_for, resolve};
+    let env = samocoder::config::Env::from_process();
+    let paths = samocoder::config::Paths::under(home);
+    let available = samocoder::exec::sandbox::Availability {
+        confines_files: true,
+        summary: "test".into(),
+        missing: vec![],
+    };
+    let settings = resolve(
+        SandboxFlags::default(),
+        &SandboxConfig::default(),
+        samocoder::exec::ApprovalPolicy::Auto,
+        &available,
+        None,
+        &[],
+    )
+    .unwrap();
+    let runtime = samocoder::exec::SandboxRuntime {
+        exe: assert_cmd::cargo::cargo_bin("samocoder"),
+        base: base_for(&env, &paths, &settings),
+        settings,
+    };
+    samocoder::exec::ShellRunner::new(samocoder::exec::child_env(&env, &[], &[], true))
+        .with_sandbox(runtime)
+}
+
+#[tokio::test]
+async fn sandbox_starter_templates_test_and_git_work_inside() {
+    use samocoder::exec::{CommandSpec, Runner};
+    use samocoder::templates::{self, ProjectVars};
+    let scratch = tempfile::tempdir().unwrap();
+    let runner = sandboxed_runner(&scratch.path().join("home"));
+    let vars = ProjectVars::new("Sandboxed demo", "runs its tests in the sandbox").unwrap();
+    let have = |tool: &str| {
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("command -v {tool}"))
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    let mut ran = Vec::new();
+    for starter in templates::list_starters().unwrap() {
+        let dir = scratch.path().join(&starter.name);
+        let rendered = templates::render_starter(&starter.name, &dir, &vars).unwrap();
+        let git = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(
+                "git init -q && git add -A && git -c user.name=t -c user.email=t@t commit -qm init",
+            )
+            .current_dir(&dir)
+            .status()
+            .unwrap();
+        assert!(git.success());
+        let mut commands = vec![
+            rendered.test.clone(),
+            "git status --short && git log --oneline && git diff --stat".to_string(),
+        ];
+        if dir.join("package.json").is_file() {
+            commands.push("npm test".into());
+        }
+        for cmd in commands {
+            let tool = cmd.split_whitespace().next().unwrap().to_string();
+            if !have(&tool) {
+                println!(
+                    "note: {tool} is not on PATH: `{cmd}` of {} not run",
+                    starter.name
+                );
+                continue;
+            }
+            let spec = CommandSpec::new(&cmd, &dir, std::time::Duration::from_secs(300));
+            let out = runner.run(spec).await.unwrap();
+            let sandbox = out.sandbox.clone().unwrap();
+            assert!(
+                sandbox.layers.iter().any(|l| l.starts_with("Landlock")),
+                "{sandbox:?}"
+            );
+            assert!(
+                out.success(),
+                "{}: `{cmd}` failed in the sandbox:\n{}",
+                starter.name,
+                out.for_model()
+            );
+            ran.push(format!("{}: {cmd}", starter.name));
+        }
+    }
+    assert!(
+        ran.iter().any(|r| r.contains("python3 -m unittest")),
+        "{ran:?}"
+    );
+    println!("ran in the sandbox: {ran:#?}");
 }
