@@ -369,3 +369,56 @@ async fn sandbox_starter_templates_test_and_git_work_inside() {
     );
     println!("ran in the sandbox: {ran:#?}");
 }
+
+/// The architect's install command gets the network (unless `sandbox.install_network` is
+/// false), model commands do not, and `show` tells which command ran how.
+#[test]
+fn sandbox_install_command_gets_the_network_and_show_says_so() {
+    use crate::common::agent::call;
+    let (_l, port) = listener();
+    for (allow, want_ok) in [("true", true), ("false", false)] {
+        let env = Env::new();
+        let c = Cassette::new("inst")
+            .spec()
+            .tools(vec![call(
+                "submit_architecture",
+                serde_json::json!({"stack": "POSIX sh", "template": null, "dependencies": [],
+                    "install_command": connect(port), "test_command": "true", "notes": ""}),
+            )])
+            .plan(&["Connect"])
+            .tools(vec![run_command(&connect(port))])
+            .tools(vec![task_done("done")]);
+        let path = c.write(&env.root.path().join("inst.jsonl"));
+        let flag = format!("sandbox.install_network={allow}");
+        let r = run(
+            &env,
+            &[
+                "-c",
+                &flag,
+                "--yes",
+                "--json",
+                "new",
+                "--replay",
+                path.to_str().unwrap(),
+            ],
+            &[],
+        );
+        assert_eq!(r.code, 0, "{}", r.describe());
+        let outs = outputs(&env);
+        assert_eq!(outs[0].1 == Some(0), want_ok, "install: {}", outs[0].3);
+        assert_eq!(outs[1].1 == Some(0), false, "model command: {}", outs[1].3);
+        let want_label = if want_ok {
+            "workspace-write+network"
+        } else {
+            "workspace-write"
+        };
+        assert_eq!(outs[0].2.as_deref(), Some(want_label));
+        assert_eq!(outs[1].2.as_deref(), Some("workspace-write"));
+        let show = env.cmd().args(["--json", "show", "inst"]).output().unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
+        assert_eq!(v["commands"][0]["sandbox"], want_label, "{v}");
+        let human = env.cmd().args(["show", "inst"]).output().unwrap();
+        let text = String::from_utf8_lossy(&human.stdout);
+        assert!(text.contains(&format!("sandbox {want_label}]")), "{text}");
+    }
+}
