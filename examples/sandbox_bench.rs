@@ -19,7 +19,7 @@ use samocoder::exec::{
 };
 
 fn runner(
-    exe: &PathBuf,
+    exe: &std::path::Path,
     home: &std::path::Path,
     mode: Option<SandboxMode>,
     network: bool,
@@ -47,7 +47,7 @@ fn runner(
     .expect("settings");
     let base = base_for(&env, &Paths::under(home), &settings);
     direct.with_sandbox(SandboxRuntime {
-        exe: exe.clone(),
+        exe: exe.to_path_buf(),
         base,
         settings,
     })

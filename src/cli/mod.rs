@@ -257,6 +257,7 @@ fn exit_for(err: &anyhow::Error) -> Exit {
             crate::keys::KeyError,
             crate::workspace::WorkspaceError,
             crate::exec::ExecError,
+            crate::exec::sandbox::SandboxError,
             crate::export::ExportError,
             crate::templates::TemplateError,
             crate::llm::LlmError,

@@ -167,6 +167,12 @@ impl ExitStatus for ExecError {
 /// Runs commands; the agent holds an `Arc<dyn Runner>` so tests can pass a fake.
 pub trait Runner: Send + Sync {
     fn run(&self, spec: CommandSpec) -> BoxFuture<'_, Result<CommandOutcome, ExecError>>;
+
+    /// How `spec` will be confined, in words, for an approval prompt ("sandbox
+    /// workspace-write, network on"); `None` when this runner has no sandbox to describe.
+    fn sandbox_note(&self, _spec: &CommandSpec) -> Option<String> {
+        None
+    }
 }
 
 /// The real runner.
@@ -205,6 +211,22 @@ impl ShellRunner {
 impl Runner for ShellRunner {
     fn run(&self, spec: CommandSpec) -> BoxFuture<'_, Result<CommandOutcome, ExecError>> {
         Box::pin(run_shell(self, spec))
+    }
+
+    fn sandbox_note(&self, spec: &CommandSpec) -> Option<String> {
+        let rt = self.sandbox.as_ref()?;
+        let network = if rt.settings.network_for(spec.role) {
+            "on"
+        } else {
+            "off"
+        };
+        Some(match &rt.settings.unconfined_reason {
+            Some(reason) => format!("NOT sandboxed ({reason}), network {network}"),
+            None if rt.settings.mode == SandboxMode::Off => {
+                format!("sandbox off (--sandbox off), network {network}")
+            }
+            None => format!("sandbox {}, network {network}", rt.settings.mode),
+        })
     }
 }
 

@@ -406,7 +406,7 @@ fn sandbox_install_command_gets_the_network_and_show_says_so() {
         assert_eq!(r.code, 0, "{}", r.describe());
         let outs = outputs(&env);
         assert_eq!(outs[0].1 == Some(0), want_ok, "install: {}", outs[0].3);
-        assert_eq!(outs[1].1 == Some(0), false, "model command: {}", outs[1].3);
+        assert_ne!(outs[1].1, Some(0), "model command: {}", outs[1].3);
         let want_label = if want_ok {
             "workspace-write+network"
         } else {
@@ -421,4 +421,85 @@ fn sandbox_install_command_gets_the_network_and_show_says_so() {
         let text = String::from_utf8_lossy(&human.stdout);
         assert!(text.contains(&format!("sandbox {want_label}]")), "{text}");
     }
+}
+
+/// Where no sandbox can be made, `--yes` does not run the model's commands unconfined: the
+/// run stops before any command with exit 2 and says exactly how to go on; `--sandbox off`
+/// runs them, recorded as `off`.
+#[test]
+fn sandbox_unavailable_under_yes_refuses_unless_off() {
+    let no_sandbox = ("SAMOCODER_INSECURE_TEST_NO_SANDBOX", "1");
+    let env = Env::new();
+    let c = Cassette::new("nosbx")
+        .spec()
+        .architecture("true")
+        .plan(&["Write"])
+        .tools(vec![run_command("echo x > f.txt")])
+        .tools(vec![task_done("done")]);
+    let path = c.write(&env.root.path().join("nosbx.jsonl"));
+    let p = path.to_str().unwrap();
+    let r = run(&env, &["--yes", "new", "--replay", p], &[no_sandbox]);
+    assert_eq!(r.code, 2, "{}", r.describe());
+    assert!(
+        r.stderr.contains("cannot sandbox commands")
+            && r.stderr
+                .contains("pass --sandbox off (or set sandbox.mode = \"off\")"),
+        "{}",
+        r.stderr
+    );
+    assert!(!env.work().join("nosbx/f.txt").exists());
+
+    let env = Env::new();
+    let path = c.write(&env.root.path().join("nosbx.jsonl"));
+    let p = path.to_str().unwrap();
+    let r = run(
+        &env,
+        &["--yes", "--json", "new", "--replay", p, "--sandbox", "off"],
+        &[no_sandbox],
+    );
+    assert_eq!(r.code, 0, "{}", r.describe());
+    assert!(env.work().join("nosbx/f.txt").exists());
+    assert_eq!(outputs(&env)[0].2.as_deref(), Some("off"));
+}
+
+#[test]
+fn sandbox_bad_flag_and_config_values_are_usage_errors() {
+    let env = Env::new();
+    let r = run(&env, &["new", "x", "-d", "y", "--sandbox", "strict"], &[]);
+    assert_eq!(r.code, 2, "{}", r.describe());
+    assert!(
+        r.stderr.contains("workspace-write, read-only or off"),
+        "{}",
+        r.stderr
+    );
+    for (flag, needle) in [
+        ("sandbox.mode=\"strict\"", "sandbox.mode"),
+        (
+            "exec.env_passthrough=[\"OPENAI_API_KEY\"]",
+            "keys are never passed to commands",
+        ),
+    ] {
+        let r = run(&env, &["-c", flag, "config", "show"], &[]);
+        assert_eq!(r.code, 2, "{flag}: {}", r.describe());
+        assert!(r.stderr.contains(needle), "{flag}: {}", r.stderr);
+    }
+    let r = run(
+        &env,
+        &[
+            "--yes",
+            "-c",
+            "sandbox.writable=[\"~/.ssh\"]",
+            "new",
+            "x",
+            "-d",
+            "y",
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 2, "{}", r.describe());
+    assert!(
+        r.stderr.contains("commands must never reach"),
+        "{}",
+        r.stderr
+    );
 }

@@ -121,6 +121,11 @@ fn homes(env: &Env) -> Vec<PathBuf> {
     out
 }
 
+/// Debug builds only: set (to anything) to make the probe find no sandbox, so tests can see
+/// what a machine without Landlock does. Release builds do not contain it.
+#[cfg(debug_assertions)]
+pub const TEST_NO_SANDBOX_VAR: &str = "SAMOCODER_INSECURE_TEST_NO_SANDBOX";
+
 /// Flags + config + the machine -> this run's sandbox, ready for the runner. Probes the
 /// machine (one helper run, a few milliseconds) unless the sandbox is off.
 pub fn prepare(
@@ -130,8 +135,6 @@ pub fn prepare(
     env: &Env,
     paths: &Paths,
 ) -> Result<SandboxRuntime, SandboxError> {
-    let home = env.non_empty("HOME").map(PathBuf::from);
-    let protected = protected_for(env, paths);
     let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("samocoder"));
     let wanted = flags.mode.or(config.sandbox.mode).unwrap_or_default();
     let available = if wanted == SandboxMode::Off {
@@ -149,8 +152,34 @@ pub fn prepare(
             readable: vec![],
             unconfined_reason: None,
         };
+        #[cfg(debug_assertions)]
+        if env.get(TEST_NO_SANDBOX_VAR).is_some() {
+            return finish(
+                flags,
+                config,
+                approval,
+                env,
+                paths,
+                exe,
+                Availability::none(format!("{TEST_NO_SANDBOX_VAR} is set")),
+            );
+        }
         probe(&exe, &base_for(env, paths, &empty))
     };
+    finish(flags, config, approval, env, paths, exe, available)
+}
+
+fn finish(
+    flags: SandboxFlags,
+    config: &Config,
+    approval: ApprovalPolicy,
+    env: &Env,
+    paths: &Paths,
+    exe: PathBuf,
+    available: Availability,
+) -> Result<SandboxRuntime, SandboxError> {
+    let home = env.non_empty("HOME").map(PathBuf::from);
+    let protected = protected_for(env, paths);
     let settings = resolve(
         flags,
         &config.sandbox,
