@@ -234,3 +234,43 @@ async fn gate_applies_the_policy() {
     assert_eq!("AUTO".parse::<ApprovalPolicy>(), Ok(ApprovalPolicy::Auto));
     assert!("maybe".parse::<ApprovalPolicy>().is_err());
 }
+
+#[test]
+fn the_sandbox_note_says_how_a_command_will_be_confined() {
+    use crate::exec::sandbox::{
+        CommandRole, SandboxBase, SandboxMode, SandboxRuntime, SandboxSettings,
+    };
+    let settings = |mode, unconfined: Option<&str>| SandboxSettings {
+        mode,
+        network: false,
+        install_network: true,
+        writable: vec![],
+        readable: vec![],
+        unconfined_reason: unconfined.map(str::to_string),
+    };
+    let with = |s: SandboxSettings| {
+        runner().with_sandbox(SandboxRuntime {
+            exe: "samocoder".into(),
+            base: SandboxBase::default(),
+            settings: s,
+        })
+    };
+    let mut install = spec("pip install x", 1000);
+    install.role = CommandRole::Install;
+    let model = spec("ls", 1000);
+    let r = with(settings(SandboxMode::WorkspaceWrite, None));
+    assert_eq!(
+        r.sandbox_note(&model).unwrap(),
+        "sandbox workspace-write, network off"
+    );
+    assert_eq!(
+        r.sandbox_note(&install).unwrap(),
+        "sandbox workspace-write, network on"
+    );
+    let r = with(settings(SandboxMode::WorkspaceWrite, Some("no Landlock")));
+    assert_eq!(
+        r.sandbox_note(&model).unwrap(),
+        "NOT sandboxed (no Landlock), network off"
+    );
+    assert!(runner().sandbox_note(&model).is_none());
+}

@@ -92,10 +92,13 @@ pub fn main(args: &[String]) -> ExitCode {
 /// namespace's init: when it ends, everything it left behind ends with it).
 #[cfg(target_os = "linux")]
 fn stage2(req: &HelperRequest, mut report: HelperReport) -> ExitCode {
-    if let Err(e) = super::ns::mount_own_proc() {
-        return fail(report, e);
+    match super::ns::mount_own_proc() {
+        Ok(()) => report.layers.push("PID namespace".into()),
+        // Still confined by Landlock and seccomp; only other programs' /proc stays visible.
+        Err(e) => report.missing.push(format!(
+            "{e}: the environment of your other programs (not samocoder's) stays readable"
+        )),
     }
-    report.layers.push("PID namespace".into());
     let no_net_ns = !req.policy.network && !report.layers.iter().any(|l| l == "network namespace");
     let private = private_dirs(&report);
     if let Err(e) = confine(&req.policy, &private, no_net_ns, &mut report) {
