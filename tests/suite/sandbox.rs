@@ -81,7 +81,9 @@ fn sandbox_attacks_of_issue_11_fail_through_a_real_run() {
         // 5: git still works, its internals are not writable.
         "git status --short > /dev/null && echo git-ok; echo x >> .git/config".to_string(),
         // 6: the project and the private temporary directory are writable.
-        "echo ok > inside.txt && echo t > \"$TMPDIR/t\" && cat inside.txt \"$TMPDIR/t\"".to_string(),
+        "echo ok > inside.txt && echo t > \"$TMPDIR/t\" && cat inside.txt \"$TMPDIR/t\" && echo out > /dev/stdout && echo err > /dev/stderr && head -c 3 /dev/urandom | wc -c".to_string(),
+        // 7: even as root: no capabilities, no raw disk, no kernel memory.
+        "grep CapEff /proc/self/status; for d in /dev/vda /dev/sda /dev/nvme0n1 /proc/kcore; do [ -e $d ] && echo \"$d $(head -c 16 $d 2>/dev/null | wc -c)\"; done; true".to_string(),
     ];
     let r = run_commands(&env, "attacks", &commands, &[]);
     assert_eq!(r.code, 0, "{}", r.describe());
@@ -131,7 +133,15 @@ fn sandbox_attacks_of_issue_11_fail_through_a_real_run() {
             .ends_with("x\n")
     );
     assert_eq!(outs[6].1, Some(0), "{}", outs[6].3);
-    assert_eq!(outs[6].3, "ok\nt\n");
+    assert_eq!(outs[6].3, "ok\nt\nout\nerr\n3\n");
+    assert!(
+        outs[7].3.starts_with("CapEff:\t0000000000000000\n"),
+        "{}",
+        outs[7].3
+    );
+    for line in outs[7].3.lines().skip(1) {
+        assert!(line.ends_with(" 0"), "read through the sandbox: {line}");
+    }
     // The model is told, in words, what the sandbox refused.
     let told = tool_results(&env);
     assert!(told.contains("the sandbox denied"), "{told}");

@@ -76,7 +76,7 @@ pub fn main(args: &[String]) -> ExitCode {
         match restrict(&req, &mut report) {
             Err(e) => return fail(report, e),
             // The rest happens in the first process of the new PID namespace.
-            Ok(Some(next)) => return guard.run(&next),
+            Ok(Some(carried)) => return fork_stage2(&req, carried, guard),
             Ok(None) => {}
         }
     }
@@ -87,9 +87,30 @@ pub fn main(args: &[String]) -> ExitCode {
     guard.run(&req.program)
 }
 
+/// Forks the second stage (the first process of the new PID namespace; a fork, not an exec,
+/// so it keeps the capabilities a user namespace gave and mounting `/proc` works for every
+/// user) and supervises it.
+#[cfg(target_os = "linux")]
+fn fork_stage2(req: &HelperRequest, carried: HelperReport, guard: supervise::Guard) -> ExitCode {
+    match super::sys::fork_single_threaded() {
+        Ok(super::sys::Forked::Child) => {
+            let _ = supervise::unblock();
+            stage2(req, carried)
+        }
+        Ok(super::sys::Forked::Parent(pid)) => guard.wait_for(pid),
+        Err(e) => fail(carried, format!("starting the sandboxed process: {e}")),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn fork_stage2(_req: &HelperRequest, carried: HelperReport, _guard: supervise::Guard) -> ExitCode {
+    fail(carried, "no second stage on this system".into())
+}
+
 /// The second stage, first process of the command's PID namespace: its own `/proc`, then
 /// Landlock and seccomp, the report, and `exec` of the command (which becomes that
-/// namespace's init: when it ends, everything it left behind ends with it).
+/// namespace's init: when it ends, everything it left behind ends with it). Also reached
+/// through `stage2` in the request (a second stage started by exec, for older helpers).
 #[cfg(target_os = "linux")]
 fn stage2(req: &HelperRequest, mut report: HelperReport) -> ExitCode {
     match super::ns::mount_own_proc() {
@@ -149,7 +170,10 @@ fn emit(report: &HelperReport) {
 /// Namespaces, then either the second stage to run (a PID namespace was made) or Landlock
 /// and seccomp applied here.
 #[cfg(target_os = "linux")]
-fn restrict(req: &HelperRequest, report: &mut HelperReport) -> Result<Option<Vec<String>>, String> {
+fn restrict(
+    req: &HelperRequest,
+    report: &mut HelperReport,
+) -> Result<Option<HelperReport>, String> {
     let policy = &req.policy;
     let ns = super::ns::enter(policy)?;
     if ns.mount {
@@ -167,19 +191,7 @@ fn restrict(req: &HelperRequest, report: &mut HelperReport) -> Result<Option<Vec
                 .iter()
                 .map(|d| format!("private {}", d.display())),
         );
-        let next = HelperRequest {
-            policy: policy.clone(),
-            program: req.program.clone(),
-            probe: req.probe,
-            stage2: Some(carried),
-        };
-        let exe = std::env::current_exe().map_err(|e| format!("finding samocoder itself: {e}"))?;
-        let json = serde_json::to_string(&next).map_err(|e| e.to_string())?;
-        return Ok(Some(vec![
-            exe.display().to_string(),
-            SUBCOMMAND.into(),
-            json,
-        ]));
+        return Ok(Some(carried));
     }
     report.missing.push(
         "no PID namespace: the environment of your other programs (not samocoder's) stays readable"
@@ -187,6 +199,29 @@ fn restrict(req: &HelperRequest, report: &mut HelperReport) -> Result<Option<Vec
     );
     confine(policy, &ns.private_dirs, no_net_ns, report)?;
     Ok(None)
+}
+
+/// No capability survives into the command, for root too (raw disk and `/proc/kcore` reads,
+/// `CAP_SYS_PTRACE` past non-dumpable, mounts): the bounding set is emptied (so no exec can
+/// give them back) and every other set cleared.
+#[cfg(target_os = "linux")]
+fn drop_capabilities() -> Result<(), String> {
+    use caps::CapSet;
+    let err = |e: caps::errors::CapsError| format!("dropping capabilities: {e}");
+    if caps::has_cap(None, CapSet::Effective, caps::Capability::CAP_SETPCAP).unwrap_or(false) {
+        for cap in caps::all() {
+            caps::drop(None, CapSet::Bounding, cap).map_err(err)?;
+        }
+    }
+    for set in [
+        CapSet::Ambient,
+        CapSet::Inheritable,
+        CapSet::Effective,
+        CapSet::Permitted,
+    ] {
+        caps::clear(None, set).map_err(err)?;
+    }
+    Ok(())
 }
 
 /// Landlock and seccomp, on this process and what it executes.
@@ -198,6 +233,7 @@ fn confine(
     report: &mut HelperReport,
 ) -> Result<(), String> {
     report.layers.retain(|l| !l.starts_with("private "));
+    drop_capabilities()?;
     let ll = super::landlock_rules::apply(policy, private, no_net_ns)?;
     report.layers.push(ll.summary);
     report.missing.extend(ll.missing);
@@ -213,7 +249,7 @@ fn confine(
 fn restrict(
     _req: &HelperRequest,
     report: &mut HelperReport,
-) -> Result<Option<Vec<String>>, String> {
+) -> Result<Option<HelperReport>, String> {
     // The command itself is wrapped in `sandbox-exec -p PROFILE` by the runner.
     report.layers.push("Seatbelt".into());
     Ok(None)
@@ -223,7 +259,7 @@ fn restrict(
 fn restrict(
     _req: &HelperRequest,
     _report: &mut HelperReport,
-) -> Result<Option<Vec<String>>, String> {
+) -> Result<Option<HelperReport>, String> {
     Err("this operating system has no sandbox samocoder can use".into())
 }
 
@@ -232,6 +268,7 @@ mod supervise {
     use std::process::ExitCode;
 
     use nix::sys::signal::{SigSet, Signal, killpg};
+    use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
     use nix::unistd::{Pid, getpgrp, getppid};
 
     /// Signals the helper waits for instead of dying of them.
@@ -275,7 +312,7 @@ mod supervise {
             let Some((cmd, args)) = program.split_first() else {
                 return ExitCode::from(super::SETUP_FAILED);
             };
-            let mut child = match std::process::Command::new(cmd).args(args).spawn() {
+            let child = match std::process::Command::new(cmd).args(args).spawn() {
                 Ok(c) => c,
                 Err(e) => {
                     use std::io::Write;
@@ -283,17 +320,30 @@ mod supervise {
                     return ExitCode::from(127);
                 }
             };
+            let Ok(pid) = i32::try_from(child.id()) else {
+                return ExitCode::from(super::SETUP_FAILED);
+            };
+            self.wait_for(Pid::from_raw(pid))
+        }
+
+        /// Waits for `pid`, killing the whole process group if samocoder goes away first.
+        pub fn wait_for(self, pid: Pid) -> ExitCode {
             let set = waited();
             loop {
-                if let Ok(Some(status)) = child.try_wait() {
-                    return exit_like(status);
+                match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+                    Ok(WaitStatus::Exited(_, code)) => {
+                        return ExitCode::from(u8::try_from(code).unwrap_or(1));
+                    }
+                    Ok(WaitStatus::Signaled(_, sig, _)) => return die_like(sig),
+                    Ok(_) => {}
+                    Err(_) => return ExitCode::from(1),
                 }
                 match set.wait() {
                     Ok(Signal::SIGCHLD) | Err(_) => continue,
                     Ok(_) if getppid().as_raw() != self.parent => {
                         // samocoder is gone: nothing may outlive it.
                         let _ = killpg(getpgrp(), Signal::SIGKILL);
-                        let _ = killpg(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
+                        let _ = killpg(pid, Signal::SIGKILL);
                         return ExitCode::from(137);
                     }
                     // SIGTERM from the runner reaches the whole group; the shell decides.
@@ -303,19 +353,19 @@ mod supervise {
         }
     }
 
-    /// Ends the helper the way the command ended: same exit code, or the same signal.
-    fn exit_like(status: std::process::ExitStatus) -> ExitCode {
-        use std::os::unix::process::ExitStatusExt;
-        if let Some(code) = status.code() {
-            return ExitCode::from(u8::try_from(code).unwrap_or(1));
-        }
-        if let Some(sig) = status.signal().and_then(|s| Signal::try_from(s).ok()) {
-            let _ = waited().thread_unblock();
-            // SAFETY-free: resetting to the default action and raising the signal ends us.
-            let _ = nix::sys::signal::raise(sig);
-            return ExitCode::from(128u8.saturating_add(sig as u8));
-        }
-        ExitCode::from(1)
+    /// Lets the signals the helper waits for through again (for a forked second stage, whose
+    /// command must not inherit them blocked).
+    pub fn unblock() -> nix::Result<()> {
+        waited().thread_unblock()
+    }
+
+    /// Ends the helper the way the command ended: by the same signal.
+    fn die_like(sig: Signal) -> ExitCode {
+        let _ = waited().thread_unblock();
+        // With the default action (never changed here) the signal ends the helper; an
+        // ignored one (SIGPIPE is ignored by Rust programs) falls through to 128 + N.
+        let _ = nix::sys::signal::raise(sig);
+        ExitCode::from(128u8.saturating_add(sig as u8))
     }
 }
 

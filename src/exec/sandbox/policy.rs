@@ -30,11 +30,10 @@ pub const SYSTEM_READ: &[&str] = &[
     "/sys",
     "/var/lib",
     "/var/cache",
-    "/dev",
     "/run/systemd/resolve",
 ];
 
-/// Devices commands may write to.
+/// Devices commands may read and write: only these (never a disk or `/dev/mem`).
 pub const DEVICES_WRITE: &[&str] = &[
     "/dev/null",
     "/dev/zero",

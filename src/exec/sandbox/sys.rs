@@ -1,6 +1,9 @@
-//! The one system call of the sandbox that no safe wrapper covers: bringing the loopback
+//! The two system calls of the sandbox that no safe wrapper covers: bringing the loopback
 //! interface of a fresh network namespace up (`SIOCSIFFLAGS`), so a command's own tests can
-//! still listen on and connect to 127.0.0.1 while the machine's network stays out of reach.
+//! still listen on and connect to 127.0.0.1 while the machine's network stays out of reach;
+//! and `fork` of the single-threaded helper, so the first process of the PID namespace keeps
+//! the capabilities it needs to mount its own `/proc` (an exec would drop them for a user
+//! who is not root).
 #![allow(unsafe_code)]
 
 use std::os::fd::AsRawFd;
@@ -37,4 +40,31 @@ fn loopback_up_with(fd: i32) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Which side of a fork this is.
+pub enum Forked {
+    Child,
+    Parent(nix::unistd::Pid),
+}
+
+/// Forks the helper, which must be single-threaded (checked: it refuses otherwise).
+pub fn fork_single_threaded() -> std::io::Result<Forked> {
+    let threads = std::fs::read_to_string("/proc/self/status")?
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:").map(|n| n.trim().to_string()));
+    if threads.as_deref() != Some("1") {
+        return Err(std::io::Error::other(
+            "the sandbox helper is not single-threaded; refusing to fork",
+        ));
+    }
+    // SAFETY: the process has exactly one thread (checked above; the helper is dispatched in
+    // `main` before anything can start a thread, and nothing here starts one), so no lock or
+    // allocator state can be held by another thread at the fork: the child may run any code,
+    // allocation included, before it execs or exits.
+    match unsafe { nix::unistd::fork() } {
+        Ok(nix::unistd::ForkResult::Child) => Ok(Forked::Child),
+        Ok(nix::unistd::ForkResult::Parent { child }) => Ok(Forked::Parent(child)),
+        Err(e) => Err(e.into()),
+    }
 }
