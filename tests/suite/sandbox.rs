@@ -513,3 +513,39 @@ fn sandbox_bad_flag_and_config_values_are_usage_errors() {
         r.stderr
     );
 }
+
+#[test]
+fn sandbox_doctor_reports_what_this_machine_enforces() {
+    let env = Env::new();
+    let out = env.cmd().args(["--json", "doctor"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let check = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "sandbox")
+        .unwrap_or_else(|| panic!("no sandbox check: {v}"))
+        .clone();
+    assert_eq!(check["status"], "ok", "{check}");
+    let detail = check["detail"].as_str().unwrap();
+    for layer in [
+        "Landlock ABI",
+        "seccomp",
+        "mount namespace",
+        "PID namespace",
+        "network namespace",
+    ] {
+        assert!(detail.contains(layer), "{detail}");
+    }
+    let keychain = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "keychain")
+        .unwrap();
+    let k = keychain["detail"].as_str().unwrap();
+    assert!(
+        k.contains("Secret Service") || k.contains("kernel keyring"),
+        "{k}"
+    );
+}

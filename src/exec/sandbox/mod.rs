@@ -188,6 +188,11 @@ fn finish(
         home.as_deref(),
         &protected,
     )?;
+    // A declared cache that does not exist yet could never be made by a command (its parent
+    // is not writable): make it now.
+    for dir in &settings.writable {
+        let _ = std::fs::create_dir_all(dir);
+    }
     let base = base_for(env, paths, &settings);
     Ok(SandboxRuntime {
         exe,

@@ -253,6 +253,15 @@ impl SandboxPolicy {
             .iter()
             .chain(&self.secrets)
             .any(|p| path.starts_with(p));
+        let toolchain = self.read.iter().find(|r| {
+            path.starts_with(r) && !SYSTEM_READ.iter().any(|s| Path::new(s) == r.as_path())
+        });
+        if let (false, Some(root)) = (protected, toolchain) {
+            return Some(format!(
+                "{} is a toolchain directory commands may only read (the user can let them write it with sandbox.writable)",
+                root.display()
+            ));
+        }
         Some(match self.read_denied(&path) {
             Some(why) if protected => why,
             _ => "outside the project".into(),
@@ -362,6 +371,11 @@ mod tests {
         assert!(
             p.write_denied(Path::new("/home/u/proj/../other/f"))
                 .is_some()
+        );
+        assert!(
+            p.write_denied(Path::new("/home/u/.cargo/registry/cache/x.crate"))
+                .unwrap()
+                .contains("sandbox.writable")
         );
         assert!(
             p.write_denied(Path::new("/etc/passwd"))
