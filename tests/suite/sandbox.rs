@@ -549,3 +549,48 @@ fn sandbox_doctor_reports_what_this_machine_enforces() {
         "{k}"
     );
 }
+
+/// The fallback of a machine that cannot make namespaces (user namespaces turned off):
+/// Landlock and seccomp alone still refuse writes outside, samocoder's files, the keyring and
+/// the network (by refusing sockets), and `doctor`-style reports say what is missing.
+#[test]
+fn sandbox_without_namespaces_still_confines_files_keys_and_network() {
+    let (_l, port) = listener();
+    let env = Env::new();
+    let outside = env.root.path().join("outside.txt");
+    std::fs::write(&outside, "keep\n").unwrap();
+    let commands = vec![
+        format!("echo x > {}", outside.display()),
+        format!("cat {}/samocoder.db | head -c 16", env.home().display()),
+        "python3 -c \"import ctypes; l=ctypes.CDLL(None, use_errno=True); print('keyctl', l.syscall(250, 0, -4, 0, 0, 0), ctypes.get_errno())\"".to_string(),
+        connect(port),
+        "echo ok > inside.txt && cat inside.txt".to_string(),
+    ];
+    let mut c = Cassette::new("nons")
+        .spec()
+        .architecture("true")
+        .plan(&["Try"]);
+    for cmd in &commands {
+        c = c.tools(vec![run_command(cmd)]);
+    }
+    let c = c.tools(vec![task_done("done")]);
+    let path = c.write(&env.root.path().join("nons.jsonl"));
+    let r = run(
+        &env,
+        &["--yes", "--json", "new", "--replay", path.to_str().unwrap()],
+        &[("SAMOCODER_INSECURE_TEST_NO_NAMESPACES", "1")],
+    );
+    assert_eq!(r.code, 0, "{}", r.describe());
+    let outs = outputs(&env);
+    assert_ne!(outs[0].1, Some(0), "{}", outs[0].3);
+    assert_eq!(env.read(&outside), "keep\n");
+    assert!(!outs[1].3.contains("SQLite"), "{}", outs[1].3);
+    assert!(outs[2].3.contains("keyctl -1 1"), "{}", outs[2].3);
+    assert_ne!(outs[3].1, Some(0), "{}", outs[3].3);
+    assert_eq!(outs[4].1, Some(0), "{}", outs[4].3);
+    let told = tool_results(&env);
+    assert!(
+        told.contains(&format!("the sandbox denied writing {}", outside.display())),
+        "{told}"
+    );
+}

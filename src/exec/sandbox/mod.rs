@@ -87,6 +87,7 @@ pub fn base_for(env: &Env, paths: &Paths, settings: &SandboxSettings) -> Sandbox
         writable: settings.writable.clone(),
         readable: settings.readable.clone(),
         runtime_dir: env.non_empty("XDG_RUNTIME_DIR").map(PathBuf::from),
+        no_namespaces: no_namespaces(env),
     }
 }
 
@@ -125,6 +126,20 @@ fn homes(env: &Env) -> Vec<PathBuf> {
 /// what a machine without Landlock does. Release builds do not contain it.
 #[cfg(debug_assertions)]
 pub const TEST_NO_SANDBOX_VAR: &str = "SAMOCODER_INSECURE_TEST_NO_SANDBOX";
+
+/// Debug builds only: set (to anything) to confine commands without namespaces, as on a
+/// machine that cannot make them, so tests can check the fallback.
+#[cfg(debug_assertions)]
+pub const TEST_NO_NAMESPACES_VAR: &str = "SAMOCODER_INSECURE_TEST_NO_NAMESPACES";
+
+fn no_namespaces(env: &Env) -> bool {
+    #[cfg(debug_assertions)]
+    if env.get(TEST_NO_NAMESPACES_VAR).is_some() {
+        return true;
+    }
+    let _ = env;
+    false
+}
 
 /// Flags + config + the machine -> this run's sandbox, ready for the runner. Probes the
 /// machine (one helper run, a few milliseconds) unless the sandbox is off.

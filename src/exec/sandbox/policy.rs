@@ -123,6 +123,9 @@ pub struct SandboxBase {
     pub readable: Vec<PathBuf>,
     /// The user's runtime directory (XDG_RUNTIME_DIR), hidden when a mount namespace can be made.
     pub runtime_dir: Option<PathBuf>,
+    /// False only in tests of the fallback: confine without namespaces, as on a machine that
+    /// cannot make them.
+    pub no_namespaces: bool,
 }
 
 /// Every path no command may read: samocoder's own directories and the credential places.
@@ -160,6 +163,9 @@ pub struct SandboxPolicy {
     pub read_only: Vec<PathBuf>,
     /// The samocoder process the helper belongs to: when it is gone, the command is killed.
     pub parent_pid: u32,
+    /// Tests of the fallback only: make no namespaces.
+    #[serde(default)]
+    pub no_namespaces: bool,
 }
 
 impl SandboxBase {
@@ -226,6 +232,7 @@ impl SandboxBase {
             secrets,
             hidden,
             parent_pid,
+            no_namespaces: self.no_namespaces,
         }
     }
 }
@@ -339,6 +346,7 @@ mod tests {
             writable: vec!["/home/u/.cache/pip".into()],
             readable: vec![],
             runtime_dir: Some("/run/user/1000".into()),
+            no_namespaces: false,
         }
     }
 
