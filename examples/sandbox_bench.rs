@@ -95,28 +95,34 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             true,
         ),
     ];
-    let mut medians = Vec::new();
-    println!("{n} runs of `true` each ({})", exe.display());
-    for (name, mode, network) in cases {
-        let r = runner(&exe, &dir.path().join("home"), mode, network);
-        let mut times = Vec::with_capacity(n);
-        rt.block_on(async {
-            for i in 0..n + 5 {
+    println!("{n} runs of `true` each, the cases interleaved ({})", exe.display());
+    let runners: Vec<ShellRunner> = cases
+        .iter()
+        .map(|(_, mode, network)| runner(&exe, &dir.path().join("home"), *mode, *network))
+        .collect();
+    let mut times: Vec<Vec<Duration>> = vec![Vec::with_capacity(n); cases.len()];
+    rt.block_on(async {
+        // Round-robin, so a noisy moment on a shared machine hits every case alike.
+        for i in 0..n + 5 {
+            for (k, r) in runners.iter().enumerate() {
                 let spec = CommandSpec::new("true", &project, Duration::from_secs(30));
                 let started = Instant::now();
                 let out = r.run(spec).await.expect("run");
-                assert!(out.success(), "{name}: {}", out.for_model());
+                assert!(out.success(), "{}: {}", cases[k].0, out.for_model());
                 if i >= 5 {
-                    times.push(started.elapsed());
+                    times[k].push(started.elapsed());
                 }
             }
-        });
-        times.sort();
-        let median = percentile(&times, 0.5);
+        }
+    });
+    let mut medians = Vec::new();
+    for ((name, _, _), t) in cases.iter().zip(times.iter_mut()) {
+        t.sort();
+        let median = percentile(t, 0.5);
         println!(
             "{name:<24} median {:>6.2} ms   p90 {:>6.2} ms",
             median.as_secs_f64() * 1e3,
-            percentile(&times, 0.9).as_secs_f64() * 1e3
+            percentile(t, 0.9).as_secs_f64() * 1e3
         );
         medians.push(median);
     }

@@ -171,7 +171,7 @@ fn sandbox(ctx: &Ctx, config: Option<&Config>) -> Check {
         readable: vec![],
         unconfined_reason: None,
     };
-    let exe = std::env::current_exe().unwrap_or_else(|_| "samocoder".into());
+    let exe = sandbox::helper_exe();
     let available = sandbox::probe(&exe, &sandbox::base_for(&ctx.env, &ctx.paths, &settings));
     let missing = if available.missing.is_empty() {
         String::new()

@@ -122,6 +122,17 @@ fn homes(env: &Env) -> Vec<PathBuf> {
     out
 }
 
+/// The helper binary: `samocoder-sandbox` next to this executable when it is there (it
+/// starts faster), else this executable itself (`samocoder sandbox-exec`).
+pub fn helper_exe() -> PathBuf {
+    let me = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("samocoder"));
+    let name = format!("samocoder-sandbox{}", std::env::consts::EXE_SUFFIX);
+    match me.parent().map(|d| d.join(&name)) {
+        Some(small) if small.is_file() => small,
+        _ => me,
+    }
+}
+
 /// Debug builds only: set (to anything) to make the probe find no sandbox, so tests can see
 /// what a machine without Landlock does. Release builds do not contain it.
 #[cfg(debug_assertions)]
@@ -150,7 +161,7 @@ pub fn prepare(
     env: &Env,
     paths: &Paths,
 ) -> Result<SandboxRuntime, SandboxError> {
-    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("samocoder"));
+    let exe = helper_exe();
     let wanted = flags.mode.or(config.sandbox.mode).unwrap_or_default();
     let available = if wanted == SandboxMode::Off {
         Availability {
