@@ -95,7 +95,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             true,
         ),
     ];
-    println!("{n} runs of `true` each, the cases interleaved ({})", exe.display());
+    println!(
+        "{n} runs of `true` each, the cases interleaved ({})",
+        exe.display()
+    );
     let runners: Vec<ShellRunner> = cases
         .iter()
         .map(|(_, mode, network)| runner(&exe, &dir.path().join("home"), *mode, *network))
