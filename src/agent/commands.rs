@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use super::error::AgentError;
 use super::session::Session;
-use crate::exec::{CommandSpec, Execution, Gate};
-use crate::protocol::{ApprovalReply, ApprovalRequest, CommandPurpose, Disposition, Event};
+use crate::exec::{CommandSpec, Execution, Gate, StartHook};
+use crate::protocol::{ApprovalReply, ApprovalRequest, CommandRole, Disposition, Event};
 use crate::store::{Approval, NewCommand};
 
 /// How a command went, as far as the agent cares.
@@ -30,7 +30,7 @@ impl Session<'_> {
         task_id: Option<i64>,
         command: &str,
         timeout_s: Option<u64>,
-        purpose: CommandPurpose,
+        purpose: CommandRole,
     ) -> Result<CommandResult, AgentError> {
         let limits = &self.deps.config.limits;
         let cap = limits.command_timeout_s;
@@ -39,10 +39,16 @@ impl Session<'_> {
         let not_run = match self.gate.decide(command) {
             Gate::Record => Some(Execution::Recorded),
             Gate::Refuse { reason } => Some(Execution::Refused { reason }),
-            Gate::Ask { warning } => match self.approve(command, warning).await? {
-                ApprovalReply::Approve => None,
-                ApprovalReply::Deny { reason } => Some(Execution::Declined { reason }),
-            },
+            Gate::Ask { warning } => {
+                let note = self
+                    .deps
+                    .runner
+                    .sandbox_note(&self.command_spec(command, timeout, purpose));
+                match self.approve(command, warning, note).await? {
+                    ApprovalReply::Approve => None,
+                    ApprovalReply::Deny { reason } => Some(Execution::Declined { reason }),
+                }
+            }
             Gate::Run => None,
         };
         let execution = match not_run {
@@ -54,12 +60,15 @@ impl Session<'_> {
                     purpose,
                     timeout_s: timeout.as_secs(),
                 });
-                let keep = (limits.command_output_bytes / 2) as usize;
-                let mut spec = CommandSpec::new(command, self.ws.root(), timeout);
-                spec.keep_head = keep;
-                spec.keep_tail = keep;
-                spec.cancel = self.deps.cancel.child_token();
-                Execution::Ran(self.gate.run(spec).await?)
+                let mut spec = self.command_spec(command, timeout, purpose);
+                // Recorded while it runs, so the next run can kill it if samocoder dies.
+                let (store, run_id) = (self.store().clone(), self.run_id);
+                spec.on_start = Some(StartHook(std::sync::Arc::new(move |g| {
+                    let _ = store.set_command_group(run_id, Some(&g.to_string()));
+                })));
+                let outcome = self.gate.run(spec).await;
+                self.store().set_command_group(self.run_id, None)?;
+                Execution::Ran(outcome?)
             }
         };
         let (approval, disposition) = match (&execution, self.gate.policy) {
@@ -75,7 +84,7 @@ impl Session<'_> {
         {
             Execution::Ran(o) => (
                 o.success(),
-                format!("{}\n{}", o.status_line(), o.output),
+                o.for_model(),
                 o.exit_code,
                 o.timed_out,
                 o.duration.as_millis() as u64,
@@ -105,6 +114,10 @@ impl Session<'_> {
             timed_out,
             duration_ms,
             output,
+            sandbox: match &execution {
+                Execution::Ran(o) => Some(o.sandbox.as_ref().map_or("off".into(), |s| s.label())),
+                _ => None,
+            },
         })?;
         tracing::info!(
             command_id = command_id.0,
@@ -136,11 +149,23 @@ impl Session<'_> {
         })
     }
 
+    /// A command of this run in the project directory, with the output caps and Ctrl-C.
+    fn command_spec(&self, command: &str, timeout: Duration, purpose: CommandRole) -> CommandSpec {
+        let keep = (self.deps.config.limits.command_output_bytes / 2) as usize;
+        let mut spec = CommandSpec::new(command, self.ws.root(), timeout);
+        spec.keep_head = keep;
+        spec.keep_tail = keep;
+        spec.cancel = self.deps.cancel.child_token();
+        spec.role = purpose;
+        spec
+    }
+
     /// Asks the user about a command and waits for the answer (or Ctrl-C).
     async fn approve(
         &self,
         command: &str,
         warning: Option<String>,
+        sandbox: Option<String>,
     ) -> Result<ApprovalReply, AgentError> {
         let Some(prompter) = &self.deps.prompter else {
             return Ok(ApprovalReply::Deny {
@@ -152,12 +177,14 @@ impl Session<'_> {
             command: command.to_string(),
             cwd: self.ws.root().display().to_string(),
             warning,
+            sandbox,
         };
         self.emit(Event::ApprovalRequested {
             request_id: req.id,
             command: req.command.clone(),
             cwd: req.cwd.clone(),
             warning: req.warning.clone(),
+            sandbox: req.sandbox.clone(),
         });
         tokio::select! {
             reply = prompter.approve(req) => Ok(reply.unwrap_or(ApprovalReply::Deny {

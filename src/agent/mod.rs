@@ -168,7 +168,9 @@ async fn start(
                 kept_changes: r.kept_changes,
             });
         }
-        // The caller holds the project's run lock, so git locks left here are from a killed run.
+        // The caller holds the project's run lock, so git locks left here are from a killed run,
+        // and a command group recorded as running belongs to one: stop it before going on.
+        stop_stale_commands(&session)?;
         session.ws.remove_stale_git_locks()?;
         session.ws.ensure_repo()?;
         session.ws.remove_stale_temp_files()?;
@@ -239,6 +241,25 @@ async fn drive(s: &mut Session<'_>, change_request: Option<&str>) -> Result<(), 
     s.emit(Event::PhaseStarted {
         phase: Phase::Finish,
     });
+    Ok(())
+}
+
+/// Kills the commands a killed run left running (its parent-death signal covers most deaths;
+/// this covers the rest), so none writes to the project while this run works on it.
+fn stop_stale_commands(s: &Session<'_>) -> Result<(), AgentError> {
+    use crate::exec::sandbox::{GroupRecord, StaleGroup, kill_stale_group};
+    for (run_id, record) in s.store().command_groups(s.project.id)? {
+        if let Ok(group) = record.parse::<GroupRecord>()
+            && kill_stale_group(&group) == StaleGroup::Killed
+        {
+            tracing::warn!(run_id, group = %record, "stopped a command left running by a killed run");
+            s.emit(Event::Warning {
+                message: "a command of the run that was killed was still running; it was stopped"
+                    .into(),
+            });
+        }
+        s.store().set_command_group(run_id, None)?;
+    }
     Ok(())
 }
 

@@ -15,7 +15,7 @@ use super::roles::{
 use super::session::{Session, Thread, ThreadLog};
 use crate::llm::ToolCall;
 use crate::protocol::{
-    ArchitectureSaved, CommandPurpose, Event, Phase, PlanSaved, PlannedTask, QuestionReply,
+    ArchitectureSaved, CommandRole, Event, Phase, PlanSaved, PlannedTask, QuestionReply,
     QuestionRequest, Role, SpecSaved, StepPayload, ToolResult,
 };
 use crate::store::{NewTask, TaskStatus};
@@ -267,7 +267,7 @@ impl Session<'_> {
             .filter(|c| !c.trim().is_empty())
         {
             let out = self
-                .run_command(None, cmd, None, CommandPurpose::Install)
+                .run_command(None, cmd, None, CommandRole::Install)
                 .await?;
             if out.ran && !out.passed {
                 self.emit(Event::Warning {

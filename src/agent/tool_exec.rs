@@ -13,7 +13,7 @@ use super::roles::{FileAnswer, submit_file_tool};
 use super::session::{Session, Thread, ThreadLog};
 use super::tools::{DevTool, FileRequest, parse_dev_tool};
 use crate::llm::ToolCall;
-use crate::protocol::{CommandPurpose, Event, Role, StepPayload, ToolResult};
+use crate::protocol::{CommandRole, Event, Role, StepPayload, ToolResult};
 use crate::templates;
 use crate::workspace::Workspace;
 
@@ -150,7 +150,7 @@ impl Session<'_> {
             }
             DevTool::RunCommand { command, timeout_s } => {
                 let out = self
-                    .run_command(Some(task_id), &command, timeout_s, CommandPurpose::Tool)
+                    .run_command(Some(task_id), &command, timeout_s, CommandRole::Tool)
                     .await?;
                 ToolOutcome::ok(call, target, out.text)
             }

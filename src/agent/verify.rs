@@ -9,7 +9,7 @@ use super::digest;
 use super::error::AgentError;
 use super::session::{Session, ThreadLog};
 use crate::protocol::{
-    Checkpoint, CommandPurpose, Event, StepPayload, TaskOutcome, TestStatus, UserInput, Verify,
+    Checkpoint, CommandRole, Event, StepPayload, TaskOutcome, TestStatus, UserInput, Verify,
 };
 use crate::store::{Task, TaskStatus};
 use crate::templates;
@@ -34,7 +34,7 @@ impl Session<'_> {
             test_command
         };
         let out = self
-            .run_command(Some(task.id), command, None, CommandPurpose::Test)
+            .run_command(Some(task.id), command, None, CommandRole::Test)
             .await?;
         let tid = Some(task.id);
         if !out.ran || out.passed {

@@ -38,10 +38,18 @@ pub fn run_agent(
         None => Arc::new(JsonRenderer::new(ctx.ui.clone(), cancel.clone())),
     };
     let models = models(ctx, &config, &store, settings, &req, &cancel)?;
-    let runner = Arc::new(ShellRunner::new(crate::exec::child_env(
+    if let Some(reason) = &settings.sandbox.settings.unconfined_reason {
+        ctx.ui.warn(format!(
+            "commands will run without a sandbox ({reason}): approve each one with care"
+        ));
+    }
+    let env = crate::exec::child_env(
         &ctx.env,
+        &config.exec.env_passthrough,
         &config.key_vars(),
-    )));
+        true,
+    );
+    let runner = Arc::new(ShellRunner::new(env).with_sandbox(settings.sandbox.clone()));
     let (prompter, prompts) = match settings.interactive {
         true => {
             let (p, rx) = Prompter::channel();

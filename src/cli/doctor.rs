@@ -30,8 +30,8 @@ enum Status {
 
 #[derive(Debug, Serialize)]
 struct Check {
-    /// `config`, `database`, `keychain`, `provider:NAME`, `route:NAME`, `prices:ROUTE`
-    /// (or `prices` when the imported price table is broken).
+    /// `config`, `database`, `keychain`, `sandbox`, `provider:NAME`, `route:NAME`,
+    /// `prices:ROUTE` (or `prices` when the imported price table is broken).
     name: String,
     status: Status,
     detail: String,
@@ -57,6 +57,7 @@ pub fn run(_args: DoctorArgs, ctx: &Ctx) -> Result<Exit> {
     };
     checks.push(database(ctx));
     checks.push(keychain(ctx));
+    checks.push(sandbox(ctx, config.as_ref()));
     if let Some(config) = &config {
         providers_and_routes(ctx, config, &mut checks)?;
         checks.extend(prices(ctx, config));
@@ -254,6 +255,56 @@ fn keychain(ctx: &Ctx) -> Check {
             format!("{e}: keys can only come from environment variables"),
         ),
         Err(e) => check("keychain", Status::Warn, e.to_string()),
+    }
+}
+
+/// What the sandbox of commands can enforce here (one probe run of the helper). Without it,
+/// runs under `--yes` refuse to run the model's commands unless `--sandbox off`.
+fn sandbox(ctx: &Ctx, config: Option<&Config>) -> Check {
+    use crate::exec::sandbox::{self, SandboxMode, SandboxSettings};
+    let mode = config.and_then(|c| c.sandbox.mode).unwrap_or_default();
+    let settings = SandboxSettings {
+        mode,
+        network: false,
+        install_network: false,
+        writable: vec![],
+        readable: vec![],
+        unconfined_reason: None,
+    };
+    let exe = sandbox::helper_exe();
+    let available = sandbox::probe(&exe, &sandbox::base_for(&ctx.env, &ctx.paths, &settings));
+    let missing = if available.missing.is_empty() {
+        String::new()
+    } else {
+        format!("; weaker here: {}", available.missing.join("; "))
+    };
+    match (available.confines_files, mode) {
+        (true, SandboxMode::Off) => check(
+            "sandbox",
+            Status::Warn,
+            format!(
+                "available ({}) but turned off by sandbox.mode = \"off\": commands run unconfined",
+                available.summary
+            ),
+        ),
+        (true, _) if available.missing.is_empty() => check(
+            "sandbox",
+            Status::Ok,
+            format!("{mode}: {}", available.summary),
+        ),
+        (true, _) => check(
+            "sandbox",
+            Status::Warn,
+            format!("{mode}: {}{missing}", available.summary),
+        ),
+        (false, _) => check(
+            "sandbox",
+            Status::Warn,
+            format!(
+                "not available ({}): with --yes the model's commands will not run unless you pass --sandbox off; --approve ask still works",
+                available.missing.join("; ")
+            ),
+        ),
     }
 }
 

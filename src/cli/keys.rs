@@ -173,6 +173,9 @@ struct Row<'a> {
     /// The provider's key variable, whatever the source.
     env_var: Option<&'a str>,
     fingerprint: Option<String>,
+    /// Which keychain this machine uses ("the Secret Service ...", "your user's kernel
+    /// keyring ..."), the same on every row.
+    keychain: &'a str,
 }
 
 fn list(ctx: &Ctx, config: &Config, keychain: Box<dyn SecretStore>) -> Result<Exit> {
@@ -206,6 +209,7 @@ fn list(ctx: &Ctx, config: &Config, keychain: Box<dyn SecretStore>) -> Result<Ex
             source,
             env_var: p.key_env.as_deref(),
             fingerprint,
+            keychain: &describe,
         });
     }
     if ctx.ui.json() {

@@ -23,6 +23,7 @@ mod resume;
 mod rm;
 mod run_settings;
 mod runtime;
+pub mod sandbox_exec;
 mod show;
 mod templates;
 mod usage;

@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 
-use super::{Ctx, UsageError};
+use super::{Ctx, Result, UsageError};
 use crate::agent::ModelChoice;
 use crate::config::{Config, ModelRef};
 use crate::exec::ApprovalPolicy;
+use crate::exec::SandboxRuntime;
 
 /// `--approve`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -46,6 +47,12 @@ pub struct RunArgs {
     /// Serve model answers from this cassette instead of providers (no key, no network).
     #[arg(long, value_name = "FILE")]
     pub replay: Option<PathBuf>,
+    /// Confine commands: workspace-write (default), read-only, or off.
+    #[arg(long, value_name = "MODE")]
+    pub sandbox: Option<crate::exec::SandboxMode>,
+    /// Let every command of this run use the network (by default only the install command may).
+    #[arg(long)]
+    pub network: bool,
 }
 
 /// Where the answers come from.
@@ -61,7 +68,7 @@ pub enum Answers {
 }
 
 /// Everything a run's flags decide, checked.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct RunSettings {
     pub policy: ApprovalPolicy,
     /// `--max-cost`, else `budget.per_run_usd`.
@@ -73,20 +80,23 @@ pub struct RunSettings {
     pub interactive: bool,
     /// `--template` of `new`.
     pub template: Option<String>,
+    /// How the run's commands are confined (flags, config and what this machine can do).
+    pub sandbox: SandboxRuntime,
 }
 
 impl RunSettings {
     /// Checks the flags against the config and the terminal and resolves them.
-    pub fn resolve(args: &RunArgs, ctx: &Ctx, config: &Config) -> Result<RunSettings, UsageError> {
+    pub fn resolve(args: &RunArgs, ctx: &Ctx, config: &Config) -> Result<RunSettings> {
         if let Some(c) = args.max_cost
             && !(c.is_finite() && c > 0.0)
         {
             return Err(UsageError(format!(
                 "--max-cost must be a dollar amount above 0, got {c}"
-            )));
+            ))
+            .into());
         }
         if args.jobs == 0 || args.jobs > 64 {
-            return Err(UsageError("--jobs must be from 1 to 64".into()));
+            return Err(UsageError("--jobs must be from 1 to 64".into()).into());
         }
         let choice = match (&args.model, &args.route) {
             (Some(m), _) => {
@@ -97,7 +107,8 @@ impl RunSettings {
                     return Err(UsageError(format!(
                         "--model {m}: no provider named `{}` in the config",
                         m.provider
-                    )));
+                    ))
+                    .into());
                 }
                 ModelChoice::Model(m)
             }
@@ -105,17 +116,15 @@ impl RunSettings {
                 return Err(UsageError(format!(
                     "--route {r}: no such route; the routes are {}",
                     config.routes.keys().cloned().collect::<Vec<_>>().join(", ")
-                )));
+                ))
+                .into());
             }
             (None, Some(r)) => ModelChoice::Route(r.clone()),
             (None, None) => ModelChoice::Routes,
         };
         let answers = match &args.replay {
             Some(p) if !p.is_file() => {
-                return Err(UsageError(format!(
-                    "--replay {}: no such file",
-                    p.display()
-                )));
+                return Err(UsageError(format!("--replay {}: no such file", p.display())).into());
             }
             Some(p) => Answers::Replay(p.clone()),
             None => Answers::Live {
@@ -134,8 +143,16 @@ impl RunSettings {
         if policy == ApprovalPolicy::Ask && !interactive {
             return Err(UsageError(
                 "commands need your approval but stdin is not a terminal: pass --yes (runs them with --approve auto) or --approve never".into(),
-            ));
+            )
+            .into());
         }
+        // Checked here, before anything is created: a run that cannot confine its commands
+        // under `--yes` is refused with what to do.
+        let flags = crate::exec::sandbox::SandboxFlags {
+            mode: args.sandbox,
+            network: args.network,
+        };
+        let sandbox = crate::exec::sandbox::prepare(flags, config, policy, &ctx.env, &ctx.paths)?;
         Ok(RunSettings {
             policy,
             max_cost_usd: args.max_cost.or(config.budget.per_run_usd),
@@ -143,6 +160,7 @@ impl RunSettings {
             answers,
             interactive,
             template: None,
+            sandbox,
         })
     }
 }

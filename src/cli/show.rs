@@ -13,6 +13,8 @@ use crate::store::{StoreError, Task};
 const SPEC_LINES: usize = 6;
 /// Commits of the project's git history shown (newest first).
 const GIT_LOG_LIMIT: usize = 10;
+/// The project's last commands shown, each with the sandbox it ran in.
+const COMMANDS_LIMIT: usize = 10;
 
 #[derive(Debug, Args)]
 pub struct ShowArgs {
@@ -36,6 +38,34 @@ struct ShowJson<'a> {
     checkpoints: Vec<Checkpoint<'a>>,
     /// The project's git history (newest first), empty when it is not a repository.
     git_log: Vec<GitCommit>,
+    /// The last commands (oldest first), with the sandbox each ran in.
+    commands: Vec<CommandLine>,
+}
+
+#[derive(Debug, Serialize)]
+struct CommandLine {
+    command: String,
+    approval: String,
+    exit_code: Option<i32>,
+    /// `workspace-write`, `workspace-write+network`, `read-only`, `off`; null when it did not
+    /// run (or was recorded by a samocoder without the sandbox).
+    sandbox: Option<String>,
+}
+
+/// The project's last [`COMMANDS_LIMIT`] commands.
+fn last_commands(store: &crate::store::Store, project_id: i64) -> Result<Vec<CommandLine>> {
+    let all = store.list_commands(project_id)?;
+    let skip = all.len().saturating_sub(COMMANDS_LIMIT);
+    Ok(all
+        .into_iter()
+        .skip(skip)
+        .map(|c| CommandLine {
+            command: c.command,
+            approval: c.approval.to_string(),
+            exit_code: c.exit_code,
+            sandbox: c.sandbox,
+        })
+        .collect())
 }
 
 #[derive(Debug, Serialize)]
@@ -115,6 +145,7 @@ pub fn run(args: ShowArgs, ctx: &Ctx) -> Result<Exit> {
         })
         .collect();
     let log = git_log(&p.dir);
+    let commands = last_commands(&store, p.id)?;
 
     if ctx.ui.json() {
         ctx.ui.json_doc(&ShowJson {
@@ -127,6 +158,7 @@ pub fn run(args: ShowArgs, ctx: &Ctx) -> Result<Exit> {
             last_error,
             checkpoints,
             git_log: log,
+            commands,
         })?;
         return Ok(Exit::Ok);
     }
@@ -217,6 +249,19 @@ pub fn run(args: ShowArgs, ctx: &Ctx) -> Result<Exit> {
                 local_time(c.time.saturating_mul(1000)),
                 clean(&c.summary)
             ));
+        }
+    }
+    if !commands.is_empty() {
+        out.push(format!("Commands (last {}):", commands.len()));
+        for c in &commands {
+            let first = c.command.lines().next().unwrap_or_default();
+            let short: String = first.chars().take(60).collect();
+            let how = match (&c.sandbox, c.exit_code) {
+                (Some(sb), Some(code)) => format!("exit {code}, sandbox {sb}"),
+                (Some(sb), None) => format!("no exit code, sandbox {sb}"),
+                (None, _) => format!("not run ({})", c.approval),
+            };
+            out.push(format!("  {}  [{how}]", clean(&short)));
         }
     }
     ctx.ui.out(out.join("\n"))?;

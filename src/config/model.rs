@@ -236,6 +236,17 @@ pub struct Config {
     pub models: BTreeMap<String, ModelOptions>,
     /// Per-route settings, keyed by route name; they win over `models` for that route.
     pub route_options: BTreeMap<String, ModelOptions>,
+    /// `[sandbox]`: how commands are confined.
+    pub sandbox: crate::exec::sandbox::SandboxConfig,
+    /// `[exec]`: the environment of commands.
+    pub exec: ExecConfig,
+}
+
+/// `[exec]`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct ExecConfig {
+    /// Variables passed to commands on top of the built-in allow-list (`exec.env_passthrough`).
+    pub env_passthrough: Vec<String>,
 }
 
 impl Config {

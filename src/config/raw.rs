@@ -16,6 +16,8 @@ pub(super) struct RawConfig {
     pub prices: Option<BTreeMap<String, RawPrice>>,
     pub models: Option<BTreeMap<String, RawModelOptions>>,
     pub route_options: Option<BTreeMap<String, RawModelOptions>>,
+    pub sandbox: Option<RawSandbox>,
+    pub exec: Option<RawExec>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -24,6 +26,24 @@ pub(super) struct RawModelOptions {
     pub reasoning_effort: Option<String>,
     pub thinking_budget_tokens: Option<i64>,
     pub context_window: Option<i64>,
+}
+
+/// `[sandbox]`: how commands are confined (see `exec::sandbox`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSandbox {
+    pub mode: Option<String>,
+    pub network: Option<bool>,
+    pub install_network: Option<bool>,
+    pub writable: Option<Vec<String>>,
+    pub readable: Option<Vec<String>>,
+}
+
+/// `[exec]`: the environment of commands.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawExec {
+    pub env_passthrough: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

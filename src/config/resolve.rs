@@ -238,6 +238,7 @@ pub(super) fn resolve(merged: &Merged) -> Result<Config, ConfigError> {
         }
         route_options.insert(route, model_options(o, &key, &invalid)?);
     }
+    let (sandbox, exec) = sandbox_and_exec(raw.sandbox, raw.exec, &providers, &invalid)?;
 
     Ok(Config {
         providers,
@@ -248,6 +249,8 @@ pub(super) fn resolve(merged: &Merged) -> Result<Config, ConfigError> {
         prices,
         models,
         route_options,
+        sandbox,
+        exec,
     })
 }
 
@@ -359,4 +362,59 @@ fn is_env_name(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// `[sandbox]` and `[exec]`. A provider's key variable can never be passed to commands.
+fn sandbox_and_exec(
+    sandbox: Option<super::raw::RawSandbox>,
+    exec: Option<super::raw::RawExec>,
+    providers: &BTreeMap<String, ProviderConfig>,
+    invalid: &impl Fn(&str, String) -> ConfigError,
+) -> Result<
+    (
+        crate::exec::sandbox::SandboxConfig,
+        super::model::ExecConfig,
+    ),
+    ConfigError,
+> {
+    let s = sandbox.unwrap_or_default();
+    let mode = match s.mode {
+        Some(m) => Some(m.parse().map_err(|e: String| invalid("sandbox.mode", e))?),
+        None => None,
+    };
+    let sandbox = crate::exec::sandbox::SandboxConfig {
+        mode,
+        network: s.network,
+        install_network: s.install_network,
+        writable: s.writable.unwrap_or_default(),
+        readable: s.readable.unwrap_or_default(),
+    };
+    let passthrough = exec.and_then(|e| e.env_passthrough).unwrap_or_default();
+    for name in &passthrough {
+        if name.is_empty() || name.contains('=') || name.contains('\0') {
+            return Err(invalid(
+                "exec.env_passthrough",
+                format!("`{name}` is not a variable name"),
+            ));
+        }
+        if let Some(p) = providers.values().find(|p| {
+            p.key_env
+                .as_deref()
+                .is_some_and(|k| k.eq_ignore_ascii_case(name))
+        }) {
+            return Err(invalid(
+                "exec.env_passthrough",
+                format!(
+                    "`{name}` holds the API key of provider `{}`; keys are never passed to commands",
+                    p.name
+                ),
+            ));
+        }
+    }
+    Ok((
+        sandbox,
+        super::model::ExecConfig {
+            env_passthrough: passthrough,
+        },
+    ))
 }

@@ -1,13 +1,13 @@
-//! The child's environment: the parent's snapshot minus secrets.
+//! The child's environment, built from an allow-list: what a shell and the toolchains need
+//! (PATH, HOME, locale, terminal, the variables of the usual language toolchains) plus the
+//! names the user lists in `exec.env_passthrough`. Everything else, whatever its name
+//! (`DATABASE_URL` with a password, `ANTHROPIC_AUTH`, a cloud token), stays out.
 //!
-//! Removed: every name in the deny-list (the providers' key variables, passed in from the
-//! config), plus, case-insensitively, any name ending in `_API_KEY`, `_TOKEN`, `_KEY_ID`, or
-//! containing `SECRET`, `PASSWORD`, `PASSWD`, or equal to `API_KEY`/`TOKEN`. This is
-//! a name-based filter: a secret stored under an innocent name is not detected.
+//! The providers' key variables never pass, even when listed: they are checked by name.
 
 use crate::config::Env;
 
-/// The key variables of the built-in providers, always removed.
+/// The key variables of the built-in providers, never passed.
 pub const PROVIDER_KEY_VARS: &[&str] = &[
     "OPENAI_API_KEY",
     "ANTHROPIC_API_KEY",
@@ -15,7 +15,84 @@ pub const PROVIDER_KEY_VARS: &[&str] = &[
     "GROQ_API_KEY",
 ];
 
-/// True when `name` looks like it holds a secret.
+/// Passed when set: the shell, locale, terminal.
+pub const BASE_VARS: &[&str] = &[
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "LANG",
+    "LANGUAGE",
+    "TERM",
+    "COLORTERM",
+    "TZ",
+    "NO_COLOR",
+    "CLICOLOR",
+    "CLICOLOR_FORCE",
+    "PWD",
+];
+
+/// Passed when set: the language toolchains' own variables (where they live, which version).
+pub const TOOLCHAIN_VARS: &[&str] = &[
+    "CARGO_HOME",
+    "RUSTUP_HOME",
+    "RUSTUP_TOOLCHAIN",
+    "RUST_BACKTRACE",
+    "CARGO_TERM_COLOR",
+    "PYENV_ROOT",
+    "PYENV_VERSION",
+    "PYENV_SHELL",
+    "VIRTUAL_ENV",
+    "CONDA_PREFIX",
+    "PYTHONUTF8",
+    "PYTHONDONTWRITEBYTECODE",
+    "NVM_DIR",
+    "NVM_BIN",
+    "NODE_PATH",
+    "VOLTA_HOME",
+    "BUN_INSTALL",
+    "DENO_DIR",
+    "GOROOT",
+    "GOPATH",
+    "GOFLAGS",
+    "GOTOOLCHAIN",
+    "JAVA_HOME",
+    "GRADLE_HOME",
+    "MAVEN_HOME",
+    "GEM_HOME",
+    "GEM_PATH",
+    "RBENV_ROOT",
+    "CC",
+    "CXX",
+    "AR",
+    "CFLAGS",
+    "CXXFLAGS",
+    "LDFLAGS",
+    "PKG_CONFIG_PATH",
+    "LD_LIBRARY_PATH",
+    "LIBRARY_PATH",
+    "CPATH",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
+    "NODE_EXTRA_CA_CERTS",
+];
+
+/// Passed only when the command has the network: proxies may carry a password in their URL.
+pub const PROXY_VARS: &[&str] = &[
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "all_proxy",
+];
+
+/// True when `name` looks like it holds a secret (used to warn, not to filter: the filter
+/// is the allow-list).
 pub fn is_secret_name(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
     upper == "API_KEY"
@@ -28,13 +105,25 @@ pub fn is_secret_name(name: &str) -> bool {
         || upper.contains("PASSWD")
 }
 
-/// The variables a child gets: `parent` without `deny` names and secret-looking names.
-pub fn child_env(parent: &Env, deny: &[String]) -> Vec<(String, String)> {
+/// The variables a child gets: the allow-list, `LC_*`, and `passthrough`, never a name in
+/// `deny` (the providers' key variables) or [`PROVIDER_KEY_VARS`]. Proxy variables only
+/// with `network`.
+pub fn child_env(
+    parent: &Env,
+    passthrough: &[String],
+    deny: &[String],
+    network: bool,
+) -> Vec<(String, String)> {
     parent
         .iter()
         .filter(|(k, _)| {
-            !is_secret_name(k)
-                && !PROVIDER_KEY_VARS.contains(k)
+            let listed = BASE_VARS.contains(k)
+                || TOOLCHAIN_VARS.contains(k)
+                || k.starts_with("LC_")
+                || (network && PROXY_VARS.contains(k))
+                || passthrough.iter().any(|p| p == k);
+            listed
+                && !PROVIDER_KEY_VARS.iter().any(|d| d.eq_ignore_ascii_case(k))
                 && !deny.iter().any(|d| d.eq_ignore_ascii_case(k))
         })
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -57,26 +146,61 @@ pub fn available_tools(env: &Env) -> Vec<String> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn secrets_are_removed_and_the_rest_kept() {
-        let env: Env = [
+    fn env() -> Env {
+        [
             ("PATH", "/usr/bin"),
             ("HOME", "/home/u"),
+            ("LC_ALL", "C.UTF-8"),
+            ("CARGO_HOME", "/home/u/.cargo"),
             ("OPENAI_API_KEY", "sk-1"),
             ("MY_PROVIDER_KEY", "x"),
             ("GITHUB_TOKEN", "t"),
-            ("AWS_SECRET_ACCESS_KEY", "s"),
-            ("AWS_ACCESS_KEY_ID", "a"),
-            ("DB_PASSWORD", "p"),
-            ("npm_config_token", "n"),
-            ("KEYBOARD", "us"),
+            ("DATABASE_URL", "postgres://u:pw@db/x"),
+            ("ANTHROPIC_AUTH", "a"),
+            ("SSH_AUTH_SOCK", "/tmp/ssh-x/agent.1"),
+            ("DBUS_SESSION_BUS_ADDRESS", "unix:path=/run/user/1000/bus"),
+            ("HTTPS_PROXY", "http://u:pw@proxy:3128"),
+            ("KEEP_ME", "yes"),
         ]
         .into_iter()
-        .collect();
-        let kept: Vec<String> = child_env(&env, &["my_provider_key".into()])
-            .into_iter()
-            .map(|(k, _)| k)
-            .collect();
-        assert_eq!(kept, ["HOME", "KEYBOARD", "PATH"]);
+        .collect()
+    }
+
+    fn names(v: Vec<(String, String)>) -> Vec<String> {
+        v.into_iter().map(|(k, _)| k).collect()
+    }
+
+    #[test]
+    fn secrets_under_any_name_are_left_out_by_the_allow_list() {
+        let kept = names(child_env(&env(), &[], &["MY_PROVIDER_KEY".into()], false));
+        assert_eq!(kept, ["CARGO_HOME", "HOME", "LC_ALL", "PATH"]);
+    }
+
+    #[test]
+    fn passthrough_adds_names_but_never_provider_keys() {
+        let pass = vec![
+            "KEEP_ME".to_string(),
+            "OPENAI_API_KEY".into(),
+            "MY_PROVIDER_KEY".into(),
+        ];
+        let kept = names(child_env(&env(), &pass, &["my_provider_key".into()], false));
+        assert!(kept.contains(&"KEEP_ME".to_string()));
+        assert!(
+            !kept
+                .iter()
+                .any(|k| k == "OPENAI_API_KEY" || k == "MY_PROVIDER_KEY")
+        );
+    }
+
+    #[test]
+    fn proxies_pass_only_with_the_network() {
+        assert!(!names(child_env(&env(), &[], &[], false)).contains(&"HTTPS_PROXY".to_string()));
+        assert!(names(child_env(&env(), &[], &[], true)).contains(&"HTTPS_PROXY".to_string()));
+    }
+
+    #[test]
+    fn secret_names_are_recognised() {
+        assert!(is_secret_name("AWS_SECRET_ACCESS_KEY") && is_secret_name("db_password"));
+        assert!(!is_secret_name("KEYBOARD"));
     }
 }

@@ -20,7 +20,8 @@ fn runner() -> ShellRunner {
     ]
     .into_iter()
     .collect();
-    ShellRunner::new(child_env(&env, &[])).with_grace(Duration::from_millis(200))
+    ShellRunner::new(child_env(&env, &["KEEP_ME".into()], &[], false))
+        .with_grace(Duration::from_millis(200))
 }
 
 fn spec(cmd: &str, timeout_ms: u64) -> CommandSpec {
@@ -211,4 +212,44 @@ async fn gate_applies_the_policy() {
         reason: "it deletes your home".into(),
     };
     assert!(refused.not_run_message().unwrap().contains("refused"));
+}
+
+#[test]
+fn the_sandbox_note_says_how_a_command_will_be_confined() {
+    use crate::exec::sandbox::{
+        CommandRole, SandboxBase, SandboxMode, SandboxRuntime, SandboxSettings,
+    };
+    let settings = |mode, unconfined: Option<&str>| SandboxSettings {
+        mode,
+        network: false,
+        install_network: true,
+        writable: vec![],
+        readable: vec![],
+        unconfined_reason: unconfined.map(str::to_string),
+    };
+    let with = |s: SandboxSettings| {
+        runner().with_sandbox(SandboxRuntime {
+            exe: "samocoder".into(),
+            base: SandboxBase::default(),
+            settings: s,
+        })
+    };
+    let mut install = spec("pip install x", 1000);
+    install.role = CommandRole::Install;
+    let model = spec("ls", 1000);
+    let r = with(settings(SandboxMode::WorkspaceWrite, None));
+    assert_eq!(
+        r.sandbox_note(&model).unwrap(),
+        "sandbox workspace-write, network off"
+    );
+    assert_eq!(
+        r.sandbox_note(&install).unwrap(),
+        "sandbox workspace-write, network on"
+    );
+    let r = with(settings(SandboxMode::WorkspaceWrite, Some("no Landlock")));
+    assert_eq!(
+        r.sandbox_note(&model).unwrap(),
+        "NOT sandboxed (no Landlock), network off"
+    );
+    assert!(runner().sandbox_note(&model).is_none());
 }

@@ -1,5 +1,7 @@
 //! [`KeychainStore`]: the operating system's keychain. macOS Keychain and Windows Credential
-//! Manager through the `keyring` crate; on Linux the user's kernel keyring ([`super::kernel`]).
+//! Manager through the `keyring` crate; on Linux the Secret Service when the session bus has
+//! one ([`super::secret_service`]: survives a reboot), else the user's kernel keyring
+//! ([`super::kernel`]: kept in memory), and every message says which.
 
 use super::{KeyError, Secret, SecretStore};
 
@@ -10,6 +12,20 @@ pub const SERVICE: &str = "samocoder";
 #[derive(Debug, Clone)]
 pub struct KeychainStore {
     service: String,
+    /// Linux: which store this instance uses, found on first use.
+    #[cfg(target_os = "linux")]
+    backend: std::sync::OnceLock<LinuxBackend>,
+}
+
+/// Which Linux store holds the keys.
+#[cfg(target_os = "linux")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinuxBackend {
+    SecretService,
+    /// The fallback, with why the Secret Service could not be used.
+    Kernel {
+        why: String,
+    },
 }
 
 impl Default for KeychainStore {
@@ -22,6 +38,8 @@ impl KeychainStore {
     pub fn new() -> KeychainStore {
         KeychainStore {
             service: SERVICE.to_string(),
+            #[cfg(target_os = "linux")]
+            backend: std::sync::OnceLock::new(),
         }
     }
 }
@@ -32,24 +50,77 @@ impl KeychainStore {
     fn description(&self, provider: &str) -> String {
         format!("{}:{provider}", self.service)
     }
+
+    /// The Secret Service when one answers on the session bus, else the kernel keyring.
+    pub fn backend(&self) -> &LinuxBackend {
+        self.backend
+            .get_or_init(|| match super::secret_service::usable() {
+                Ok(()) => LinuxBackend::SecretService,
+                Err(e) => LinuxBackend::Kernel {
+                    why: match e {
+                        KeyError::Unavailable { reason } => reason,
+                        other => other.to_string(),
+                    },
+                },
+            })
+    }
 }
 
 #[cfg(target_os = "linux")]
 impl SecretStore for KeychainStore {
     fn get(&self, provider: &str) -> Result<Option<Secret>, KeyError> {
-        super::kernel::get(&self.description(provider), provider)
+        match self.backend() {
+            LinuxBackend::SecretService => {
+                match super::secret_service::get(&self.service, provider)? {
+                    Some(s) => Ok(Some(s)),
+                    // A key stored by an older samocoder, before the Secret Service was used.
+                    None => {
+                        Ok(super::kernel::get(&self.description(provider), provider)
+                            .unwrap_or(None))
+                    }
+                }
+            }
+            LinuxBackend::Kernel { .. } => {
+                super::kernel::get(&self.description(provider), provider)
+            }
+        }
     }
 
     fn set(&self, provider: &str, secret: &Secret) -> Result<(), KeyError> {
-        super::kernel::set(&self.description(provider), provider, secret)
+        match self.backend() {
+            LinuxBackend::SecretService => {
+                super::secret_service::set(&self.service, provider, secret)?;
+                // One place only: an older copy in the kernel keyring goes.
+                let _ = super::kernel::delete(&self.description(provider));
+                Ok(())
+            }
+            LinuxBackend::Kernel { .. } => {
+                super::kernel::set(&self.description(provider), provider, secret)
+            }
+        }
     }
 
     fn delete(&self, provider: &str) -> Result<bool, KeyError> {
-        super::kernel::delete(&self.description(provider))
+        match self.backend() {
+            LinuxBackend::SecretService => {
+                let ss = super::secret_service::delete(&self.service, provider)?;
+                let kernel = super::kernel::delete(&self.description(provider)).unwrap_or(false);
+                Ok(ss || kernel)
+            }
+            LinuxBackend::Kernel { .. } => super::kernel::delete(&self.description(provider)),
+        }
     }
 
     fn describe(&self) -> String {
-        super::kernel::describe()
+        match self.backend() {
+            LinuxBackend::SecretService => {
+                "the Secret Service (your desktop keyring over D-Bus; kept on disk)".to_string()
+            }
+            LinuxBackend::Kernel { why } => format!(
+                "{}; used because the Secret Service is not available: {why}",
+                super::kernel::describe()
+            ),
+        }
     }
 }
 
@@ -103,7 +174,7 @@ impl SecretStore for KeychainStore {
 
 /// Maps a `keyring` error without ever quoting what it carries (`BadEncoding` holds the
 /// stored bytes).
-#[cfg_attr(target_os = "linux", allow(dead_code))]
+#[cfg(not(target_os = "linux"))]
 fn map_keyring(e: keyring::Error, provider: &str) -> KeyError {
     let store = "the OS keychain".to_string();
     match e {
@@ -143,7 +214,8 @@ fn map_keyring(e: keyring::Error, provider: &str) -> KeyError {
     }
 }
 
-#[cfg(test)]
+// The `keyring` crate is a dependency only where it is the keychain (macOS, Windows).
+#[cfg(all(test, not(target_os = "linux")))]
 mod tests {
     use super::*;
 

@@ -10,10 +10,14 @@ mod kernel;
 mod keychain;
 mod resolve;
 mod secret;
+#[cfg(target_os = "linux")]
+mod secret_service;
 mod store;
 #[cfg(debug_assertions)]
 mod test_store;
 
+#[cfg(target_os = "linux")]
+pub use keychain::LinuxBackend;
 pub use keychain::{KeychainStore, SERVICE};
 pub use resolve::{KeySource, Keys, ResolvedKey};
 pub use secret::Secret;

@@ -21,8 +21,15 @@ const TINY: usize = 6;
 const MIN_HIDDEN: usize = 8;
 
 impl Secret {
+    /// Takes the key; the `String` it came in is zeroed (all of its capacity), and the key
+    /// lives on in an allocation of exactly its size (`SecretString::from(String)` would
+    /// shrink the buffer and free the old one without zeroing it).
     pub fn new(value: impl Into<String>) -> Secret {
-        Secret(SecretString::from(value.into()))
+        use secrecy::zeroize::Zeroize;
+        let mut value = value.into();
+        let exact: Box<str> = Box::from(value.as_str());
+        value.zeroize();
+        Secret(SecretString::from(exact))
     }
 
     /// The key itself. Call this only to put it on the wire.
@@ -108,6 +115,15 @@ mod tests {
             let shown = Secret::new(key).fingerprint().matches('q').count();
             assert!(shown * 3 <= len.max(1), "len {len} shows {shown}");
         }
+    }
+
+    #[test]
+    fn a_secret_keeps_its_value_whatever_it_was_made_from() {
+        let mut big = String::with_capacity(1024);
+        big.push_str("sk-with-spare-capacity-1234");
+        assert_eq!(Secret::new(big).expose(), "sk-with-spare-capacity-1234");
+        assert_eq!(Secret::new("").expose(), "");
+        assert_eq!(Secret::new("ключ-1234").expose(), "ключ-1234");
     }
 
     #[test]

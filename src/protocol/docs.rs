@@ -88,13 +88,13 @@ fn examples() -> Vec<Event> {
         Event::CommandStarted {
             command_id: CommandId(1),
             command: "c".into(),
-            purpose: CommandPurpose::Tool,
+            purpose: CommandRole::Tool,
             timeout_s: 1,
         },
         Event::CommandFinished {
             command_id: CommandId(1),
             command: "c".into(),
-            purpose: CommandPurpose::Test,
+            purpose: CommandRole::Test,
             exit_code: None,
             timed_out: false,
             duration_ms: 1,
@@ -145,6 +145,7 @@ fn examples() -> Vec<Event> {
             command: "c".into(),
             cwd: "/p".into(),
             warning: Some("w".into()),
+            sandbox: Some("s".into()),
         },
         Event::QuestionsAsked {
             request_id: RequestId(1),

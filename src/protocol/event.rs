@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::prompt::RequestId;
+pub use crate::exec::CommandRole;
 use crate::llm::router::RouterEvent;
 
 /// The version of the event stream, sent in `run_started`. Bumped when a field changes meaning.
@@ -93,18 +94,6 @@ impl RunCommand {
             RunCommand::Resume => "resume",
         }
     }
-}
-
-/// What a command was run for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CommandPurpose {
-    /// The model asked for it (`run_command`).
-    Tool,
-    /// The architect's install command.
-    Install,
-    /// The test command, after `task_done`.
-    Test,
 }
 
 /// What happened to a command.
@@ -305,13 +294,13 @@ pub enum Event {
     CommandStarted {
         command_id: CommandId,
         command: String,
-        purpose: CommandPurpose,
+        purpose: CommandRole,
         timeout_s: u64,
     },
     CommandFinished {
         command_id: CommandId,
         command: String,
-        purpose: CommandPurpose,
+        purpose: CommandRole,
         /// `None` when killed by a signal or never run.
         exit_code: Option<i32>,
         timed_out: bool,
@@ -379,6 +368,9 @@ pub enum Event {
         /// Why `--approve auto` would refuse it, when it would.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         warning: Option<String>,
+        /// How it will be confined ("sandbox workspace-write, network off").
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sandbox: Option<String>,
     },
     /// The spec writer asks; the front end replies with answers or lets it decide.
     QuestionsAsked {

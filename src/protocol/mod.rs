@@ -12,8 +12,8 @@ mod docs;
 #[cfg(any(test, feature = "testing"))]
 pub use event::CollectSink;
 pub use event::{
-    Budget, BudgetScope, CallId, CommandId, CommandPurpose, Disposition, EditCounts, Event,
-    EventSink, PROTOCOL_VERSION, Phase, PlannedTask, Role, RunCommand, RunStatus, TaskOutcome,
+    Budget, BudgetScope, CallId, CommandId, CommandRole, Disposition, EditCounts, Event, EventSink,
+    PROTOCOL_VERSION, Phase, PlannedTask, Role, RunCommand, RunStatus, TaskOutcome,
 };
 pub use prompt::{
     ApprovalReply, ApprovalRequest, NoAnswer, Prompt, PromptReceiver, Prompter, QuestionReply,

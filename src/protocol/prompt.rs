@@ -19,6 +19,8 @@ pub struct ApprovalRequest {
     pub cwd: String,
     /// Why `--approve auto` would refuse it (the prompt then defaults to No).
     pub warning: Option<String>,
+    /// How it will be confined ("sandbox workspace-write, network off").
+    pub sandbox: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,6 +140,7 @@ mod tests {
             command: c.into(),
             cwd: "/p".into(),
             warning: None,
+            sandbox: None,
         };
         assert_eq!(p.approve(req("ls")).await, Ok(ApprovalReply::Approve));
         let skipped = p

@@ -36,6 +36,8 @@ pub struct NewCommand {
     pub duration_ms: u64,
     /// Combined output; cut to [`OUTPUT_CAP`] bytes when stored.
     pub output: String,
+    /// The sandbox it ran in (`SandboxApplied::label`: `workspace-write+network`, `off`, ...).
+    pub sandbox: Option<String>,
 }
 
 /// A command as stored.
@@ -52,6 +54,8 @@ pub struct CommandRecord {
     pub duration_ms: i64,
     pub output: String,
     pub created_at: i64,
+    /// `None` for commands that did not run or were recorded before schema version 3.
+    pub sandbox: Option<String>,
 }
 
 /// Cuts `output` to at most `cap` bytes (plus a marker line), keeping the first eighth and the
@@ -89,6 +93,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<CommandRecord> {
         duration_ms: r.get(8)?,
         output: r.get(9)?,
         created_at: r.get(10)?,
+        sandbox: r.get(11)?,
     })
 }
 
@@ -96,8 +101,8 @@ impl Db<'_> {
     pub fn record_command(&self, new: &NewCommand) -> Result<i64> {
         self.conn.execute(
             "INSERT INTO commands (project_id, run_id, task_id, command, approval, exit_code,
-                                   timed_out, duration_ms, output, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                                   timed_out, duration_ms, output, created_at, sandbox)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             params![
                 new.project_id,
                 new.run_id,
@@ -108,7 +113,8 @@ impl Db<'_> {
                 new.timed_out,
                 i64::try_from(new.duration_ms).unwrap_or(i64::MAX),
                 cap_output(&new.output, OUTPUT_CAP),
-                self.now()
+                self.now(),
+                new.sandbox
             ],
         )?;
         Ok(self.conn.last_insert_rowid())
@@ -118,7 +124,7 @@ impl Db<'_> {
     pub fn list_commands(&self, project_id: i64) -> Result<Vec<CommandRecord>> {
         let mut stmt = self.conn.prepare(
             "SELECT id, project_id, run_id, task_id, command, approval, exit_code, timed_out,
-                    duration_ms, output, created_at
+                    duration_ms, output, created_at, sandbox
              FROM commands WHERE project_id = ?1 ORDER BY created_at, id",
         )?;
         let rows = stmt.query_map([project_id], from_row)?;

@@ -15,6 +15,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_steps_thread.sql"),
     include_str!("migrations/0004_reasoning_tokens.sql"),
     include_str!("migrations/0005_price_tables.sql"),
+    include_str!("migrations/0006_sandbox.sql"),
 ];
 
 /// The schema version this build writes and understands.

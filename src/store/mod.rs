@@ -221,6 +221,8 @@ store_methods! {
     write fn set_run_project(&self, id: i64, project_id: i64) -> ();
     read fn get_run(&self, id: i64) -> Run;
     read fn list_runs(&self, project_id: i64) -> Vec<Run>;
+    write fn set_command_group(&self, run: i64, group: Option<&str>) -> ();
+    read fn command_groups(&self, project_id: i64) -> Vec<(i64, String)>;
     write fn record_llm_call(&self, call: &NewLlmCall) -> Option<i64>;
     read fn project_cost(&self, project_id: i64) -> CostTotals;
     read fn run_cost(&self, run_id: i64) -> CostTotals;

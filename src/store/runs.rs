@@ -134,4 +134,24 @@ impl Db<'_> {
         let rows = stmt.query_map([project_id], from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+
+    /// Records (or clears, with `None`) the process group of the command `run` is running.
+    pub fn set_command_group(&self, run: i64, group: Option<&str>) -> Result<()> {
+        self.conn.execute(
+            "UPDATE runs SET command_group = ?1 WHERE id = ?2",
+            params![group, run],
+        )?;
+        Ok(())
+    }
+
+    /// Runs of a project that left a command's process group recorded (they did not clear
+    /// it: samocoder died while the command ran), as (run id, record).
+    pub fn command_groups(&self, project_id: i64) -> Result<Vec<(i64, String)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, command_group FROM runs
+             WHERE project_id = ?1 AND command_group IS NOT NULL ORDER BY id",
+        )?;
+        let rows = stmt.query_map([project_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
 }

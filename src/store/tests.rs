@@ -623,6 +623,7 @@ fn forgetting_a_project_cascades_but_keeps_money_and_audit() {
             timed_out: false,
             duration_ms: 5,
             output: "ok".into(),
+            sandbox: Some("workspace-write".into()),
         })
         .unwrap();
     store
@@ -792,4 +793,43 @@ fn a_step_changed_outside_samocoder_is_an_error_that_names_it() {
         matches!(err, StoreError::UnreadableStep { id, .. } if id == step.id),
         "{err}"
     );
+}
+
+#[test]
+fn commands_keep_their_sandbox_and_runs_their_running_command_group() {
+    let t = temp();
+    let store = t.open();
+    let p = project(&store, "sbx");
+    let r = run(&store, Some(p.id));
+    let new = |sandbox: Option<&str>| NewCommand {
+        project_id: p.id,
+        run_id: Some(r.id),
+        task_id: None,
+        command: "true".into(),
+        approval: Approval::Auto,
+        exit_code: Some(0),
+        timed_out: false,
+        duration_ms: 1,
+        output: String::new(),
+        sandbox: sandbox.map(str::to_string),
+    };
+    store
+        .record_command(&new(Some("workspace-write+network")))
+        .unwrap();
+    store.record_command(&new(None)).unwrap();
+    let listed = store.list_commands(p.id).unwrap();
+    assert_eq!(
+        listed[0].sandbox.as_deref(),
+        Some("workspace-write+network")
+    );
+    assert_eq!(listed[1].sandbox, None);
+
+    assert!(store.command_groups(p.id).unwrap().is_empty());
+    store.set_command_group(r.id, Some("4242:7:boot")).unwrap();
+    assert_eq!(
+        store.command_groups(p.id).unwrap(),
+        [(r.id, "4242:7:boot".to_string())]
+    );
+    store.set_command_group(r.id, None).unwrap();
+    assert!(store.command_groups(p.id).unwrap().is_empty());
 }

@@ -13,8 +13,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Paint, Ui, Verbosity};
 use crate::protocol::{
-    Budget, CallId, CommandPurpose, Disposition, Event, EventSink, Phase, Role, RunCommand,
-    RunStatus, TaskOutcome, TestStatus,
+    Budget, CallId, CommandRole, Disposition, Event, EventSink, Phase, Role, RunCommand, RunStatus,
+    TaskOutcome, TestStatus,
 };
 
 /// One JSON object per line on stdout. Streamed model text is left out (it is in the saved
@@ -406,7 +406,7 @@ impl HumanRenderer {
             } => {
                 v.activity = Activity::Idle;
                 // A test command that did not run is reported by `tests_run` alone.
-                let unrun_test = purpose == CommandPurpose::Test && disposition != Disposition::Ran;
+                let unrun_test = purpose == CommandRole::Test && disposition != Disposition::Ran;
                 if !quiet && !unrun_test {
                     let how = match (disposition, exit_code, timed_out) {
                         (Disposition::Ran, _, true) => self.paint(Paint::Warn, "timed out"),

@@ -69,6 +69,9 @@ pub(crate) fn approve(ui: &Ui, req: &ApprovalRequest, input: &mut dyn BufRead) -
             ui.paint_err(Paint::Warn, "warning:")
         );
     }
+    if let Some(note) = &req.sandbox {
+        let _ = writeln!(err, "{}", ui.paint_err(Paint::Dim, &format!("({note})")));
+    }
     let default_yes = req.warning.is_none();
     let choices = if default_yes { "[Y/n]" } else { "[y/N]" };
     loop {
@@ -134,6 +137,7 @@ mod tests {
             command: "make".into(),
             cwd: "/p".into(),
             warning: warning.map(String::from),
+            sandbox: Some("sandbox workspace-write, network off".into()),
         }
     }
 

@@ -39,10 +39,20 @@ fn cassette() -> Cassette {
         .tools(vec![write_file("d.txt", "d\n"), task_done("d")])
 }
 
+/// `E2E_SLOW` reaches the commands only because it is passed through explicitly: the child
+/// environment is an allow-list.
 fn new_args(path: &Path) -> Vec<String> {
-    ["new", "--replay", path.to_str().unwrap(), "--yes", "--json"]
-        .map(String::from)
-        .to_vec()
+    [
+        "-c",
+        r#"exec.env_passthrough=["E2E_SLOW"]"#,
+        "new",
+        "--replay",
+        path.to_str().unwrap(),
+        "--yes",
+        "--json",
+    ]
+    .map(String::from)
+    .to_vec()
 }
 
 fn resume_args(path: &Path) -> Vec<String> {

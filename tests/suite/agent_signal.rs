@@ -24,6 +24,7 @@ fn ctrl_c_kills_the_running_command_saves_state_and_resume_finishes() {
     let path = c.write(&env.root.path().join("c.jsonl"));
     let mut child = env
         .std_cmd()
+        .args(["-c", r#"exec.env_passthrough=["E2E_SLOW"]"#])
         .args(["new", "--replay", path.to_str().unwrap(), "--yes", "--json"])
         .env("E2E_SLOW", "yes")
         .stdin(Stdio::null())
