@@ -64,6 +64,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     clock.set(start);
     println!("seeded {n} calls in {:.1?}", t.elapsed());
+    let space: Vec<(String, i64)> = store.read(|db| {
+        let mut stmt = db.conn().prepare(
+            "SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    })?;
+    let total: i64 = space.iter().map(|(_, b)| b).sum();
+    println!("database: {:.1} MB", total as f64 / 1e6);
+    for (name, bytes) in space.iter().filter(|(_, b)| *b * 100 >= total) {
+        println!("  {name}: {:.1} MB", *bytes as f64 / 1e6);
+    }
     let since = start - 30 * DAY_MS;
     let queries: [(&str, String); 5] = [
         (
