@@ -186,7 +186,7 @@ fn record_baseline(
     project_id: i64,
     ws: &Workspace,
 ) -> Result<(), AgentError> {
-    if !store.list_files(project_id)?.is_empty() {
+    if store.has_files(project_id)? {
         return Ok(());
     }
     let snap = snapshot::TreeSnapshot::take(store, project_id, ws)?;

@@ -18,7 +18,7 @@ use crate::exec::{CommandSpec, Execution};
 use crate::llm::ToolCall;
 use crate::store::{Approval, NewCommand, StepKind, Task, TaskStatus};
 use crate::templates;
-use crate::workspace::{Workspace, diff_trees};
+use crate::workspace::Workspace;
 
 /// How a command went, as far as the agent cares.
 pub struct CommandResult {
@@ -705,16 +705,15 @@ impl Session<'_> {
 
     /// Files changed outside samocoder since its last checkpoint, as text for the model.
     pub fn user_edits(&self) -> Result<Option<String>, AgentError> {
-        let known: std::collections::BTreeMap<String, String> = self
-            .store()
-            .list_files(self.project.id)?
-            .into_iter()
-            .map(|f| (f.path, f.sha256))
-            .collect();
-        if known.is_empty() {
+        if !self.store().has_files(self.project.id)? {
             return Ok(None);
         }
-        let diff = diff_trees(&known, &self.ws.hash_tree()?);
+        let snap = super::snapshot::TreeSnapshot::take(self.store(), self.project.id, &self.ws)?;
+        // The user's edits stay unrecorded (they are reported, not taken for samocoder's);
+        // only the metadata of unchanged files is cached, so the next scan need not read them.
+        self.store()
+            .refresh_file_stats(self.project.id, snap.changes())?;
+        let diff = snap.changes().diff();
         if diff.is_empty() {
             return Ok(None);
         }

@@ -12,6 +12,7 @@ use super::StoreError;
 pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_usage_daily.sql"),
+    include_str!("migrations/0006_file_stats_and_lean_call_indexes.sql"),
 ];
 
 /// The schema version this build writes and understands.

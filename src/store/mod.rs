@@ -239,6 +239,10 @@ store_methods! {
     write fn upsert_file(&self, project_id: i64, path: &str, sha256: &str, size: u64) -> ();
     read fn get_file(&self, project_id: i64, path: &str) -> Option<FileRecord>;
     read fn list_files(&self, project_id: i64) -> Vec<FileRecord>;
+    read fn has_files(&self, project_id: i64) -> bool;
+    read fn file_states(&self, project_id: i64) -> Vec<crate::workspace::FileState>;
+    write fn apply_tree_changes(&self, project_id: i64, changes: &crate::workspace::TreeChanges) -> ();
+    write fn refresh_file_stats(&self, project_id: i64, changes: &crate::workspace::TreeChanges) -> ();
     write fn remove_file(&self, project_id: i64, path: &str) -> bool;
     write fn record_command(&self, new: &NewCommand) -> i64;
     read fn list_commands(&self, project_id: i64) -> Vec<CommandRecord>;

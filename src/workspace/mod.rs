@@ -1,12 +1,13 @@
 //! The only code that touches project files: path confinement ([`path`]), reads and atomic
-//! writes ([`fs`]), exact edits ([`edit`]), the project map and content hashes ([`tree`]), and
-//! git checkpoints ([`git`]). Everything a model asks for goes through [`Workspace::resolve`].
+//! writes ([`fs`]), exact edits ([`edit`]), the project map ([`tree`]), what changed since the
+//! last record ([`scan`], a stat cache like git's index), and git checkpoints ([`git`]). Everything a model asks for goes through [`Workspace::resolve`].
 
 pub mod edit;
 pub mod error;
 pub mod fs;
 pub mod git;
 pub mod path;
+pub mod scan;
 pub mod tree;
 
 pub use edit::EditOutcome;
@@ -14,7 +15,8 @@ pub use error::{WorkspaceError, human_size};
 pub use fs::{Workspace, WriteOutcome, sha256_hex};
 pub use git::{CommitId, CommitInfo, DEFAULT_GITIGNORE};
 pub use path::{META_DIR, SafePath};
-pub use tree::{FileEntry, MapOptions, ProjectMap, TreeDiff, diff_trees};
+pub use scan::{FileStat, FileState, TreeChanges};
+pub use tree::{FileEntry, MapOptions, ProjectMap, TreeDiff};
 
 #[cfg(test)]
 mod confinement_tests;
