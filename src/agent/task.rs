@@ -659,7 +659,11 @@ impl Session<'_> {
         } else {
             format!("Task {}: {}\n\n{}", task.ordinal, task.title, summary)
         };
-        let commit = match self.ws.checkpoint(&message)? {
+        let checkpoint = self.ws.checkpoint(&message)?;
+        if let Some(message) = checkpoint.warning() {
+            self.emit(Event::Warning { message });
+        }
+        let commit = match checkpoint.commit {
             Some(c) => Some(c),
             None => self.ws.head()?,
         };

@@ -11,10 +11,14 @@ use super::path::{self, SafePath};
 /// The name prefix of the temporary files of atomic writes.
 const TEMP_PREFIX: &str = ".samocoder-tmp-";
 
+/// The default of [`Workspace::with_user_file_limit`]: 5 MiB.
+pub const DEFAULT_USER_FILE_LIMIT: u64 = 5 * 1024 * 1024;
+
 /// The project directory: the only door to project files.
 #[derive(Debug, Clone)]
 pub struct Workspace {
     root: PathBuf,
+    user_file_limit: u64,
 }
 
 /// What a write did: the new content's hash and size, and whether the file is new.
@@ -39,7 +43,23 @@ impl Workspace {
         if !root.is_dir() {
             return Err(open_err(std::io::Error::other("not a directory")));
         }
-        Ok(Workspace { root })
+        Ok(Workspace {
+            root,
+            user_file_limit: DEFAULT_USER_FILE_LIMIT,
+        })
+    }
+
+    /// Sets the size above which a file samocoder did not write is kept out of checkpoints
+    /// (see [`Workspace::checkpoint`]). Give at least the largest file samocoder itself may
+    /// write, so that its own files are always committed.
+    pub fn with_user_file_limit(mut self, bytes: u64) -> Workspace {
+        self.user_file_limit = bytes;
+        self
+    }
+
+    /// See [`Workspace::with_user_file_limit`].
+    pub fn user_file_limit(&self) -> u64 {
+        self.user_file_limit
     }
 
     /// The canonical project root.

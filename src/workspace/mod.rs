@@ -12,9 +12,9 @@ pub mod tree;
 
 pub use edit::EditOutcome;
 pub use error::{WorkspaceError, human_size};
-pub use fs::{Workspace, WriteOutcome, sha256_hex};
-pub use git::{CommitId, CommitInfo, DEFAULT_GITIGNORE};
-pub use path::{META_DIR, SafePath};
+pub use fs::{DEFAULT_USER_FILE_LIMIT, Workspace, WriteOutcome, sha256_hex};
+pub use git::{Checkpoint, CommitId, CommitInfo, DEFAULT_GITIGNORE, LeftOut, LeftOutReason};
+pub use path::{MAX_DIR_DEPTH, META_DIR, SafePath};
 pub use scan::{FileStat, FileState, TreeChanges};
 pub use tree::{FileEntry, MapOptions, ProjectMap, TreeDiff};
 

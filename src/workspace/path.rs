@@ -6,7 +6,10 @@
 //! - Refused: empty paths, absolute paths (`/x`, `\x`, `C:\x`, `C:x`, `\\?\x`), NUL bytes,
 //!   `..` that would climb above the root (`a/../b` is fine and becomes `b`), the project's
 //!   `.git` and samocoder's [`META_DIR`] at any depth (case-insensitively, ignoring trailing dots
-//!   and spaces as Windows does), components over 255 bytes, paths over 4096 bytes.
+//!   and spaces as Windows does), components over 255 bytes, paths over 4096 bytes, and paths
+//!   nested more than [`MAX_DIR_DEPTH`] directories deep (git checkpoints cannot hold them:
+//!   libgit2 stops walking a work tree at that depth, which would fail the checkpoint after the
+//!   model calls were paid).
 //! - Symlinks: every existing ancestor that is a symlink must resolve inside the root (and not
 //!   into `.git`). A symlink as the final component is followed for reading only when its target
 //!   is inside the root; a write replaces the link itself with a regular file (the atomic rename
@@ -23,6 +26,10 @@ pub const META_DIR: &str = ".samocoder";
 
 const MAX_COMPONENT_BYTES: usize = 255;
 const MAX_PATH_BYTES: usize = 4096;
+
+/// The most directories a project path may go through: libgit2 refuses to walk a work tree
+/// nested deeper ("directory nesting too deep"), so a deeper file could never be checkpointed.
+pub const MAX_DIR_DEPTH: usize = 99;
 
 /// A path checked to be inside the project: `rel` uses `/` separators, `abs` is under the root.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -112,6 +119,15 @@ pub(crate) fn normalise(rel: &str) -> Result<Vec<String>, WorkspaceError> {
         return Err(WorkspaceError::refused(
             rel,
             "it names the project root, not a file",
+        ));
+    }
+    if parts.len() - 1 > MAX_DIR_DEPTH {
+        return Err(WorkspaceError::refused(
+            rel,
+            format!(
+                "it is nested {} directories deep; git checkpoints hold at most {MAX_DIR_DEPTH}, so use a shallower path",
+                parts.len() - 1
+            ),
         ));
     }
     Ok(parts)
@@ -240,6 +256,18 @@ mod tests {
         }
         assert!(norm(".github/workflows/ci.yml").is_ok());
         assert!(norm(".gitignore").is_ok());
+    }
+
+    #[test]
+    fn paths_deeper_than_git_checkpoints_can_hold_are_refused() {
+        let at_limit = format!("{}file.txt", "d/".repeat(MAX_DIR_DEPTH));
+        assert!(norm(&at_limit).is_ok());
+        let deeper = format!("d/{at_limit}");
+        let err = norm(&deeper).unwrap_err();
+        assert!(err.contains("nested 100 directories deep"), "{err}");
+        assert!(err.contains("at most 99"), "{err}");
+        // `..` counts what the path names, not how it is written.
+        assert!(norm(&format!("x/../{at_limit}")).is_ok());
     }
 
     #[test]
