@@ -123,25 +123,26 @@ impl Workspace {
     }
 
     /// Deletes the temporary files of atomic writes that a killed process left behind
-    /// (`.samocoder-tmp-*`, never followed through symlinks, `.git` skipped); returns how
-    /// many. Call it before a run starts writing, so none ends up in a checkpoint.
+    /// (`.samocoder-tmp-*`); returns how many. Walks what the tree scan walks (ignore rules
+    /// honoured, `.git` and build/dependency directories such as `node_modules` skipped, links
+    /// not followed), so its cost does not grow with ignored folders; a temp file left inside
+    /// an ignored folder stays, and is never checkpointed or scanned either. Call it before a
+    /// run starts writing, so none ends up in a checkpoint.
     pub fn remove_stale_temp_files(&self) -> Result<usize, WorkspaceError> {
-        fn walk(dir: &Path, removed: &mut usize) -> std::io::Result<()> {
-            for entry in std::fs::read_dir(dir)? {
-                let entry = entry?;
-                let name = entry.file_name();
-                let ty = entry.file_type()?;
-                if ty.is_dir() && name != ".git" {
-                    walk(&entry.path(), removed)?;
-                } else if ty.is_file() && name.to_string_lossy().starts_with(TEMP_PREFIX) {
-                    std::fs::remove_file(entry.path())?;
-                    *removed += 1;
-                }
-            }
-            Ok(())
-        }
         let mut removed = 0;
-        walk(self.root(), &mut removed).map_err(|e| WorkspaceError::io(".", e))?;
+        for entry in self.walker() {
+            let entry = entry.map_err(|e| WorkspaceError::io(".", std::io::Error::other(e)))?;
+            let is_temp = entry.file_type().is_some_and(|t| t.is_file())
+                && entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX);
+            if !is_temp {
+                continue;
+            }
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => removed += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(WorkspaceError::io(entry.path().display().to_string(), e)),
+            }
+        }
         Ok(removed)
     }
 
@@ -291,6 +292,20 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn temp_file_cleanup_does_not_walk_ignored_folders() {
+        let (d, ws) = ws();
+        std::fs::write(d.path().join(".gitignore"), "dist/\n").unwrap();
+        for dir in ["node_modules/pkg", "dist/js", "src"] {
+            std::fs::create_dir_all(d.path().join(dir)).unwrap();
+            std::fs::write(d.path().join(dir).join(".samocoder-tmp-1"), "torn").unwrap();
+        }
+        assert_eq!(ws.remove_stale_temp_files().unwrap(), 1);
+        assert!(!d.path().join("src/.samocoder-tmp-1").exists());
+        assert!(d.path().join("node_modules/pkg/.samocoder-tmp-1").exists());
+        assert!(d.path().join("dist/js/.samocoder-tmp-1").exists());
+    }
 
     #[test]
     fn stale_temp_files_are_removed_and_nothing_else() {
