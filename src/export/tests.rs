@@ -81,6 +81,7 @@ fn flags_keep_git_and_secrets() {
         include_git: true,
         include_secrets: true,
         reproducible: false,
+        max_file_bytes: None,
     };
     let plan = plan(dir.path(), &opts).unwrap();
     let n = names(&plan);

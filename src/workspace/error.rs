@@ -13,6 +13,8 @@ pub enum WorkspaceError {
     NotFound(String),
     #[error("`{0}` is a directory, not a file; call list_files to see its files")]
     IsDirectory(String),
+    #[error("`{0}` already exists")]
+    Exists(String),
     #[error("`{path}` is {size}, larger than the {limit} limit")]
     TooLarge {
         path: String,

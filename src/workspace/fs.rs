@@ -21,6 +21,14 @@ pub struct Workspace {
     user_file_limit: u64,
 }
 
+/// A file's content hash and size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileDigest {
+    /// Lower-case hex SHA-256.
+    pub sha256: String,
+    pub size: u64,
+}
+
 /// What a write did: the new content's hash and size, and whether the file is new.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WriteOutcome {
@@ -120,6 +128,83 @@ impl Workspace {
             return Err(too_large(bytes.len() as u64));
         }
         Ok(bytes)
+    }
+
+    /// True when something (a file, a directory, a link) is at `path`.
+    pub fn exists(&self, path: &SafePath) -> bool {
+        std::fs::symlink_metadata(path.abs()).is_ok()
+    }
+
+    /// The SHA-256 and size of a file's content, read in chunks (any size, any bytes).
+    pub fn digest(&self, path: &SafePath) -> Result<FileDigest, WorkspaceError> {
+        let rel = path.rel();
+        let file = std::fs::File::open(path.abs()).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => WorkspaceError::NotFound(rel.into()),
+            _ => WorkspaceError::io(rel, e),
+        })?;
+        if file.metadata().map_err(|e| WorkspaceError::io(rel, e))?.is_dir() {
+            return Err(WorkspaceError::IsDirectory(rel.into()));
+        }
+        let (sha256, size) = hash_reader(file).map_err(|e| WorkspaceError::io(rel, e))?;
+        Ok(FileDigest { sha256, size })
+    }
+
+    /// Removes a file (not a directory). A missing file is not an error.
+    pub fn remove_file(&self, path: &SafePath) -> Result<(), WorkspaceError> {
+        match std::fs::symlink_metadata(path.abs()) {
+            Ok(m) if m.is_dir() => Err(WorkspaceError::IsDirectory(path.rel().into())),
+            Ok(_) => std::fs::remove_file(path.abs()).map_err(|e| WorkspaceError::io(path.rel(), e)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(WorkspaceError::io(path.rel(), e)),
+        }
+    }
+
+    /// Like [`Self::write_atomic`], but never replaces anything: when something already is at
+    /// `path` (even created between a check and this call) nothing is written and the error
+    /// is [`WorkspaceError::Exists`].
+    pub fn create_new(
+        &self,
+        path: &SafePath,
+        bytes: &[u8],
+        max_bytes: u64,
+    ) -> Result<WriteOutcome, WorkspaceError> {
+        let rel = path.rel();
+        if bytes.len() as u64 > max_bytes {
+            return Err(WorkspaceError::TooLarge {
+                path: rel.into(),
+                size: human_size(bytes.len() as u64),
+                limit: human_size(max_bytes),
+            });
+        }
+        if self.exists(path) {
+            return Err(WorkspaceError::Exists(rel.into()));
+        }
+        let parent = self.create_parents(path)?;
+        let io = |e| WorkspaceError::io(rel, e);
+        let mut tmp = tempfile::Builder::new()
+            .prefix(TEMP_PREFIX)
+            .tempfile_in(&parent)
+            .map_err(io)?;
+        tmp.write_all(bytes).map_err(io)?;
+        if let Some(p) = default_permissions() {
+            tmp.as_file().set_permissions(p).map_err(io)?;
+        }
+        tmp.as_file().sync_all().map_err(io)?;
+        tmp.persist_noclobber(path.abs()).map_err(|e| {
+            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+                WorkspaceError::Exists(rel.into())
+            } else {
+                io(e.error)
+            }
+        })?;
+        if let Ok(dir) = std::fs::File::open(&parent) {
+            let _ = dir.sync_all();
+        }
+        Ok(WriteOutcome {
+            sha256: sha256_hex(bytes),
+            size: bytes.len() as u64,
+            created: true,
+        })
     }
 
     /// Deletes the temporary files of atomic writes that a killed process left behind
@@ -373,6 +458,27 @@ mod tests {
         assert!(matches!(
             ws.read(&ws.resolve("dir").unwrap(), 100),
             Err(WorkspaceError::IsDirectory(_))
+        ));
+    }
+
+    #[test]
+    fn create_new_never_replaces_and_digest_matches_the_write() {
+        let (d, ws) = ws();
+        let p = ws.resolve("a/new.txt").unwrap();
+        assert!(!ws.exists(&p));
+        let out = ws.create_new(&p, b"first", 100).unwrap();
+        assert!(out.created && ws.exists(&p));
+        let digest = ws.digest(&p).unwrap();
+        assert_eq!((digest.sha256, digest.size), (out.sha256, 5));
+        let err = ws.create_new(&p, b"second", 100).unwrap_err();
+        assert!(matches!(err, WorkspaceError::Exists(_)), "{err}");
+        assert_eq!(std::fs::read(d.path().join("a/new.txt")).unwrap(), b"first");
+        ws.remove_file(&p).unwrap();
+        ws.remove_file(&p).unwrap();
+        assert!(!ws.exists(&p));
+        assert!(matches!(
+            ws.digest(&p),
+            Err(WorkspaceError::NotFound(_))
         ));
     }
 

@@ -165,6 +165,43 @@ pub(crate) fn resolve(root: &Path, rel: &str) -> Result<SafePath, WorkspaceError
     })
 }
 
+/// Where a symbolic link leads, as far as confinement cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum LinkDest {
+    /// Inside the project, outside `.git` and [`META_DIR`]: the canonical target.
+    Inside(PathBuf),
+    /// The target (or a link on the way to it) does not exist.
+    Broken,
+    /// The target cannot be resolved for another reason (a link loop, no permission).
+    Unresolvable,
+    /// Outside the project.
+    Outside,
+    /// Into `.git` or [`META_DIR`].
+    Reserved,
+}
+
+/// Resolves the link at `link` (under the canonical `root`) on disk: the one check of where a
+/// link leads, for [`resolve`] and for listings (exports).
+pub(crate) fn link_dest(root: &Path, link: &Path) -> LinkDest {
+    let target = match std::fs::canonicalize(link) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return LinkDest::Broken,
+        Err(_) => return LinkDest::Unresolvable,
+    };
+    let Ok(inside) = target.strip_prefix(root) else {
+        return LinkDest::Outside;
+    };
+    let reserved = inside.components().any(|c| match c {
+        Component::Normal(name) => name.to_str().is_none_or(is_reserved_name),
+        _ => false,
+    });
+    if reserved {
+        LinkDest::Reserved
+    } else {
+        LinkDest::Inside(target)
+    }
+}
+
 /// A symlink on the path must point inside the root (a dangling final link is allowed: the
 /// write replaces the link itself and a read reports it missing).
 fn check_link_target(
@@ -173,33 +210,22 @@ fn check_link_target(
     rel: &str,
     is_last: bool,
 ) -> Result<(), WorkspaceError> {
-    let target = match std::fs::canonicalize(link) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && is_last => return Ok(()),
-        Err(_) => {
-            return Err(WorkspaceError::refused(
-                rel,
-                "it goes through a broken symbolic link",
-            ));
-        }
-    };
-    let inside = target.strip_prefix(root).map_err(|_| {
-        WorkspaceError::refused(
+    match link_dest(root, link) {
+        LinkDest::Inside(_) => Ok(()),
+        LinkDest::Broken if is_last => Ok(()),
+        LinkDest::Broken | LinkDest::Unresolvable => Err(WorkspaceError::refused(
+            rel,
+            "it goes through a broken symbolic link",
+        )),
+        LinkDest::Outside => Err(WorkspaceError::refused(
             rel,
             "it goes through a symbolic link that points outside the project",
-        )
-    })?;
-    let reserved = inside.components().any(|c| match c {
-        Component::Normal(name) => name.to_str().is_none_or(is_reserved_name),
-        _ => false,
-    });
-    if reserved {
-        return Err(WorkspaceError::refused(
+        )),
+        LinkDest::Reserved => Err(WorkspaceError::refused(
             rel,
             "it goes through a symbolic link into a directory managed by samocoder",
-        ));
+        )),
     }
-    Ok(())
 }
 
 #[cfg(test)]
