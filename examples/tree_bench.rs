@@ -117,7 +117,11 @@ async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let sizes: Vec<usize> = arg(&args, "--files", "100,1000,10000,50000")
         .split(',')
-        .map(|s| s.trim().parse().expect("--files: numbers separated by commas"))
+        .map(|s| {
+            s.trim()
+                .parse()
+                .expect("--files: numbers separated by commas")
+        })
         .collect();
     let steps: usize = arg(&args, "--steps", "10").parse().expect("--steps N");
     let runs: usize = arg(&args, "--runs", "3").parse().expect("--runs N");
@@ -197,7 +201,11 @@ async fn main() {
             step.push(bench.run(resume(reads), &args).await);
         }
         let per = |v: &[f64]| {
-            let diffs: Vec<f64> = v.iter().zip(&base).map(|(t, b)| (t - b) / steps as f64).collect();
+            let diffs: Vec<f64> = v
+                .iter()
+                .zip(&base)
+                .map(|(t, b)| (t - b) / steps as f64)
+                .collect();
             median(diffs) * 1000.0
         };
         println!(

@@ -121,7 +121,10 @@ pub(crate) fn plan_excluding(
     // A directory left out takes everything below it along (listed when it was entered).
     let mut left_out_dir: Option<PathBuf> = None;
     for item in listing.entries {
-        if left_out_dir.as_ref().is_some_and(|d| item.rel.starts_with(d)) {
+        if left_out_dir
+            .as_ref()
+            .is_some_and(|d| item.rel.starts_with(d))
+        {
             continue;
         }
         let is_dir = item.kind == ListedKind::Dir;

@@ -142,7 +142,11 @@ impl Workspace {
             std::io::ErrorKind::NotFound => WorkspaceError::NotFound(rel.into()),
             _ => WorkspaceError::io(rel, e),
         })?;
-        if file.metadata().map_err(|e| WorkspaceError::io(rel, e))?.is_dir() {
+        if file
+            .metadata()
+            .map_err(|e| WorkspaceError::io(rel, e))?
+            .is_dir()
+        {
             return Err(WorkspaceError::IsDirectory(rel.into()));
         }
         let (sha256, size) = hash_reader(file).map_err(|e| WorkspaceError::io(rel, e))?;
@@ -153,7 +157,9 @@ impl Workspace {
     pub fn remove_file(&self, path: &SafePath) -> Result<(), WorkspaceError> {
         match std::fs::symlink_metadata(path.abs()) {
             Ok(m) if m.is_dir() => Err(WorkspaceError::IsDirectory(path.rel().into())),
-            Ok(_) => std::fs::remove_file(path.abs()).map_err(|e| WorkspaceError::io(path.rel(), e)),
+            Ok(_) => {
+                std::fs::remove_file(path.abs()).map_err(|e| WorkspaceError::io(path.rel(), e))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(WorkspaceError::io(path.rel(), e)),
         }
@@ -476,10 +482,7 @@ mod tests {
         ws.remove_file(&p).unwrap();
         ws.remove_file(&p).unwrap();
         assert!(!ws.exists(&p));
-        assert!(matches!(
-            ws.digest(&p),
-            Err(WorkspaceError::NotFound(_))
-        ));
+        assert!(matches!(ws.digest(&p), Err(WorkspaceError::NotFound(_))));
     }
 
     #[test]

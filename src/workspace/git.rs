@@ -97,7 +97,11 @@ impl Checkpoint {
             .map(|l| match l.reason {
                 LeftOutReason::TooLarge { size } => format!("{} ({})", l.path, human_size(size)),
                 LeftOutReason::BuildDirectory { files } => {
-                    format!("{} ({files} file{})", l.path, if files == 1 { "" } else { "s" })
+                    format!(
+                        "{} ({files} file{})",
+                        l.path,
+                        if files == 1 { "" } else { "s" }
+                    )
                 }
             })
             .collect();
@@ -175,7 +179,9 @@ impl Workspace {
             }
             let dirs = &parts[..parts.len().saturating_sub(1)];
             if let Some(i) = dirs.iter().position(|p| SKIPPED_DIRS.contains(p)) {
-                *build_dirs.entry(format!("{}/", dirs[..=i].join("/"))).or_default() += 1;
+                *build_dirs
+                    .entry(format!("{}/", dirs[..=i].join("/")))
+                    .or_default() += 1;
                 return 1;
             }
             match std::fs::symlink_metadata(root.join(path)) {
@@ -554,7 +560,10 @@ mod tests {
     fn the_deepest_path_the_workspace_accepts_can_be_checkpointed() {
         let (_d, ws) = new_ws();
         ws.ensure_repo().unwrap();
-        let deepest = format!("{}f.txt", "d/".repeat(crate::workspace::path::MAX_DIR_DEPTH));
+        let deepest = format!(
+            "{}f.txt",
+            "d/".repeat(crate::workspace::path::MAX_DIR_DEPTH)
+        );
         write(&ws, &deepest, "deep");
         assert!(ws.checkpoint("deep").unwrap().commit.is_some());
         assert!(ws.resolve(&format!("d/{deepest}")).is_err());
@@ -565,7 +574,9 @@ mod tests {
         let (d, ws) = new_ws();
         ws.ensure_repo().unwrap();
         // Made by a command, not through the workspace.
-        let dir = d.path().join("d/".repeat(crate::workspace::path::MAX_DIR_DEPTH + 1));
+        let dir = d
+            .path()
+            .join("d/".repeat(crate::workspace::path::MAX_DIR_DEPTH + 1));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("f.txt"), "x").unwrap();
         let err = ws.checkpoint("deep").unwrap_err();

@@ -213,20 +213,21 @@ impl Workspace {
             };
             at.push(name);
             if i + 1 < parts.len() {
-                let m = std::fs::symlink_metadata(&at)
-                    .map_err(|e| WorkspaceError::io(shown(), e))?;
+                let m =
+                    std::fs::symlink_metadata(&at).map_err(|e| WorkspaceError::io(shown(), e))?;
                 if !m.is_dir() {
                     return Err(refused("a directory on the way is not a real directory"));
                 }
             }
         }
-        let before =
-            std::fs::symlink_metadata(&at).map_err(|e| WorkspaceError::io(shown(), e))?;
+        let before = std::fs::symlink_metadata(&at).map_err(|e| WorkspaceError::io(shown(), e))?;
         if !before.is_file() {
             return Err(refused("it is no longer a regular file"));
         }
         let file = std::fs::File::open(&at).map_err(|e| WorkspaceError::io(shown(), e))?;
-        let after = file.metadata().map_err(|e| WorkspaceError::io(shown(), e))?;
+        let after = file
+            .metadata()
+            .map_err(|e| WorkspaceError::io(shown(), e))?;
         if !same_file(&before, &after) {
             return Err(refused("it was replaced while being read"));
         }
@@ -295,6 +296,11 @@ mod tests {
             ]
         );
         let with_git = ws.list_all(true).unwrap();
-        assert!(with_git.entries.iter().any(|e| e.rel == Path::new(".git/HEAD")));
+        assert!(
+            with_git
+                .entries
+                .iter()
+                .any(|e| e.rel == Path::new(".git/HEAD"))
+        );
     }
 }

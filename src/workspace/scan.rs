@@ -214,7 +214,8 @@ mod tests {
 
     /// A scan an hour from now: nothing written by the test is racy any more.
     fn later(ws: &Workspace, known: Vec<FileState>) -> TreeChanges {
-        ws.scan_tree_at(known, now_ns() + 3_600_000_000_000).unwrap()
+        ws.scan_tree_at(known, now_ns() + 3_600_000_000_000)
+            .unwrap()
     }
 
     /// The records a store would keep after applying `changes` on top of `known`.
