@@ -1,9 +1,10 @@
 //! The only code that touches project files: path confinement ([`path`]), reads and atomic
 //! writes ([`fs`]), exact edits ([`edit`]), the project map ([`tree`]), what changed since the
 //! last record ([`scan`], a stat cache like git's index), every entry for exports
-//! ([`listing`]), and git checkpoints ([`git`]).
+//! ([`listing`]), and git ([`git`], [`checkpoint`]).
 //! Everything a model asks for goes through [`Workspace::resolve`].
 
+pub mod checkpoint;
 pub mod edit;
 pub mod error;
 pub mod fs;
@@ -16,7 +17,8 @@ pub mod tree;
 pub use edit::EditOutcome;
 pub use error::{WorkspaceError, human_size};
 pub use fs::{DEFAULT_USER_FILE_LIMIT, FileDigest, Workspace, WriteOutcome, sha256_hex};
-pub use git::{Checkpoint, CommitId, CommitInfo, DEFAULT_GITIGNORE, LeftOut, LeftOutReason};
+pub use checkpoint::{Checkpoint, LeftOut, LeftOutReason};
+pub use git::{CommitId, CommitInfo, DEFAULT_GITIGNORE};
 pub use listing::{LinkTarget, Listed, ListedKind, Listing};
 pub use path::{MAX_DIR_DEPTH, META_DIR, SafePath};
 pub use scan::{FileStat, FileState, TreeChanges};
