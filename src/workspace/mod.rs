@@ -13,11 +13,12 @@ pub mod listing;
 pub mod path;
 pub mod scan;
 pub mod tree;
+mod walk;
 
+pub use checkpoint::{Checkpoint, LeftOut, LeftOutReason};
 pub use edit::EditOutcome;
 pub use error::{WorkspaceError, human_size};
 pub use fs::{DEFAULT_USER_FILE_LIMIT, FileDigest, Workspace, WriteOutcome, sha256_hex};
-pub use checkpoint::{Checkpoint, LeftOut, LeftOutReason};
 pub use git::{CommitId, CommitInfo, DEFAULT_GITIGNORE};
 pub use listing::{LinkTarget, Listed, ListedKind, Listing};
 pub use path::{MAX_DIR_DEPTH, META_DIR, SafePath};

@@ -107,7 +107,8 @@ impl TreeDiff {
 }
 
 impl Workspace {
-    /// The walk of the project's files (see the module docs); entries are not stat'ed.
+    /// The `ignore` crate's walk of the same files, entries not stat'ed (the temp-file cleanup;
+    /// [`super::walk`] is checked against it).
     pub(crate) fn walker(&self) -> ignore::Walk {
         ignore::WalkBuilder::new(self.root())
             .hidden(false)
@@ -124,33 +125,9 @@ impl Workspace {
     }
 
     /// Every listed file's path (relative, `/`-separated) with its metadata (one `lstat`),
-    /// sorted by path.
+    /// sorted by path (see [`super::walk`]).
     pub(crate) fn walk_files(&self) -> Result<Vec<(String, std::fs::Metadata)>, WorkspaceError> {
-        let root = self.root().to_path_buf();
-        let mut files = Vec::new();
-        for entry in self.walker() {
-            let entry = entry.map_err(|e| {
-                WorkspaceError::io(root.display().to_string(), std::io::Error::other(e))
-            })?;
-            if !entry.file_type().is_some_and(|t| t.is_file()) {
-                continue;
-            }
-            let Ok(rel) = entry.path().strip_prefix(&root) else {
-                continue;
-            };
-            let Some(rel) = rel.to_str() else { continue };
-            let meta = match entry.metadata() {
-                Ok(m) => m,
-                // Deleted while walking: it is simply not part of the tree.
-                Err(e) if e.io_error().map(|e| e.kind()) == Some(std::io::ErrorKind::NotFound) => {
-                    continue;
-                }
-                Err(e) => return Err(WorkspaceError::io(rel, std::io::Error::other(e))),
-            };
-            files.push((rel.replace('\\', "/"), meta));
-        }
-        files.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(files)
+        super::walk::walk_files(self.root())
     }
 
     /// The project map for the model: paths, sizes, line counts and one-line summaries.
