@@ -93,11 +93,12 @@ impl Db<'_> {
         )?)
     }
 
-    /// A project's records with their cached metadata: what [`crate::workspace::Workspace::scan_tree`]
-    /// compares the tree with.
+    /// A project's records with their cached metadata, by path (the table's key order, so no
+    /// sort): what [`crate::workspace::Workspace::scan_tree`] compares the tree with.
     pub fn file_states(&self, project_id: i64) -> Result<Vec<FileState>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT path, sha256, size, mtime_ns, ctime_ns, inode FROM files WHERE project_id = ?1",
+            "SELECT path, sha256, size, mtime_ns, ctime_ns, inode FROM files WHERE project_id = ?1
+             ORDER BY path",
         )?;
         let rows = stmt.query_map([project_id], |r| {
             let size = u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0);

@@ -8,7 +8,6 @@
 //! future) could still change within the same timestamp tick without its metadata changing, so
 //! its metadata is not kept (`stat: None`) and it is hashed again by the next scan.
 
-use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::error::WorkspaceError;
@@ -136,12 +135,19 @@ impl Workspace {
         known: impl IntoIterator<Item = FileState>,
         started: i64,
     ) -> Result<TreeChanges, WorkspaceError> {
-        let mut known: HashMap<String, FileState> =
-            known.into_iter().map(|f| (f.path.clone(), f)).collect();
+        // Both sides sorted by path (byte order, as SQLite's BINARY collation): one merge, no
+        // map of every record.
+        let mut known: Vec<FileState> = known.into_iter().collect();
+        if !known.is_sorted_by(|a, b| a.path <= b.path) {
+            known.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+        }
+        let mut known = known.into_iter().peekable();
         let mut out = TreeChanges::default();
-        for (path, meta) in self.walk_files()? {
-            let stat = FileStat::of(&meta);
-            let record = known.remove(&path);
+        for (path, stat) in self.walk_files()? {
+            while let Some(gone) = known.next_if(|k| k.path < path) {
+                out.removed.push(gone.path);
+            }
+            let record = known.next_if(|k| k.path == path);
             if let Some(r) = &record
                 && r.stat == Some(stat)
                 && r.size == stat.size
@@ -179,7 +185,7 @@ impl Workspace {
                 Some(_) => {}
             }
         }
-        out.removed.extend(known.into_keys());
+        out.removed.extend(known.map(|k| k.path));
         out.removed.sort();
         Ok(out)
     }
@@ -198,6 +204,8 @@ fn now_ns() -> i64 {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use super::*;
     use crate::workspace::sha256_hex;
 
@@ -324,5 +332,22 @@ mod tests {
         assert_eq!(c.refreshed.len(), 1);
         assert_eq!(c.hashed, 1);
         assert_eq!(later(&ws, apply(known, &c)).hashed, 0);
+    }
+
+    #[test]
+    fn records_in_any_order_are_matched_by_path() {
+        let (_d, ws) = project(&[("a.b", "1"), ("a/b", "2"), ("a-b", "3"), ("z", "4")]);
+        let mut known = apply(Vec::new(), &later(&ws, Vec::new()));
+        known.reverse();
+        known.push(FileState {
+            path: "a.a".into(),
+            sha256: "0".repeat(64),
+            size: 1,
+            stat: None,
+        });
+        let c = later(&ws, known);
+        assert_eq!((c.files, c.hashed), (4, 0));
+        assert_eq!(c.removed, ["a.a"]);
+        assert!(c.added.is_empty() && c.modified.is_empty() && c.refreshed.is_empty());
     }
 }

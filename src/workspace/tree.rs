@@ -126,7 +126,9 @@ impl Workspace {
 
     /// Every listed file's path (relative, `/`-separated) with its metadata (one `lstat`),
     /// sorted by path (see [`super::walk`]).
-    pub(crate) fn walk_files(&self) -> Result<Vec<(String, std::fs::Metadata)>, WorkspaceError> {
+    pub(crate) fn walk_files(
+        &self,
+    ) -> Result<Vec<(String, super::scan::FileStat)>, WorkspaceError> {
         super::walk::walk_files(self.root())
     }
 
@@ -137,8 +139,8 @@ impl Workspace {
         let entries = files
             .into_iter()
             .take(opts.max_entries)
-            .map(|(path, meta)| {
-                let size = meta.len();
+            .map(|(path, stat)| {
+                let size = stat.size;
                 let text = (size <= SUMMARY_READ_LIMIT)
                     .then(|| std::fs::read(self.root().join(&path)).ok())
                     .flatten()

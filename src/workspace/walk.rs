@@ -10,7 +10,6 @@
 //! metadata directory and [`SKIPPED_DIRS`] are not entered; links are not followed (nor
 //! listed); names that are not UTF-8 are skipped.
 
-use std::fs::Metadata;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 
@@ -18,6 +17,7 @@ use ignore::gitignore::Gitignore;
 
 use super::error::WorkspaceError;
 use super::path::is_reserved_name;
+use super::scan::FileStat;
 use super::tree::SKIPPED_DIRS;
 
 /// The most threads a walk uses.
@@ -45,8 +45,9 @@ struct State {
     error: Option<WorkspaceError>,
 }
 
-/// Every listed file under `root` (canonical) with its metadata, sorted by relative path.
-pub(crate) fn walk_files(root: &Path) -> Result<Vec<(String, Metadata)>, WorkspaceError> {
+/// Every listed file under `root` (canonical) with its metadata, sorted by relative path
+/// (byte order).
+pub(crate) fn walk_files(root: &Path) -> Result<Vec<(String, FileStat)>, WorkspaceError> {
     let state = Mutex::new(State {
         queue: vec![Job {
             abs: root.to_path_buf(),
@@ -57,7 +58,7 @@ pub(crate) fn walk_files(root: &Path) -> Result<Vec<(String, Metadata)>, Workspa
     });
     let wake = Condvar::new();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_THREADS));
-    let mut files: Vec<(String, Metadata)> = std::thread::scope(|s| {
+    let mut files: Vec<(String, FileStat)> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..threads)
             .map(|_| s.spawn(|| worker(&state, &wake)))
             .collect();
@@ -74,7 +75,7 @@ pub(crate) fn walk_files(root: &Path) -> Result<Vec<(String, Metadata)>, Workspa
     Ok(files)
 }
 
-fn worker(state: &Mutex<State>, wake: &Condvar) -> Vec<(String, Metadata)> {
+fn worker(state: &Mutex<State>, wake: &Condvar) -> Vec<(String, FileStat)> {
     let mut found = Vec::new();
     loop {
         let job = {
@@ -108,7 +109,7 @@ fn worker(state: &Mutex<State>, wake: &Condvar) -> Vec<(String, Metadata)> {
 }
 
 /// Lists one directory: its files go to `found`, its subdirectories come back as jobs.
-fn read_dir(job: Job, found: &mut Vec<(String, Metadata)>) -> Result<Vec<Job>, WorkspaceError> {
+fn read_dir(job: Job, found: &mut Vec<(String, FileStat)>) -> Result<Vec<Job>, WorkspaceError> {
     let shown = || {
         if job.rel.is_empty() {
             ".".to_string()
@@ -166,7 +167,7 @@ fn read_dir(job: Job, found: &mut Vec<(String, Metadata)>) -> Result<Vec<Job>, W
         } else if ty.is_file() && !ignored(&levels, &abs, false) {
             // Relative to the open directory: one path component to look up.
             match entry.metadata() {
-                Ok(meta) => found.push((rel, meta)),
+                Ok(meta) => found.push((rel, FileStat::of(&meta))),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(WorkspaceError::io(rel, e)),
             }
