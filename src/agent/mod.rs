@@ -111,7 +111,8 @@ async fn start(
         // Files samocoder writes (at most max_file_bytes) always go into checkpoints.
         let limits = &deps.config.limits;
         let ws = Workspace::open(&project.dir)?
-            .with_user_file_limit(limits.max_user_file_bytes.max(limits.max_file_bytes));
+            .with_user_file_limit(limits.max_user_file_bytes.max(limits.max_file_bytes))
+            .with_change_watch();
         // The caller holds the project's run lock, so git locks left here are from a killed run.
         ws.remove_stale_git_locks()?;
         ws.ensure_repo()?;

@@ -23,6 +23,23 @@ impl TreeSnapshot {
         })
     }
 
+    /// After a command: with the workspace's change watch, only the directories where
+    /// something happened are read, and the store gives only their records.
+    pub fn after_command(
+        store: &Store,
+        project_id: i64,
+        ws: &Workspace,
+    ) -> Result<TreeSnapshot, AgentError> {
+        let rescan = ws.prepare_rescan()?;
+        let known = match rescan.scopes() {
+            None => store.file_states(project_id)?,
+            Some(scopes) => store.file_states_in(project_id, scopes)?,
+        };
+        Ok(TreeSnapshot {
+            changes: ws.finish_rescan(rescan, known)?,
+        })
+    }
+
     /// What changed in content since the records (added, modified, deleted).
     pub fn changes(&self) -> &TreeChanges {
         &self.changes

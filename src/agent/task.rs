@@ -509,7 +509,7 @@ impl Session<'_> {
         };
         // What the command changed is samocoder's doing, not the user's: record it.
         let snap = match &execution {
-            Execution::Ran(_) => Some(super::snapshot::TreeSnapshot::take(
+            Execution::Ran(_) => Some(super::snapshot::TreeSnapshot::after_command(
                 self.store(),
                 self.project.id,
                 &self.ws,

@@ -6,7 +6,7 @@ use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
 
 use super::{Db, Result};
-use crate::workspace::{FileStat, FileState, TreeChanges};
+use crate::workspace::{FileStat, FileState, Scope, TreeChanges};
 
 /// A file as samocoder last recorded it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -30,6 +30,28 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<FileRecord> {
 
 fn sql_size(size: u64) -> i64 {
     i64::try_from(size).unwrap_or(i64::MAX)
+}
+
+fn state_row(r: &Row<'_>) -> rusqlite::Result<FileState> {
+    let size = u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0);
+    let mtime: Option<i64> = r.get(3)?;
+    let ctime: Option<i64> = r.get(4)?;
+    let inode: Option<i64> = r.get(5)?;
+    let stat = match (mtime, ctime, inode) {
+        (Some(mtime_ns), Some(ctime_ns), Some(inode)) => Some(FileStat {
+            size,
+            mtime_ns,
+            ctime_ns,
+            inode: inode as u64,
+        }),
+        _ => None,
+    };
+    Ok(FileState {
+        path: r.get(0)?,
+        sha256: r.get(1)?,
+        size,
+        stat,
+    })
 }
 
 /// The stat columns of a record (all NULL for "unknown").
@@ -100,28 +122,35 @@ impl Db<'_> {
             "SELECT path, sha256, size, mtime_ns, ctime_ns, inode FROM files WHERE project_id = ?1
              ORDER BY path",
         )?;
-        let rows = stmt.query_map([project_id], |r| {
-            let size = u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0);
-            let mtime: Option<i64> = r.get(3)?;
-            let ctime: Option<i64> = r.get(4)?;
-            let inode: Option<i64> = r.get(5)?;
-            let stat = match (mtime, ctime, inode) {
-                (Some(mtime_ns), Some(ctime_ns), Some(inode)) => Some(FileStat {
-                    size,
-                    mtime_ns,
-                    ctime_ns,
-                    inode: inode as u64,
-                }),
-                _ => None,
-            };
-            Ok(FileState {
-                path: r.get(0)?,
-                sha256: r.get(1)?,
-                size,
-                stat,
-            })
-        })?;
+        let rows = stmt.query_map([project_id], state_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The records in `scopes` only (see [`crate::workspace::Rescan`]), by path: a range of
+    /// the table's key per scope, so a rescan of a few directories reads a few rows.
+    pub fn file_states_in(&self, project_id: i64, scopes: &[Scope]) -> Result<Vec<FileState>> {
+        let mut out = Vec::new();
+        for scope in scopes {
+            let (lo, hi) = if scope.dir.is_empty() {
+                (String::new(), None)
+            } else {
+                // Every path below `dir/` sorts between `dir/` and `dir0` ('0' follows '/').
+                (format!("{}/", scope.dir), Some(format!("{}0", scope.dir)))
+            };
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT path, sha256, size, mtime_ns, ctime_ns, inode FROM files
+                 WHERE project_id = ?1 AND path >= ?2 AND (?3 IS NULL OR path < ?3)
+                   AND (?4 OR instr(substr(path, length(?2) + 1), '/') = 0)
+                 ORDER BY path",
+            )?;
+            let rows = stmt.query_map(params![project_id, lo, hi, scope.recursive], state_row)?;
+            for row in rows {
+                out.push(row?);
+            }
+        }
+        out.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+        out.dedup_by(|a, b| a.path == b.path);
+        Ok(out)
     }
 
     /// Writes what a scan found: new and modified files, refreshed metadata, removed paths.

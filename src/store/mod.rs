@@ -236,6 +236,7 @@ store_methods! {
     read fn list_files(&self, project_id: i64) -> Vec<FileRecord>;
     read fn has_files(&self, project_id: i64) -> bool;
     read fn file_states(&self, project_id: i64) -> Vec<crate::workspace::FileState>;
+    read fn file_states_in(&self, project_id: i64, scopes: &[crate::workspace::Scope]) -> Vec<crate::workspace::FileState>;
     write fn apply_tree_changes(&self, project_id: i64, changes: &crate::workspace::TreeChanges) -> ();
     write fn refresh_file_stats(&self, project_id: i64, changes: &crate::workspace::TreeChanges) -> ();
     write fn remove_file(&self, project_id: i64, path: &str) -> bool;

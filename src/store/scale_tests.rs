@@ -10,7 +10,7 @@ use rusqlite::Connection;
 use super::migrations::{self, MIGRATIONS};
 use super::*;
 use crate::clock::FakeClock;
-use crate::workspace::{FileStat, FileState, TreeChanges};
+use crate::workspace::{FileStat, FileState, Scope, TreeChanges};
 
 fn open(clock: &FakeClock) -> (tempfile::TempDir, PathBuf, Store) {
     let dir = tempfile::tempdir().unwrap();
@@ -112,6 +112,47 @@ fn tree_changes_write_only_what_changed_and_round_trip_the_stat() {
         )
         .unwrap();
     assert_eq!(updated_at(&store, pid), [("b".into(), 1_000)]);
+}
+
+#[test]
+fn records_of_scopes_are_read_by_key_range() {
+    let clock = FakeClock::new(1_000);
+    let (_d, _p, store) = open(&clock);
+    let pid = project(&store, "p");
+    let paths = [
+        "a", "src/a", "src/b/c", "src0", "src-x/y", "srcs/z", "x/src/q",
+    ];
+    let added = paths.iter().map(|p| state(p, 'a', None)).collect();
+    store
+        .apply_tree_changes(
+            pid,
+            &TreeChanges {
+                added,
+                ..TreeChanges::default()
+            },
+        )
+        .unwrap();
+    let got = |scopes: &[Scope]| -> Vec<String> {
+        store
+            .file_states_in(pid, scopes)
+            .unwrap()
+            .into_iter()
+            .map(|f| f.path)
+            .collect()
+    };
+    let scope = |dir: &str, recursive| Scope {
+        dir: dir.into(),
+        recursive,
+    };
+    assert_eq!(got(&[scope("src", false)]), ["src/a"]);
+    assert_eq!(got(&[scope("src", true)]), ["src/a", "src/b/c"]);
+    assert_eq!(got(&[scope("", false)]), ["a", "src0"]);
+    assert_eq!(got(&[scope("", true)]).len(), paths.len());
+    assert_eq!(
+        got(&[scope("src/b", true), scope("src", true), scope("x", false)]),
+        ["src/a", "src/b/c"]
+    );
+    assert!(got(&[]).is_empty());
 }
 
 #[test]

@@ -19,6 +19,8 @@ pub const DEFAULT_USER_FILE_LIMIT: u64 = 5 * 1024 * 1024;
 pub struct Workspace {
     root: PathBuf,
     user_file_limit: u64,
+    /// Set by [`Workspace::with_change_watch`].
+    pub(crate) watch: Option<std::sync::Arc<super::watch::WatchSlot>>,
 }
 
 /// A file's content hash and size.
@@ -54,6 +56,7 @@ impl Workspace {
         Ok(Workspace {
             root,
             user_file_limit: DEFAULT_USER_FILE_LIMIT,
+            watch: None,
         })
     }
 

@@ -1,6 +1,7 @@
 //! The only code that touches project files: path confinement ([`path`]), reads and atomic
 //! writes ([`fs`]), exact edits ([`edit`]), the project map ([`tree`]), what changed since the
-//! last record ([`scan`], a stat cache like git's index), every entry for exports
+//! last record ([`scan`], a stat cache like git's index; [`rescan`] after a command, reading
+//! only the directories a change watch saw change), every entry for exports
 //! ([`listing`]), and git ([`git`], [`checkpoint`]).
 //! Everything a model asks for goes through [`Workspace::resolve`].
 
@@ -11,9 +12,11 @@ pub mod fs;
 pub mod git;
 pub mod listing;
 pub mod path;
+pub mod rescan;
 pub mod scan;
 pub mod tree;
 mod walk;
+mod watch;
 
 pub use checkpoint::{Checkpoint, LeftOut, LeftOutReason};
 pub use edit::EditOutcome;
@@ -22,6 +25,7 @@ pub use fs::{DEFAULT_USER_FILE_LIMIT, FileDigest, Workspace, WriteOutcome, sha25
 pub use git::{CommitId, CommitInfo, DEFAULT_GITIGNORE};
 pub use listing::{LinkTarget, Listed, ListedKind, Listing};
 pub use path::{MAX_DIR_DEPTH, META_DIR, SafePath};
+pub use rescan::{Rescan, Scope};
 pub use scan::{FileStat, FileState, TreeChanges};
 pub use tree::{FileEntry, MapOptions, ProjectMap, TreeDiff};
 

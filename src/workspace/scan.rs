@@ -135,15 +135,26 @@ impl Workspace {
         known: impl IntoIterator<Item = FileState>,
         started: i64,
     ) -> Result<TreeChanges, WorkspaceError> {
+        let listed = self.walk_and_watch()?;
+        self.compare(known.into_iter().collect(), listed, started)
+    }
+
+    /// Compares records with listed files (both of the same part of the tree): stat first,
+    /// then the hash of the files whose stat differs.
+    pub(crate) fn compare(
+        &self,
+        mut known: Vec<FileState>,
+        listed: Vec<(String, FileStat)>,
+        started: i64,
+    ) -> Result<TreeChanges, WorkspaceError> {
         // Both sides sorted by path (byte order, as SQLite's BINARY collation): one merge, no
         // map of every record.
-        let mut known: Vec<FileState> = known.into_iter().collect();
         if !known.is_sorted_by(|a, b| a.path <= b.path) {
             known.sort_unstable_by(|a, b| a.path.cmp(&b.path));
         }
         let mut known = known.into_iter().peekable();
         let mut out = TreeChanges::default();
-        for (path, stat) in self.walk_files()? {
+        for (path, stat) in listed {
             while let Some(gone) = known.next_if(|k| k.path < path) {
                 out.removed.push(gone.path);
             }
@@ -196,7 +207,7 @@ impl Workspace {
     }
 }
 
-fn now_ns() -> i64 {
+pub(crate) fn now_ns() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))

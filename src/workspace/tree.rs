@@ -129,7 +129,7 @@ impl Workspace {
     pub(crate) fn walk_files(
         &self,
     ) -> Result<Vec<(String, super::scan::FileStat)>, WorkspaceError> {
-        super::walk::walk_files(self.root())
+        super::walk::walk_files(self.root(), None)
     }
 
     /// The project map for the model: paths, sizes, line counts and one-line summaries.

@@ -1,6 +1,7 @@
 //! The walk of the project's files, the hot path of the change scan: each directory is read
 //! once, each listed file costs one `lstat` relative to its directory (no walk of the whole
-//! path per file), and directories are shared among a few threads.
+//! path per file), and directories are shared among a few threads. A [`Watch`] can be told
+//! about every directory read, so a later scan reads only the directories that changed.
 //!
 //! Ignore rules as the `ignore` crate applies them (and as the rest of the workspace does):
 //! `.ignore` and `.gitignore` in every directory and `.git/info/exclude` at a repository root,
@@ -19,48 +20,71 @@ use super::error::WorkspaceError;
 use super::path::is_reserved_name;
 use super::scan::FileStat;
 use super::tree::SKIPPED_DIRS;
+use super::watch::Watch;
 
 /// The most threads a walk uses.
 const MAX_THREADS: usize = 4;
 
 /// The ignore files of one directory.
-struct Level {
+pub(crate) struct Level {
     dot_ignore: Option<Gitignore>,
     git_ignore: Option<Gitignore>,
     git_exclude: Option<Gitignore>,
 }
 
-struct Job {
-    abs: PathBuf,
-    rel: String,
-    /// The levels from the root down to the parent of `abs`.
-    levels: Vec<Arc<Level>>,
+/// A directory to read: where it is, and the ignore levels of its parents (root first).
+pub(crate) struct Dir {
+    pub abs: PathBuf,
+    pub rel: String,
+    pub parents: Vec<Arc<Level>>,
+}
+
+/// One directory's listed files and the subdirectories to enter.
+pub(crate) struct DirListing {
+    pub files: Vec<(String, FileStat)>,
+    pub dirs: Vec<Dir>,
+    /// The ignore levels from the root down to this directory.
+    pub levels: Vec<Arc<Level>>,
 }
 
 #[derive(Default)]
 struct State {
-    queue: Vec<Job>,
-    /// Jobs taken and not finished.
+    queue: Vec<Dir>,
+    /// Directories taken and not finished.
     active: usize,
     error: Option<WorkspaceError>,
 }
 
 /// Every listed file under `root` (canonical) with its metadata, sorted by relative path
-/// (byte order).
-pub(crate) fn walk_files(root: &Path) -> Result<Vec<(String, FileStat)>, WorkspaceError> {
-    let state = Mutex::new(State {
-        queue: vec![Job {
+/// (byte order). With `watch`, every directory read is watched first.
+pub(crate) fn walk_files(
+    root: &Path,
+    watch: Option<&Watch>,
+) -> Result<Vec<(String, FileStat)>, WorkspaceError> {
+    walk_from(
+        vec![Dir {
             abs: root.to_path_buf(),
             rel: String::new(),
-            levels: Vec::new(),
+            parents: Vec::new(),
         }],
+        watch,
+    )
+}
+
+/// [`walk_files`] below each of `dirs` (the directories themselves included).
+pub(crate) fn walk_from(
+    dirs: Vec<Dir>,
+    watch: Option<&Watch>,
+) -> Result<Vec<(String, FileStat)>, WorkspaceError> {
+    let state = Mutex::new(State {
+        queue: dirs,
         ..State::default()
     });
     let wake = Condvar::new();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_THREADS));
     let mut files: Vec<(String, FileStat)> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..threads)
-            .map(|_| s.spawn(|| worker(&state, &wake)))
+            .map(|_| s.spawn(|| worker(&state, &wake, watch)))
             .collect();
         workers
             .into_iter()
@@ -75,18 +99,18 @@ pub(crate) fn walk_files(root: &Path) -> Result<Vec<(String, FileStat)>, Workspa
     Ok(files)
 }
 
-fn worker(state: &Mutex<State>, wake: &Condvar) -> Vec<(String, FileStat)> {
+fn worker(state: &Mutex<State>, wake: &Condvar, watch: Option<&Watch>) -> Vec<(String, FileStat)> {
     let mut found = Vec::new();
     loop {
-        let job = {
+        let dir = {
             let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
             loop {
                 if st.error.is_some() {
                     return found;
                 }
-                if let Some(job) = st.queue.pop() {
+                if let Some(dir) = st.queue.pop() {
                     st.active += 1;
-                    break job;
+                    break dir;
                 }
                 if st.active == 0 {
                     wake.notify_all();
@@ -95,11 +119,21 @@ fn worker(state: &Mutex<State>, wake: &Condvar) -> Vec<(String, FileStat)> {
                 st = wake.wait(st).unwrap_or_else(|p| p.into_inner());
             }
         };
-        let result = read_dir(job, &mut found);
+        // Watched before it is read, so no change after the read can go unseen.
+        let token = watch.and_then(|w| w.before_read(&dir.abs));
+        let rel = dir.rel.clone();
+        let result = list_dir(dir);
         let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
         st.active -= 1;
         match result {
-            Ok(children) => st.queue.extend(children),
+            Ok(Some(listing)) => {
+                if let (Some(w), Some(token)) = (watch, token) {
+                    w.after_read(token, &rel, &listing.levels);
+                }
+                found.extend(listing.files);
+                st.queue.extend(listing.dirs);
+            }
+            Ok(None) => {}
             Err(e) => {
                 st.error.get_or_insert(e);
             }
@@ -108,39 +142,47 @@ fn worker(state: &Mutex<State>, wake: &Condvar) -> Vec<(String, FileStat)> {
     }
 }
 
-/// Lists one directory: its files go to `found`, its subdirectories come back as jobs.
-fn read_dir(job: Job, found: &mut Vec<(String, FileStat)>) -> Result<Vec<Job>, WorkspaceError> {
+/// Lists one directory (not its subdirectories); `None` when it is gone (or is no longer a
+/// directory).
+pub(crate) fn list_dir(dir: Dir) -> Result<Option<DirListing>, WorkspaceError> {
     let shown = || {
-        if job.rel.is_empty() {
+        if dir.rel.is_empty() {
             ".".to_string()
         } else {
-            job.rel.clone()
+            dir.rel.clone()
         }
     };
-    let entries = match std::fs::read_dir(&job.abs) {
+    let entries = match std::fs::read_dir(&dir.abs) {
         Ok(rd) => rd
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| WorkspaceError::io(shown(), e))?,
         // Removed while walking: it is simply not part of the tree.
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !job.rel.is_empty() => {
-            return Ok(Vec::new());
+        Err(e)
+            if !dir.rel.is_empty()
+                && matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+                ) =>
+        {
+            return Ok(None);
         }
         Err(e) => return Err(WorkspaceError::io(shown(), e)),
     };
     let has = |name: &str| entries.iter().any(|e| e.file_name() == name);
-    let matcher = |name: &str| has(name).then(|| Gitignore::new(job.abs.join(name)).0);
-    let exclude = job.abs.join(".git/info/exclude");
+    let matcher = |name: &str| has(name).then(|| Gitignore::new(dir.abs.join(name)).0);
+    let exclude = dir.abs.join(".git/info/exclude");
     let level = Level {
         dot_ignore: matcher(".ignore"),
         git_ignore: matcher(".gitignore"),
         git_exclude: (has(".git") && exclude.is_file()).then(|| {
-            let mut b = ignore::gitignore::GitignoreBuilder::new(&job.abs);
+            let mut b = ignore::gitignore::GitignoreBuilder::new(&dir.abs);
             b.add(&exclude);
             b.build().unwrap_or_else(|_| Gitignore::empty())
         }),
     };
-    let mut levels = job.levels;
+    let mut levels = dir.parents;
     levels.push(Arc::new(level));
+    let mut files = Vec::new();
     let mut dirs = Vec::new();
     for entry in entries {
         let name = entry.file_name();
@@ -149,31 +191,35 @@ fn read_dir(job: Job, found: &mut Vec<(String, FileStat)>) -> Result<Vec<Job>, W
             continue;
         }
         let Ok(ty) = entry.file_type() else { continue };
-        let rel = if job.rel.is_empty() {
+        let rel = if dir.rel.is_empty() {
             name.to_string()
         } else {
-            format!("{}/{name}", job.rel)
+            format!("{}/{name}", dir.rel)
         };
         let abs = entry.path();
         if ty.is_dir() {
             if SKIPPED_DIRS.contains(&name) || ignored(&levels, &abs, true) {
                 continue;
             }
-            dirs.push(Job {
+            dirs.push(Dir {
                 abs,
                 rel,
-                levels: levels.clone(),
+                parents: levels.clone(),
             });
         } else if ty.is_file() && !ignored(&levels, &abs, false) {
             // Relative to the open directory: one path component to look up.
             match entry.metadata() {
-                Ok(meta) => found.push((rel, FileStat::of(&meta))),
+                Ok(meta) => files.push((rel, FileStat::of(&meta))),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(WorkspaceError::io(rel, e)),
             }
         }
     }
-    Ok(dirs)
+    Ok(Some(DirListing {
+        files,
+        dirs,
+        levels,
+    }))
 }
 
 /// Whether the ignore rules leave `abs` out (see the module docs for the precedence).
@@ -217,7 +263,7 @@ mod tests {
 
     fn walked(dir: &tempfile::TempDir) -> Vec<String> {
         let root = std::fs::canonicalize(dir.path()).unwrap();
-        walk_files(&root)
+        walk_files(&root, None)
             .unwrap()
             .into_iter()
             .map(|(p, _)| p)
@@ -316,7 +362,7 @@ mod tests {
         std::os::unix::fs::symlink(dir.path().join("real"), dir.path().join("link")).unwrap();
         assert_eq!(walked(&dir), ["real/a.txt"]);
         let root = std::fs::canonicalize(dir.path()).unwrap();
-        assert!(walk_files(&root.join("missing")).is_err());
+        assert!(walk_files(&root.join("missing"), None).is_err());
     }
 
     #[test]
