@@ -10,11 +10,12 @@ ALTER TABLE files ADD COLUMN inode INTEGER;
 
 -- The three covering indexes carried summed columns for reports that now read the daily
 -- roll-up (`usage`, `projects`, `show`, project budgets). What still reads llm_calls:
--- - usage's partial days at the ends of a range: a range on created_at;
+-- - usage's partial days at the ends of a range: a range on created_at, within one project
+--   for `usage --project`;
 -- - forgetting a project (ON DELETE SET NULL): the rows of one project_id;
 -- - run budgets and a run's totals: run_id (kept, as are step_id and call_key).
 DROP INDEX llm_calls_created;
 DROP INDEX llm_calls_project;
 DROP INDEX llm_calls_model;
 CREATE INDEX llm_calls_created ON llm_calls (created_at);
-CREATE INDEX llm_calls_project ON llm_calls (project_id);
+CREATE INDEX llm_calls_project ON llm_calls (project_id, created_at);
