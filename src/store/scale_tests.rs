@@ -374,7 +374,10 @@ fn every_index_on_llm_calls_serves_a_query_that_needs_it() {
         &store,
         "SELECT COUNT(*) FROM llm_calls WHERE project_id = 7 AND created_at >= 1 AND created_at < 2",
     );
-    assert!(p.contains("llm_calls_project (project_id=? AND created_at>? AND created_at<?)"), "{p}");
+    assert!(
+        p.contains("llm_calls_project (project_id=? AND created_at>? AND created_at<?)"),
+        "{p}"
+    );
     // A run's cost (budgets) and deleting steps (ON DELETE SET NULL).
     let p = plan(
         &store,

@@ -47,12 +47,19 @@ pub(crate) struct DirListing {
     pub levels: Vec<Arc<Level>>,
 }
 
+/// Directories read before helper threads join: a small tree is walked by the calling thread
+/// alone (no thread, no per-thread allocator arena).
+const HELP_AFTER_DIRS: usize = 64;
+
 #[derive(Default)]
 struct State {
     queue: Vec<Dir>,
     /// Directories taken and not finished.
     active: usize,
+    /// Directories read so far.
+    done: usize,
     error: Option<WorkspaceError>,
+    found: Vec<(String, FileStat)>,
 }
 
 /// Every listed file under `root` (canonical) with its metadata, sorted by relative path
@@ -81,40 +88,48 @@ pub(crate) fn walk_from(
         ..State::default()
     });
     let wake = Condvar::new();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_THREADS));
-    let mut files: Vec<(String, FileStat)> = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| s.spawn(|| worker(&state, &wake, watch)))
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().unwrap_or_default())
-            .collect()
+    let helpers = std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_THREADS)) - 1;
+    std::thread::scope(|s| {
+        let mut spawned = false;
+        let mut help = || {
+            if !spawned {
+                spawned = true;
+                for _ in 0..helpers {
+                    s.spawn(|| worker(&state, &wake, watch, &mut || {}));
+                }
+            }
+        };
+        worker(&state, &wake, watch, &mut help);
     });
     let mut state = state.into_inner().unwrap_or_else(|p| p.into_inner());
     if let Some(e) = state.error.take() {
         return Err(e);
     }
+    let mut files = state.found;
     files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     Ok(files)
 }
 
-fn worker(state: &Mutex<State>, wake: &Condvar, watch: Option<&Watch>) -> Vec<(String, FileStat)> {
+/// Takes directories until none is left; `help` is called once the tree looks big enough.
+fn worker(state: &Mutex<State>, wake: &Condvar, watch: Option<&Watch>, help: &mut dyn FnMut()) {
     let mut found = Vec::new();
     loop {
         let dir = {
             let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
+            if st.done >= HELP_AFTER_DIRS && st.queue.len() > 1 {
+                drop(st);
+                help();
+                st = state.lock().unwrap_or_else(|p| p.into_inner());
+            }
             loop {
-                if st.error.is_some() {
-                    return found;
+                if st.error.is_some() || (st.queue.is_empty() && st.active == 0) {
+                    st.found.append(&mut found);
+                    wake.notify_all();
+                    return;
                 }
                 if let Some(dir) = st.queue.pop() {
                     st.active += 1;
                     break dir;
-                }
-                if st.active == 0 {
-                    wake.notify_all();
-                    return found;
                 }
                 st = wake.wait(st).unwrap_or_else(|p| p.into_inner());
             }
@@ -125,6 +140,7 @@ fn worker(state: &Mutex<State>, wake: &Condvar, watch: Option<&Watch>) -> Vec<(S
         let result = list_dir(dir);
         let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
         st.active -= 1;
+        st.done += 1;
         match result {
             Ok(Some(listing)) => {
                 if let (Some(w), Some(token)) = (watch, token) {
