@@ -1,6 +1,6 @@
 //! Rerunnable benchmark of the store at `usage` scale: seeds a temporary database with N model
-//! calls (default 1,000,000) spread over a year, 20 projects and 6 models, then times the
-//! queries `projects`, `show` and usage reports run.
+//! calls (default 1,000,000) spread over a year, 20 projects and 6 models, prints the space each
+//! table and index takes, then times the store calls `usage`, `projects` and `show` make.
 //!
 //! `cargo run --release --example store_bench [N]`
 
@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use samocoder::clock::FakeClock;
 use samocoder::store::{NewLlmCall, NewProject, Store};
+use samocoder::usage::{Filter, GroupBy, UsageQuery};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -64,54 +65,65 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     clock.set(start);
     println!("seeded {n} calls in {:.1?}", t.elapsed());
-    let since = start - 30 * DAY_MS;
-    let queries: [(&str, String); 5] = [
+    let space = store.space_by_object()?;
+    let total: u64 = space.iter().map(|o| o.bytes).sum();
+    println!("database: {:.1} MB", total as f64 / 1e6);
+    for o in space.iter().filter(|o| o.bytes * 100 >= total) {
+        println!("  {}: {:.1} MB", o.name, o.bytes as f64 / 1e6);
+    }
+    let since = start - 30 * DAY_MS + DAY_MS / 2;
+    let reports: [(&str, UsageQuery); 5] = [
         (
             "usage: last 30 days by day",
-            format!(
-                "SELECT created_at / 86400000, COUNT(*), TOTAL(cost_usd), SUM(input_tokens)
-                 FROM llm_calls WHERE created_at >= {since} GROUP BY 1"
+            query(
+                GroupBy::Day,
+                Filter {
+                    since_ms: Some(since),
+                    ..Filter::default()
+                },
             ),
         ),
         (
             "usage: last 30 days by provider/model",
-            format!(
-                "SELECT provider, model, COUNT(*), TOTAL(cost_usd), SUM(input_tokens)
-                 FROM llm_calls WHERE created_at >= {since} GROUP BY 1, 2"
+            query(
+                GroupBy::ProviderModel,
+                Filter {
+                    since_ms: Some(since),
+                    ..Filter::default()
+                },
             ),
         ),
         (
             "usage: one project, last 30 days",
-            format!(
-                "SELECT COUNT(*), TOTAL(cost_usd), SUM(input_tokens) FROM llm_calls
-                 WHERE project_id = {} AND created_at >= {since}",
-                projects[3]
+            query(
+                GroupBy::ProviderModel,
+                Filter {
+                    since_ms: Some(since),
+                    project_id: Some(projects[3]),
+                    ..Filter::default()
+                },
             ),
         ),
         (
             "usage: one model, all time",
-            "SELECT COUNT(*), TOTAL(cost_usd) FROM llm_calls
-             WHERE provider = 'openai' AND model = 'gpt-4.1'"
-                .to_string(),
+            query(
+                GroupBy::Day,
+                Filter {
+                    provider: Some("openai".into()),
+                    model: Some("gpt-4.1".into()),
+                    ..Filter::default()
+                },
+            ),
         ),
         (
-            "usage: all time by provider/model",
-            "SELECT provider, model, COUNT(*), TOTAL(cost_usd) FROM llm_calls GROUP BY 1, 2"
-                .to_string(),
+            "usage: all time by project",
+            query(GroupBy::Project, Filter::default()),
         ),
     ];
-    for (name, sql) in &queries {
+    for (name, q) in &reports {
         let t = Instant::now();
-        let rows = store.read(|db| {
-            let mut stmt = db.conn().prepare(sql)?;
-            let mut rows = stmt.query([])?;
-            let mut count = 0;
-            while rows.next()?.is_some() {
-                count += 1;
-            }
-            Ok(count)
-        })?;
-        println!("{name}: {rows} rows in {:.1?}", t.elapsed());
+        let r = samocoder::usage::report(&store, q)?;
+        println!("{name}: {} rows in {:.1?}", r.rows.len(), t.elapsed());
     }
     let t = Instant::now();
     let listed = store.list_projects()?;
@@ -127,6 +139,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         t.elapsed()
     );
     Ok(())
+}
+
+fn query(group_by: GroupBy, filter: Filter) -> UsageQuery {
+    UsageQuery {
+        filter,
+        group_by,
+        default_budget_usd: None,
+    }
 }
 
 fn clock_now(c: &FakeClock) -> i64 {

@@ -99,8 +99,11 @@ impl Session<'_> {
         let ran = matches!(execution, Execution::Ran(_));
         if ran {
             // What the command changed is samocoder's doing, not the user's: record it.
-            let snap =
-                super::snapshot::TreeSnapshot::take(self.store(), self.project.id, &self.ws)?;
+            let snap = super::snapshot::TreeSnapshot::after_command(
+                self.store(),
+                self.project.id,
+                &self.ws,
+            )?;
             let project_id = self.project.id;
             self.store().transaction(|db| snap.apply(db, project_id))?;
         }

@@ -154,7 +154,11 @@ async fn start(
     let budget = std::sync::Arc::new(budget);
     let totals = budget.clone();
     let result = async {
-        let ws = Workspace::open(&project.dir)?;
+        // Files samocoder writes (at most max_file_bytes) always go into checkpoints.
+        let limits = &deps.config.limits;
+        let ws = Workspace::open(&project.dir)?
+            .with_user_file_limit(limits.max_user_file_bytes.max(limits.max_file_bytes))
+            .with_change_watch();
         let mut session = Session::new(deps, project, run.id, ws, budget);
         if let Some(note) = session.budget.check_enforceable(&session)? {
             session.emit(Event::Warning { message: note });
@@ -266,7 +270,7 @@ fn stop_stale_commands(s: &Session<'_>) -> Result<(), AgentError> {
 /// Records the files already in the project before samocoder's first write (its own
 /// `.gitignore`, or what a `--force` directory held), so they are not taken for user edits.
 fn record_baseline(s: &Session<'_>) -> Result<(), AgentError> {
-    if !s.store().list_files(s.project.id)?.is_empty() {
+    if s.store().has_files(s.project.id)? {
         return Ok(());
     }
     let snap = snapshot::TreeSnapshot::take(s.store(), s.project.id, &s.ws)?;

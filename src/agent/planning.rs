@@ -224,7 +224,7 @@ impl Session<'_> {
         let mut rendered_files = Vec::new();
         if let Some(name) = answer.template().map(String::from) {
             let vars = templates::ProjectVars::new(&self.project.name, &self.project.description)?;
-            match templates::render_starter(&name, self.ws.root(), &vars) {
+            match templates::render_starter(&name, &self.ws, &vars) {
                 Ok(r) => rendered_files = r.files,
                 Err(e) => self.emit(Event::Warning {
                     message: format!("starter template `{name}` not used: {e}"),
@@ -234,10 +234,8 @@ impl Session<'_> {
         let mut files = Vec::new();
         for f in &rendered_files {
             let rel = f.to_string_lossy().replace('\\', "/");
-            let p = self.ws.resolve(&rel)?;
-            let text = std::fs::read(p.abs())
-                .map_err(|e| AgentError::Failed(format!("cannot read {rel}: {e}")))?;
-            files.push((rel, crate::workspace::sha256_hex(&text), text.len() as u64));
+            let d = self.ws.digest(&self.ws.resolve(&rel)?)?;
+            files.push((rel, d.sha256, d.size));
         }
         let arch = serde_json::to_value(&answer).unwrap_or_default();
         let project_id = self.project.id;

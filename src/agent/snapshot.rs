@@ -1,14 +1,14 @@
-//! The project's files as the store knows them (path, hash, size): what user-edit detection
-//! compares against on the next run. Taken after anything samocoder did that may change files.
+//! Glue between the workspace's change scan and the store's file records: the store gives the
+//! records, the workspace compares the tree with them (unchanged files cost one `lstat`), the
+//! store writes what changed. Taken after anything samocoder did that may change files.
 
 use super::error::AgentError;
 use crate::store::{Db, Store};
-use crate::workspace::Workspace;
+use crate::workspace::{TreeChanges, Workspace};
 
-/// The tree on disk (ignore rules applied) and the recorded paths that are gone from it.
+/// What changed in the tree since the records, ready to be recorded.
 pub struct TreeSnapshot {
-    files: Vec<(String, String, u64)>,
-    removed: Vec<String>,
+    changes: TreeChanges,
 }
 
 impl TreeSnapshot {
@@ -17,33 +17,36 @@ impl TreeSnapshot {
         project_id: i64,
         ws: &Workspace,
     ) -> Result<TreeSnapshot, AgentError> {
-        let tree = ws.hash_tree()?;
-        let removed = store
-            .list_files(project_id)?
-            .into_iter()
-            .map(|f| f.path)
-            .filter(|p| !tree.contains_key(p))
-            .collect();
-        let files = tree
-            .into_iter()
-            .map(|(p, h)| {
-                let size = std::fs::metadata(ws.root().join(&p))
-                    .map(|m| m.len())
-                    .unwrap_or(0);
-                (p, h, size)
-            })
-            .collect();
-        Ok(TreeSnapshot { files, removed })
+        let known = store.file_states(project_id)?;
+        Ok(TreeSnapshot {
+            changes: ws.scan_tree(known)?,
+        })
+    }
+
+    /// After a command: with the workspace's change watch, only the directories where
+    /// something happened are read, and the store gives only their records.
+    pub fn after_command(
+        store: &Store,
+        project_id: i64,
+        ws: &Workspace,
+    ) -> Result<TreeSnapshot, AgentError> {
+        let rescan = ws.prepare_rescan()?;
+        let known = match rescan.scopes() {
+            None => store.file_states(project_id)?,
+            Some(scopes) => store.file_states_in(project_id, scopes)?,
+        };
+        Ok(TreeSnapshot {
+            changes: ws.finish_rescan(rescan, known)?,
+        })
+    }
+
+    /// What changed in content since the records (added, modified, deleted).
+    pub fn changes(&self) -> &TreeChanges {
+        &self.changes
     }
 
     /// Records it, inside the caller's transaction.
     pub fn apply(&self, db: &Db<'_>, project_id: i64) -> crate::store::Result<()> {
-        for (p, h, size) in &self.files {
-            db.upsert_file(project_id, p, h, *size)?;
-        }
-        for p in &self.removed {
-            db.remove_file(project_id, p)?;
-        }
-        Ok(())
+        db.apply_tree_changes(project_id, &self.changes)
     }
 }

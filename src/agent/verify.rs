@@ -13,7 +13,6 @@ use crate::protocol::{
 };
 use crate::store::{Task, TaskStatus};
 use crate::templates;
-use crate::workspace::diff_trees;
 
 /// Bytes of the task prompt the list of the user's own changes may take.
 const USER_EDITS_BUDGET: usize = 6 * 1024;
@@ -136,7 +135,11 @@ impl Session<'_> {
         } else {
             format!("Task {}: {}\n\n{}", task.ordinal, task.title, summary)
         };
-        let commit = match self.ws.checkpoint(&message)? {
+        let checkpoint = self.ws.checkpoint(&message)?;
+        if let Some(message) = checkpoint.warning() {
+            self.emit(Event::Warning { message });
+        }
+        let commit = match checkpoint.commit {
             Some(c) => Some(c),
             None => self.ws.head()?,
         };
@@ -181,16 +184,15 @@ impl Session<'_> {
 
     /// Files changed outside samocoder since its last checkpoint, as text for the model.
     pub fn user_edits(&self) -> Result<Option<String>, AgentError> {
-        let known: std::collections::BTreeMap<String, String> = self
-            .store()
-            .list_files(self.project.id)?
-            .into_iter()
-            .map(|f| (f.path, f.sha256))
-            .collect();
-        if known.is_empty() {
+        if !self.store().has_files(self.project.id)? {
             return Ok(None);
         }
-        let diff = diff_trees(&known, &self.ws.hash_tree()?);
+        let snap = super::snapshot::TreeSnapshot::take(self.store(), self.project.id, &self.ws)?;
+        // The user's edits stay unrecorded (they are reported, not taken for samocoder's);
+        // only the metadata of unchanged files is cached, so the next scan need not read them.
+        self.store()
+            .refresh_file_stats(self.project.id, snap.changes())?;
+        let diff = snap.changes().diff();
         if diff.is_empty() {
             return Ok(None);
         }

@@ -210,15 +210,7 @@ fn database(ctx: &Ctx) -> Check {
         }
         Err(e) => return check("database", Status::Fail, e.to_string()),
     };
-    let probe = store.read(|db| {
-        let version: i64 = db
-            .conn()
-            .pragma_query_value(None, "user_version", |r| r.get(0))?;
-        let quick: String = db
-            .conn()
-            .query_row("PRAGMA quick_check", [], |r| r.get(0))?;
-        Ok((version, quick))
-    });
+    let probe = store.health().map(|h| (h.schema_version, h.quick_check));
     match probe {
         Ok((version, quick)) if quick == "ok" => check(
             "database",

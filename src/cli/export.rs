@@ -46,6 +46,10 @@ pub struct ExportArgs {
     /// Byte-identical archives for identical trees (fixed timestamps and modes).
     #[arg(long)]
     pub reproducible: bool,
+    /// Keep files larger than `limits.max_user_file_bytes` (left out by default, like
+    /// checkpoints leave them out).
+    #[arg(long)]
+    pub include_large: bool,
 }
 
 pub fn run(args: ExportArgs, ctx: &Ctx) -> Result<Exit> {
@@ -73,10 +77,14 @@ pub fn run(args: ExportArgs, ctx: &Ctx) -> Result<Exit> {
             .into());
         }
     };
+    let limits = ctx.config()?.limits;
     let opts = ExportOptions {
         include_git: args.include_git,
         include_secrets: args.include_secrets,
         reproducible: args.reproducible,
+        // The same limit as checkpoints: files samocoder writes always fit under it.
+        max_file_bytes: (!args.include_large)
+            .then(|| limits.max_user_file_bytes.max(limits.max_file_bytes)),
     };
     let mut progress = BarProgress::new(&ctx.ui);
     let report = if args.output.as_deref() == Some(Path::new("-")) {
@@ -130,6 +138,13 @@ fn print_report(ui: &Ui, r: &ExportReport) -> io::Result<()> {
             && !matches!(ui.verbosity(), crate::ui::Verbosity::Verbose)
         {
             ignored += 1;
+        } else if let Some(size) = s.size {
+            ui.info(format!(
+                "  skipped {} ({}): {}",
+                s.path,
+                human_bytes(size),
+                s.reason.describe()
+            ));
         } else {
             ui.info(format!("  skipped {}: {}", s.path, s.reason.describe()));
         }

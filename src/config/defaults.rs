@@ -41,6 +41,7 @@ max_turns_per_task = 30
 command_timeout_s = 120
 command_output_bytes = 16384
 max_file_bytes = 1048576
+max_user_file_bytes = 5242880
 max_output_tokens = 8192
 max_calls_per_run = 1000
 

@@ -125,6 +125,9 @@ pub struct LimitsConfig {
     pub command_output_bytes: u64,
     /// Largest file the agent may write or read, in bytes.
     pub max_file_bytes: u64,
+    /// Largest new file samocoder did not write that goes into a checkpoint or an export
+    /// (bigger ones are left out and named); never below `max_file_bytes` in effect.
+    pub max_user_file_bytes: u64,
     /// Largest number of output tokens requested per model call.
     pub max_output_tokens: u32,
     /// Model calls one run may make, priced or not, before it stops (exit 3, resumable): a

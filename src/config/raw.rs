@@ -73,6 +73,7 @@ pub(super) struct RawLimits {
     pub command_timeout_s: Option<i64>,
     pub command_output_bytes: Option<i64>,
     pub max_file_bytes: Option<i64>,
+    pub max_user_file_bytes: Option<i64>,
     pub max_output_tokens: Option<i64>,
     pub max_calls_per_run: Option<i64>,
 }

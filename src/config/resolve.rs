@@ -169,6 +169,8 @@ pub(super) fn resolve(merged: &Merged) -> Result<Config, ConfigError> {
             1 << 30,
         )? as u64,
         max_file_bytes: count(l.max_file_bytes, "limits.max_file_bytes", 1 << 32)? as u64,
+        max_user_file_bytes: count(l.max_user_file_bytes, "limits.max_user_file_bytes", 1 << 40)?
+            as u64,
         max_output_tokens: count(l.max_output_tokens, "limits.max_output_tokens", u32_max)? as u32,
         max_calls_per_run: count(l.max_calls_per_run, "limits.max_calls_per_run", 1_000_000)?
             as u32,

@@ -13,7 +13,8 @@ use super::select::{EntryKind, Plan, check_entry_name, plan_excluding};
 use super::{ExportError, ExportOptions, Progress};
 
 /// Writes the entries of `plan` into a zip on `out` and returns `out` after the central
-/// directory. Every entry name is checked again here; nothing outside the plan is read.
+/// directory. Every entry name is checked again here; nothing outside the plan is read, and
+/// files are opened through the plan's workspace (checked again at open time).
 pub fn write_zip<W: Write + Seek>(
     plan: &Plan,
     opts: &ExportOptions,
@@ -50,10 +51,10 @@ pub fn write_zip<W: Write + Seek>(
                     .large_file(entry.size >= u32::MAX as u64);
                 zip.start_file(entry.name.as_str(), options)?;
                 let read_err = |source| ExportError::Read {
-                    path: entry.source.clone(),
+                    path: plan.workspace.root().join(&entry.rel),
                     source,
                 };
-                let mut file = File::open(&entry.source).map_err(read_err)?;
+                let mut file = plan.workspace.open_listed(&entry.rel)?;
                 loop {
                     let n = match file.read(&mut buf) {
                         Ok(0) => break,

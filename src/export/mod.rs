@@ -1,8 +1,9 @@
 //! Zip archives of project directories (`samocoder export`).
 //!
-//! An export is two steps: [`plan`] walks the directory and decides what goes in (honouring
-//! `.gitignore`/`.ignore`, leaving out `.git/`, samocoder's metadata, secret-looking files and
-//! symlinks that leave the project) and [`write_zip`] turns the plan into a zip. The helpers
+//! An export is two steps: [`plan`] lists the directory through the workspace and decides what
+//! goes in (honouring `.gitignore`/`.ignore`, leaving out `.git/`, samocoder's metadata,
+//! secret-looking files, files over a size limit and symlinks that leave the project) and
+//! [`write_zip`] turns the plan into a zip, reading through the workspace. The helpers
 //! [`export_to_file`] and [`export_to_writer`] do both and never leave a broken archive under
 //! the final name. Nothing here prints: progress goes through the [`Progress`] trait.
 
@@ -29,6 +30,8 @@ pub struct ExportOptions {
     /// Byte-identical archives for identical trees: every timestamp is 1980-01-01 00:00 and
     /// modes are normalised to 0644/0755 (files with any exec bit become 0755).
     pub reproducible: bool,
+    /// Files larger than this are left out (and named); `None`: no limit.
+    pub max_file_bytes: Option<u64>,
 }
 
 /// Told about the progress of [`write_zip`]. All methods have empty defaults.
@@ -74,8 +77,8 @@ pub enum ExportError {
     Archive(#[source] io::Error),
     #[error("could not build the zip archive: {0}")]
     Zip(#[from] zip::result::ZipError),
-    #[error("could not walk the project directory: {0}")]
-    Walk(#[from] ignore::Error),
+    #[error("could not read the project directory: {0}")]
+    Workspace(#[from] crate::workspace::WorkspaceError),
 }
 
 impl ExitStatus for ExportError {
@@ -88,8 +91,8 @@ impl ExitStatus for ExportError {
             ExportError::Read { .. }
             | ExportError::Write { .. }
             | ExportError::Archive(_)
-            | ExportError::Zip(_)
-            | ExportError::Walk(_) => Exit::Failure,
+            | ExportError::Zip(_) => Exit::Failure,
+            ExportError::Workspace(e) => e.exit(),
         }
     }
 }

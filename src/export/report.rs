@@ -28,6 +28,8 @@ pub enum SkipReason {
     UnsafeName,
     /// The archive being written (it lives inside the project directory).
     OutputFile,
+    /// A file larger than the export's size limit (kept with `--include-large`).
+    TooLarge,
 }
 
 impl SkipReason {
@@ -44,6 +46,7 @@ impl SkipReason {
             SkipReason::SpecialFile => "not a regular file, directory or symlink",
             SkipReason::UnsafeName => "name cannot be stored safely in a zip",
             SkipReason::OutputFile => "the archive being written",
+            SkipReason::TooLarge => "larger than the size limit (use --include-large to keep it)",
         }
     }
 }
@@ -54,6 +57,9 @@ pub struct Skipped {
     /// Relative to the project root, `/`-separated (lossy for non-UTF-8 names).
     pub path: String,
     pub reason: SkipReason,
+    /// The file's size, for [`SkipReason::TooLarge`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
 }
 
 /// The summary of a finished export (`--json` prints it).

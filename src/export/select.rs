@@ -1,14 +1,14 @@
-//! Deciding what goes into an archive: ignore rules, metadata, secrets, symlinks, safe names.
+//! Deciding what goes into an archive: ignore rules, metadata, secrets, symlinks, sizes, safe
+//! names. The project is listed (and later read) through the workspace, which owns the
+//! confinement rules (where a link may lead); this module owns the archive's rules.
 
-use std::collections::HashSet;
 use std::fs;
 use std::path::{Component, Path, PathBuf};
 use std::time::SystemTime;
 
-use ignore::WalkBuilder;
-
 use super::report::{SkipReason, Skipped};
 use super::{ExportError, ExportOptions};
+use crate::workspace::{LinkTarget, Listed, ListedKind, Workspace, WorkspaceError};
 
 /// File names (matched case-insensitively, `*` = any run of characters) that look like secrets
 /// and are left out unless `include_secrets` is set.
@@ -61,8 +61,8 @@ pub enum EntryKind {
 pub struct Entry {
     /// The archive name: relative, `/`-separated, checked by [`safe_entry_name`].
     pub name: String,
-    /// Where to read it from.
-    pub source: PathBuf,
+    /// Where it is, relative to the project root (read through [`Workspace::open_listed`]).
+    pub rel: PathBuf,
     pub kind: EntryKind,
     /// Size in bytes (files only).
     pub size: u64,
@@ -72,8 +72,10 @@ pub struct Entry {
 }
 
 /// The result of walking a project: what to store and what was left out.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Plan {
+    /// The project the entries are read from.
+    pub workspace: Workspace,
     /// Sorted by archive name.
     pub entries: Vec<Entry>,
     /// Sorted by path.
@@ -105,159 +107,111 @@ pub(crate) fn plan_excluding(
     opts: &ExportOptions,
     exclude: Option<&Path>,
 ) -> Result<Plan, ExportError> {
-    let meta = fs::metadata(root).map_err(|_| ExportError::NotADirectory(root.to_path_buf()))?;
-    if !meta.is_dir() {
-        return Err(ExportError::NotADirectory(root.to_path_buf()));
-    }
-    let root_canon = fs::canonicalize(root).map_err(|source| ExportError::Read {
-        path: root.to_path_buf(),
-        source,
+    let workspace = Workspace::open(root).map_err(|e| match e {
+        WorkspaceError::Open { .. } => ExportError::NotADirectory(root.to_path_buf()),
+        e => ExportError::Workspace(e),
     })?;
-    let mut plan = Plan::default();
-    let kept = kept_by_ignore_rules(&root_canon, opts, &mut plan.warnings)?;
-    let walk = Walk {
-        root: &root_canon,
-        opts,
-        kept: &kept,
-        exclude,
+    let listing = workspace.list_all(opts.include_git)?;
+    let mut plan = Plan {
+        workspace,
+        entries: Vec::new(),
+        skipped: Vec::new(),
+        warnings: listing.warnings,
     };
-    walk.dir(Path::new(""), &mut plan)?;
+    // A directory left out takes everything below it along (listed when it was entered).
+    let mut left_out_dir: Option<PathBuf> = None;
+    for item in listing.entries {
+        if left_out_dir
+            .as_ref()
+            .is_some_and(|d| item.rel.starts_with(d))
+        {
+            continue;
+        }
+        let is_dir = item.kind == ListedKind::Dir;
+        match decide(&plan.workspace, &item, opts, exclude) {
+            Ok(entry) => plan.entries.push(entry),
+            Err((reason, size)) => {
+                plan.skipped.push(Skipped {
+                    path: display(&item.rel),
+                    reason,
+                    size,
+                });
+                if is_dir {
+                    left_out_dir = Some(item.rel.clone());
+                }
+            }
+        }
+    }
     plan.entries.sort_by(|a, b| a.name.cmp(&b.name));
     plan.skipped.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(plan)
 }
 
-/// Relative paths the `ignore` crate keeps (its `.gitignore`/`.ignore` semantics, also outside
-/// a git repository; the user's global gitignore is not consulted, so exports do not depend on
-/// who runs them).
-fn kept_by_ignore_rules(
-    root: &Path,
+/// The archive entry for a listed path, or why (and for a file over the limit, how big) it is
+/// left out.
+fn decide(
+    ws: &Workspace,
+    item: &Listed,
     opts: &ExportOptions,
-    warnings: &mut Vec<String>,
-) -> Result<HashSet<PathBuf>, ExportError> {
-    let include_git = opts.include_git;
-    let walker = WalkBuilder::new(root)
-        .hidden(false)
-        .parents(false)
-        .ignore(true)
-        .git_ignore(true)
-        .git_exclude(true)
-        .git_global(false)
-        .require_git(false)
-        .follow_links(false)
-        .filter_entry(move |e| {
-            let name = e.file_name();
-            (include_git || name != ".git") && !METADATA_DIRS.iter().any(|m| name == *m)
-        })
-        .build();
-    let mut kept = HashSet::new();
-    for item in walker {
-        match item {
-            Ok(entry) => {
-                if let Ok(rel) = entry.path().strip_prefix(root) {
-                    kept.insert(rel.to_path_buf());
-                }
-            }
-            Err(err) if err.io_error().is_some() => return Err(ExportError::Walk(err)),
-            Err(err) => warnings.push(err.to_string()),
-        }
+    exclude: Option<&Path>,
+) -> Result<Entry, (SkipReason, Option<u64>)> {
+    let name = item.rel.file_name().unwrap_or_default();
+    if name == ".git" && !opts.include_git {
+        return Err((SkipReason::Git, None));
     }
-    Ok(kept)
-}
-
-struct Walk<'a> {
-    root: &'a Path,
-    opts: &'a ExportOptions,
-    kept: &'a HashSet<PathBuf>,
-    exclude: Option<&'a Path>,
-}
-
-impl Walk<'_> {
-    fn dir(&self, rel_dir: &Path, plan: &mut Plan) -> Result<(), ExportError> {
-        let abs_dir = self.root.join(rel_dir);
-        let read = |source| ExportError::Read {
-            path: abs_dir.clone(),
-            source,
-        };
-        let mut children: Vec<_> = fs::read_dir(&abs_dir)
-            .map_err(read)?
-            .map(|e| e.map(|e| e.file_name()))
-            .collect::<Result<_, _>>()
-            .map_err(read)?;
-        children.sort();
-        for name in children {
-            let rel = rel_dir.join(&name);
-            let abs = self.root.join(&rel);
-            let skip = |plan: &mut Plan, reason| {
-                plan.skipped.push(Skipped {
-                    path: display(&rel),
-                    reason,
-                })
-            };
-            if name == ".git" && !self.opts.include_git {
-                skip(plan, SkipReason::Git);
-                continue;
+    if METADATA_DIRS.iter().any(|m| name == *m) {
+        return Err((SkipReason::Metadata, None));
+    }
+    if exclude.is_some_and(|x| x == ws.root().join(&item.rel)) {
+        return Err((SkipReason::OutputFile, None));
+    }
+    if item.ignored {
+        return Err((SkipReason::Ignored, None));
+    }
+    let entry_name = safe_entry_name(&item.rel).map_err(|_| (SkipReason::UnsafeName, None))?;
+    let secret = !opts.include_secrets && name.to_str().is_some_and(is_secret_name);
+    let kind = match &item.kind {
+        ListedKind::Dir => EntryKind::Dir,
+        _ if secret => return Err((SkipReason::Secret, None)),
+        ListedKind::File => EntryKind::File,
+        ListedKind::Symlink(LinkTarget::Inside(target)) => {
+            if target.contains(['\\', ':', '\0']) {
+                return Err((SkipReason::UnsafeName, None));
             }
-            if METADATA_DIRS.iter().any(|m| name == *m) {
-                skip(plan, SkipReason::Metadata);
-                continue;
-            }
-            if self.exclude.is_some_and(|x| x == abs) {
-                skip(plan, SkipReason::OutputFile);
-                continue;
-            }
-            if !self.kept.contains(&rel) {
-                skip(plan, SkipReason::Ignored);
-                continue;
-            }
-            let Ok(entry_name) = safe_entry_name(&rel) else {
-                skip(plan, SkipReason::UnsafeName);
-                continue;
-            };
-            let meta = fs::symlink_metadata(&abs).map_err(|source| ExportError::Read {
-                path: abs.clone(),
-                source,
-            })?;
-            let secret = !self.opts.include_secrets && name.to_str().is_some_and(is_secret_name);
-            let ft = meta.file_type();
-            let kind = if ft.is_dir() {
-                EntryKind::Dir
-            } else if secret {
-                skip(plan, SkipReason::Secret);
-                continue;
-            } else if ft.is_file() {
-                EntryKind::File
-            } else if ft.is_symlink() {
-                match symlink_target(self.root, &rel) {
-                    Ok(target) => EntryKind::Symlink { target },
-                    Err(reason) => {
-                        skip(plan, reason);
-                        continue;
-                    }
-                }
-            } else {
-                skip(plan, SkipReason::SpecialFile);
-                continue;
-            };
-            let is_dir = kind == EntryKind::Dir;
-            plan.entries.push(Entry {
-                name: entry_name,
-                source: abs,
-                size: if kind == EntryKind::File {
-                    meta.len()
-                } else {
-                    0
-                },
-                mode: mode_of(&meta, &kind),
-                modified: meta.modified().ok(),
-                kind,
-            });
-            if is_dir {
-                self.dir(&rel, plan)?;
+            EntryKind::Symlink {
+                target: target.clone(),
             }
         }
-        Ok(())
+        ListedKind::Symlink(LinkTarget::Absolute) => {
+            return Err((SkipReason::SymlinkAbsolute, None));
+        }
+        ListedKind::Symlink(LinkTarget::Outside) => {
+            return Err((SkipReason::SymlinkOutside, None));
+        }
+        ListedKind::Symlink(LinkTarget::Dangling) => {
+            return Err((SkipReason::SymlinkDangling, None));
+        }
+        ListedKind::Symlink(LinkTarget::UnsafeName) => return Err((SkipReason::UnsafeName, None)),
+        ListedKind::Other => return Err((SkipReason::SpecialFile, None)),
+    };
+    let size = if kind == EntryKind::File {
+        item.meta.len()
+    } else {
+        0
+    };
+    if let Some(limit) = opts.max_file_bytes
+        && size > limit
+    {
+        return Err((SkipReason::TooLarge, Some(size)));
     }
+    Ok(Entry {
+        name: entry_name,
+        rel: item.rel.clone(),
+        size,
+        mode: mode_of(&item.meta, &kind),
+        modified: item.meta.modified().ok(),
+        kind,
+    })
 }
 
 /// Whether a file name looks like a secret (see [`SECRET_PATTERNS`]).
@@ -311,45 +265,6 @@ pub(crate) fn check_entry_name(name: &str) -> Result<(), ExportError> {
     } else {
         Ok(())
     }
-}
-
-/// The stored target of the symlink at `rel`, or why it is left out. A link is kept only when
-/// its target is relative, stays inside the project both lexically and once resolved on disk,
-/// and exists.
-fn symlink_target(root: &Path, rel: &Path) -> Result<String, SkipReason> {
-    let abs = root.join(rel);
-    let target = fs::read_link(&abs).map_err(|_| SkipReason::SymlinkDangling)?;
-    if target.has_root() || target.is_absolute() {
-        return Err(SkipReason::SymlinkAbsolute);
-    }
-    let mut depth: Vec<&std::ffi::OsStr> = rel
-        .parent()
-        .map(|p| p.components().map(|c| c.as_os_str()).collect())
-        .unwrap_or_default();
-    let mut parts = Vec::new();
-    for c in target.components() {
-        match c {
-            Component::Normal(p) => {
-                depth.push(p);
-                parts.push(p.to_str().ok_or(SkipReason::UnsafeName)?);
-            }
-            Component::ParentDir => {
-                depth.pop().ok_or(SkipReason::SymlinkOutside)?;
-                parts.push("..");
-            }
-            Component::CurDir => {}
-            Component::RootDir | Component::Prefix(_) => return Err(SkipReason::SymlinkAbsolute),
-        }
-    }
-    let resolved = fs::canonicalize(&abs).map_err(|_| SkipReason::SymlinkDangling)?;
-    if !resolved.starts_with(root) {
-        return Err(SkipReason::SymlinkOutside);
-    }
-    let text = parts.join("/");
-    if text.is_empty() || text.contains(['\\', ':', '\0']) {
-        return Err(SkipReason::UnsafeName);
-    }
-    Ok(text)
 }
 
 #[cfg(unix)]

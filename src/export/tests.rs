@@ -81,6 +81,7 @@ fn flags_keep_git_and_secrets() {
         include_git: true,
         include_secrets: true,
         reproducible: false,
+        max_file_bytes: None,
     };
     let plan = plan(dir.path(), &opts).unwrap();
     let n = names(&plan);
@@ -279,4 +280,49 @@ fn progress_reports_every_entry_and_reproducible_bytes_match() {
         .read_to_string(&mut text)
         .unwrap();
     assert_eq!(text, "kept");
+}
+
+#[test]
+fn files_over_the_limit_are_left_out_with_their_size() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "big.bin", &"x".repeat(2000));
+    write(dir.path(), "small.txt", "x");
+    let opts = ExportOptions {
+        max_file_bytes: Some(1000),
+        ..Default::default()
+    };
+    let plan = plan(dir.path(), &opts).unwrap();
+    assert_eq!(names(&plan), ["small.txt"]);
+    assert_eq!(
+        plan.skipped,
+        [Skipped {
+            path: "big.bin".into(),
+            reason: SkipReason::TooLarge,
+            size: Some(2000),
+        }]
+    );
+    let all = super::plan(dir.path(), &ExportOptions::default()).unwrap();
+    assert_eq!(names(&all), ["big.bin", "small.txt"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_link_into_git_metadata_is_not_exported() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = dir.path();
+    write(r, ".git/config", "[remote] url = https://token@host/x\n");
+    std::os::unix::fs::symlink(".git/config", r.join("cfg")).unwrap();
+    let plan = plan(r, &ExportOptions::default()).unwrap();
+    assert!(names(&plan).is_empty(), "{:?}", names(&plan));
+    assert_eq!(skipped(&plan, SkipReason::SymlinkOutside), ["cfg"]);
+}
+
+#[test]
+fn below_a_directory_left_out_nothing_is_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "bad:name/inner.txt", "x");
+    write(dir.path(), "ok/inner.txt", "x");
+    let plan = plan(dir.path(), &ExportOptions::default()).unwrap();
+    assert_eq!(names(&plan), ["ok", "ok/inner.txt"]);
+    assert_eq!(skipped(&plan, SkipReason::UnsafeName), ["bad:name"]);
 }

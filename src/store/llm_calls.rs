@@ -160,34 +160,27 @@ impl Db<'_> {
         Ok((n == 1).then(|| self.conn.last_insert_rowid()))
     }
 
-    fn cost_where(&self, column: &str, id: i64) -> Result<CostTotals> {
-        Ok(self.conn.query_row(
-            &format!(
-                "SELECT TOTAL(cost_usd), COUNT(*), COUNT(*) - COUNT(cost_usd),
-                        COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0)
-                 FROM llm_calls WHERE {column} = ?1"
-            ),
-            [id],
-            |r| {
-                Ok(CostTotals {
-                    cost_usd: r.get(0)?,
-                    calls: r.get(1)?,
-                    unknown_cost_calls: r.get(2)?,
-                    input_tokens: r.get(3)?,
-                    output_tokens: r.get(4)?,
-                })
-            },
-        )?)
-    }
-
-    /// Everything a project has cost so far (all its runs).
+    /// Everything a project has cost so far (all its runs), from the daily roll-up: it runs
+    /// before every model call of a project with a budget, so it must not grow with the
+    /// number of recorded calls.
     pub fn project_cost(&self, project_id: i64) -> Result<CostTotals> {
-        self.cost_where("project_id", project_id)
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT TOTAL(cost_usd), COALESCE(SUM(requests), 0),
+                    COALESCE(SUM(unknown_cost_calls), 0), COALESCE(SUM(input_tokens), 0),
+                    COALESCE(SUM(output_tokens), 0)
+             FROM llm_usage_daily WHERE project_id = ?1",
+        )?;
+        Ok(stmt.query_row([project_id], totals_row)?)
     }
 
-    /// What one run has cost (for `--max-cost`).
+    /// What one run has cost (for `--max-cost`): a run's calls, through the `run_id` index.
     pub fn run_cost(&self, run_id: i64) -> Result<CostTotals> {
-        self.cost_where("run_id", run_id)
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT TOTAL(cost_usd), COUNT(*), COUNT(*) - COUNT(cost_usd),
+                    COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0)
+             FROM llm_calls WHERE run_id = ?1",
+        )?;
+        Ok(stmt.query_row([run_id], totals_row)?)
     }
 
     /// The run's calls of unknown price, summed per provider and model (in that order).
@@ -211,4 +204,14 @@ impl Db<'_> {
         })?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
+}
+
+fn totals_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CostTotals> {
+    Ok(CostTotals {
+        cost_usd: r.get(0)?,
+        calls: r.get(1)?,
+        unknown_cost_calls: r.get(2)?,
+        input_tokens: r.get(3)?,
+        output_tokens: r.get(4)?,
+    })
 }

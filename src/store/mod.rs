@@ -8,15 +8,16 @@
 //!   CLI; writes run in an `IMMEDIATE` transaction.
 //! - [`Store::transaction`] runs several [`Db`] operations atomically (a step and its file
 //!   records), rolling everything back when the closure returns an error.
-//! - [`Store::run`] and [`Store::call`] do the same from async code on a blocking thread.
+//! - [`Store::run`] does the same from async code on a blocking thread.
 //!
-//! Do not call `Store` methods from inside a `Store::transaction`/`read`/`call` closure: the
+//! Do not call `Store` methods from inside a `Store::transaction`/`read` closure: the
 //! connection is already held there, so use the [`Db`] you were given.
 
 mod audit;
 mod commands;
 mod error;
 mod files;
+mod health;
 mod llm_calls;
 mod migrations;
 mod open;
@@ -25,6 +26,7 @@ mod runs;
 mod steps;
 mod tasks;
 mod text_enum;
+mod usage;
 mod usage_sink;
 
 use std::path::{Path, PathBuf};
@@ -39,6 +41,7 @@ pub use audit::AuditEntry;
 pub use commands::{Approval, CommandRecord, NewCommand, OUTPUT_CAP, cap_output};
 pub use error::StoreError;
 pub use files::FileRecord;
+pub use health::{Health, ObjectSize};
 pub use llm_calls::{CostSource, CostTotals, NewLlmCall, Outcome, UnpricedUsage};
 pub use migrations::SCHEMA_VERSION;
 pub use projects::{NewProject, Project, ProjectStatus, ProjectWithCost, validate_name};
@@ -46,6 +49,7 @@ pub use runs::{NewRun, Run, RunStatus};
 pub use steps::{NewStep, Step};
 pub use tasks::{NewTask, Task, TaskStatus};
 pub use text_enum::UnknownValue;
+pub use usage::{ProjectSpend, UsageFilter, UsageGroup, UsageGroupSums, UsageSpan, UsageSums};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -124,17 +128,6 @@ impl Store {
         Ok(out)
     }
 
-    /// Async access to the raw connection on a blocking thread, so the runtime is not blocked.
-    pub async fn call<R: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut Connection) -> Result<R> + Send + 'static,
-    ) -> Result<R> {
-        let store = self.clone();
-        tokio::task::spawn_blocking(move || f(&mut store.lock()))
-            .await
-            .map_err(|e| StoreError::Task(e.to_string()))?
-    }
-
     /// Async access to the store's own methods on a blocking thread:
     /// `store.run(move |s| s.record_llm_call(&call)).await`.
     pub async fn run<R: Send + 'static>(
@@ -156,12 +149,13 @@ pub struct Db<'c> {
 }
 
 impl<'c> Db<'c> {
-    pub fn new(conn: &'c Connection, clock: &'c dyn Clock) -> Db<'c> {
+    fn new(conn: &'c Connection, clock: &'c dyn Clock) -> Db<'c> {
         Db { conn, clock }
     }
 
-    /// The raw connection, for queries the typed methods do not cover (reports).
-    pub fn conn(&self) -> &Connection {
+    /// The raw connection, for the store's own tests.
+    #[cfg(test)]
+    fn conn(&self) -> &Connection {
         self.conn
     }
 
@@ -245,11 +239,18 @@ store_methods! {
     write fn upsert_file(&self, project_id: i64, path: &str, sha256: &str, size: u64) -> ();
     read fn get_file(&self, project_id: i64, path: &str) -> Option<FileRecord>;
     read fn list_files(&self, project_id: i64) -> Vec<FileRecord>;
+    read fn has_files(&self, project_id: i64) -> bool;
+    read fn file_states(&self, project_id: i64) -> Vec<crate::workspace::FileState>;
+    read fn file_states_in(&self, project_id: i64, scopes: &[crate::workspace::Scope]) -> Vec<crate::workspace::FileState>;
+    write fn apply_tree_changes(&self, project_id: i64, changes: &crate::workspace::TreeChanges) -> ();
+    write fn refresh_file_stats(&self, project_id: i64, changes: &crate::workspace::TreeChanges) -> ();
     write fn remove_file(&self, project_id: i64, path: &str) -> bool;
     write fn record_command(&self, new: &NewCommand) -> i64;
     read fn list_commands(&self, project_id: i64) -> Vec<CommandRecord>;
     write fn append_audit(&self, project_id: Option<i64>, action: &str, detail: &serde_json::Value) -> i64;
     read fn list_audit(&self, project_id: Option<i64>, limit: u32) -> Vec<AuditEntry>;
+    read fn health(&self) -> Health;
+    read fn space_by_object(&self) -> Vec<ObjectSize>;
 }
 
 /// A path as stored text: must be UTF-8 so it reads back exactly.
@@ -258,5 +259,7 @@ pub(crate) fn path_text(path: &Path) -> Result<&str> {
         .ok_or_else(|| StoreError::NonUtf8Path(path.to_path_buf()))
 }
 
+#[cfg(test)]
+mod scale_tests;
 #[cfg(test)]
 mod tests;

@@ -188,14 +188,15 @@ impl Db<'_> {
             })
     }
 
-    /// Every project, oldest first, with what it has cost so far.
+    /// Every project, oldest first, with what it has cost so far (from the daily roll-up, so
+    /// its cost does not grow with the number of recorded calls).
     pub fn list_projects(&self) -> Result<Vec<ProjectWithCost>> {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {COLUMNS}, COALESCE(c.cost, 0.0), COALESCE(c.calls, 0), COALESCE(c.unknown, 0)
              FROM projects p LEFT JOIN (
-                 SELECT project_id, TOTAL(cost_usd) AS cost, COUNT(*) AS calls,
-                        COUNT(*) - COUNT(cost_usd) AS unknown
-                 FROM llm_calls WHERE project_id IS NOT NULL GROUP BY project_id
+                 SELECT project_id, TOTAL(cost_usd) AS cost, SUM(requests) AS calls,
+                        SUM(unknown_cost_calls) AS unknown
+                 FROM llm_usage_daily WHERE project_id <> 0 GROUP BY project_id
              ) c ON c.project_id = p.id
              ORDER BY p.created_at, p.id"
         ))?;

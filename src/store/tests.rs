@@ -712,10 +712,7 @@ async fn async_access_runs_off_the_runtime() {
     let t = temp();
     let store = t.open();
     let p = store.run(|s| Ok(project(s, "async"))).await.unwrap();
-    let n: i64 = store
-        .call(|conn| Ok(conn.query_row("SELECT COUNT(*) FROM projects", [], |r| r.get(0))?))
-        .await
-        .unwrap();
+    let n = store.run(|s| Ok(s.list_projects()?.len())).await.unwrap();
     assert_eq!(n, 1);
     assert_eq!(store.project_cost(p.id).unwrap().calls, 0);
 }

@@ -42,8 +42,10 @@ pub enum TemplateError {
     UnsafePath(String),
     #[error("{0} already exists; the starter was not written (choose an empty directory)")]
     Exists(PathBuf),
-    #[error("{0} is a symlink; refusing to write a starter through it")]
-    Symlink(PathBuf),
+    #[error("template file {0:?} cannot be written: {1}")]
+    Refused(String, crate::workspace::WorkspaceError),
+    #[error("the starter could not be written: {0}")]
+    Workspace(crate::workspace::WorkspaceError),
     #[error("a project name needs at least one letter or digit (got {0:?})")]
     BadProjectName(String),
     #[error("could not write {path}: {source}")]
@@ -64,8 +66,9 @@ impl ExitStatus for TemplateError {
             TemplateError::UnknownStarter { .. }
             | TemplateError::UnknownPrompt { .. }
             | TemplateError::Exists(_)
-            | TemplateError::Symlink(_)
+            | TemplateError::Refused(..)
             | TemplateError::BadProjectName(_) => Exit::Usage,
+            TemplateError::Workspace(e) => e.exit(),
         }
     }
 }
@@ -117,13 +120,14 @@ pub fn list_starters() -> Result<Vec<Starter>, TemplateError> {
     Templates::embedded().starters()
 }
 
-/// Renders the embedded starter `name` into `dest` (see [`Templates::render_starter`]).
+/// Renders the embedded starter `name` into the project `ws` (see
+/// [`Templates::render_starter`]).
 pub fn render_starter(
     name: &str,
-    dest: &std::path::Path,
+    ws: &crate::workspace::Workspace,
     vars: &ProjectVars,
 ) -> Result<RenderedStarter, TemplateError> {
-    Templates::embedded().render_starter(name, dest, vars)
+    Templates::embedded().render_starter(name, ws, vars)
 }
 
 /// Renders the embedded prompt template `prompts/<name>.md` with `ctx`.

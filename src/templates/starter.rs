@@ -1,12 +1,11 @@
 //! Starter projects: manifests and rendering a starter into a directory.
 
-use std::fs::{self, OpenOptions};
-use std::io::Write;
-use std::path::{Component, Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
 use super::{ProjectVars, TemplateError, Templates, engine};
+use crate::workspace::{SafePath, Workspace, WorkspaceError};
 
 /// `starters/<name>/template.toml`. Command strings are rendered with the project variables.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,19 +79,20 @@ impl Templates {
         Ok(starter)
     }
 
-    /// Renders the starter `name` into `dest` (created if missing). Every path is rendered and
-    /// checked first; if any target already exists (or a directory on the way is a symlink),
-    /// nothing is written. If writing fails part-way, the files written so far are removed.
+    /// Renders the starter `name` into the project `ws`. Every path is rendered and resolved
+    /// through the workspace first (its confinement rules: no escape, no link out of the
+    /// project); if any target already exists, nothing is written. If writing fails part-way,
+    /// the files written so far are removed.
     pub fn render_starter(
         &self,
         name: &str,
-        dest: &Path,
+        ws: &Workspace,
         vars: &ProjectVars,
     ) -> Result<RenderedStarter, TemplateError> {
         let starter = self.starter(name)?;
         let env = engine::environment();
         let prefix = format!("starters/{name}/files/");
-        let mut planned: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+        let mut planned: Vec<(SafePath, Vec<u8>)> = Vec::new();
         for (rel, bytes) in self.under(&prefix) {
             let rendered_rel = render_path(&env, rel, vars)?;
             let (out_rel, content) = match rendered_rel.strip_suffix(".jinja") {
@@ -106,30 +106,44 @@ impl Templates {
                 }
                 None => (rendered_rel, bytes.to_vec()),
             };
-            planned.push((checked_relative(&out_rel)?, content));
+            if out_rel.split('/').any(|p| p == "." || p == "..") {
+                return Err(TemplateError::UnsafePath(out_rel));
+            }
+            let path = ws.resolve(&out_rel).map_err(|e| match e {
+                WorkspaceError::EmptyPath | WorkspaceError::PathRefused { .. } => {
+                    TemplateError::Refused(out_rel.clone(), e)
+                }
+                e => TemplateError::Workspace(e),
+            })?;
+            planned.push((path, content));
         }
-        planned.sort();
-        for (rel, _) in &planned {
-            check_target(dest, rel)?;
+        planned.sort_by(|a, b| a.0.rel().cmp(b.0.rel()));
+        if let Some((p, _)) = planned.iter().find(|(p, _)| ws.exists(p)) {
+            return Err(TemplateError::Exists(p.abs().to_path_buf()));
         }
-        let mut written: Vec<PathBuf> = Vec::new();
-        let result = planned.iter().try_for_each(|(rel, content)| {
-            let path = dest.join(rel);
-            write_new(&path, content)?;
+        let mut written: Vec<&SafePath> = Vec::new();
+        let result = planned.iter().try_for_each(|(path, content)| {
+            ws.create_new(path, content, u64::MAX)?;
             written.push(path);
-            Ok(())
+            Ok::<_, WorkspaceError>(())
         });
         if let Err(e) = result {
-            for path in &written {
-                let _ = fs::remove_file(path);
+            for path in written {
+                let _ = ws.remove_file(path);
             }
-            return Err(e);
+            return Err(match e {
+                WorkspaceError::Exists(rel) => TemplateError::Exists(ws.root().join(rel)),
+                e => TemplateError::Workspace(e),
+            });
         }
         let render_cmd = |cmd: &str| engine::render(&env, "template.toml", cmd, vars);
         Ok(RenderedStarter {
             starter: starter.name.clone(),
-            dir: dest.to_path_buf(),
-            files: planned.into_iter().map(|(rel, _)| rel).collect(),
+            dir: ws.root().to_path_buf(),
+            files: planned
+                .into_iter()
+                .map(|(p, _)| PathBuf::from(p.rel()))
+                .collect(),
             install: render_cmd(&starter.install)?,
             test: render_cmd(&starter.test)?,
             run: starter.run.as_deref().map(render_cmd).transpose()?,
@@ -161,66 +175,10 @@ fn render_path(
     Ok(parts.join("/"))
 }
 
-/// A rendered relative path made only of plain components.
-fn checked_relative(rel: &str) -> Result<PathBuf, TemplateError> {
-    let path = PathBuf::from(rel);
-    let plain = !rel.is_empty()
-        && path.components().all(|c| matches!(c, Component::Normal(_)))
-        && !rel
-            .split('/')
-            .any(|p| p == "." || p == ".." || p.is_empty());
-    if plain {
-        Ok(path)
-    } else {
-        Err(TemplateError::UnsafePath(rel.to_string()))
-    }
-}
-
-/// Refuses a target that exists, or a directory on the way that is a symlink or a file.
-fn check_target(dest: &Path, rel: &Path) -> Result<(), TemplateError> {
-    let mut at = dest.to_path_buf();
-    let mut components = rel.components().peekable();
-    while let Some(c) = components.next() {
-        at.push(c);
-        let Ok(meta) = fs::symlink_metadata(&at) else {
-            return Ok(());
-        };
-        if components.peek().is_none() || !meta.is_dir() {
-            if meta.file_type().is_symlink() && components.peek().is_some() {
-                return Err(TemplateError::Symlink(at));
-            }
-            return Err(TemplateError::Exists(at));
-        }
-    }
-    Ok(())
-}
-
-/// Creates `path` (and its directories) with `content`; fails if it exists.
-fn write_new(path: &Path, content: &[u8]) -> Result<(), TemplateError> {
-    let io = |source| TemplateError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).map_err(io)?;
-    }
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .map_err(|e| {
-            if e.kind() == std::io::ErrorKind::AlreadyExists {
-                TemplateError::Exists(path.to_path_buf())
-            } else {
-                io(e)
-            }
-        })?;
-    file.write_all(content).map_err(io)?;
-    file.sync_all().map_err(io)
-}
-
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
 
     fn set(files: &[(&str, &str)]) -> Templates {
@@ -236,6 +194,10 @@ mod tests {
                 .map(|(p, t)| (format!("starters/demo/files/{p}"), t.as_bytes().to_vec())),
         );
         Templates::from_files(all)
+    }
+
+    fn ws(dir: &tempfile::TempDir) -> Workspace {
+        Workspace::open(dir.path()).unwrap()
     }
 
     fn vars() -> ProjectVars {
@@ -257,7 +219,7 @@ mod tests {
                 "const D: &str = {{ description|rust_str }};",
             ),
         ]);
-        let r = t.render_starter("demo", dir.path(), &vars()).unwrap();
+        let r = t.render_starter("demo", &ws(&dir), &vars()).unwrap();
         assert_eq!(r.test, "run my_app");
         let read = |p: &str| fs::read_to_string(dir.path().join(p)).unwrap();
         assert_eq!(read("my_app/main.py"), "NAME = \"My App\"\n");
@@ -277,7 +239,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("b.txt"), "mine").unwrap();
         let t = set(&[("a.txt", "a"), ("b.txt", "b")]);
-        let err = t.render_starter("demo", dir.path(), &vars()).unwrap_err();
+        let err = t.render_starter("demo", &ws(&dir), &vars()).unwrap_err();
         assert!(matches!(err, TemplateError::Exists(_)), "{err}");
         assert!(!dir.path().join("a.txt").exists());
         assert_eq!(
@@ -298,7 +260,7 @@ mod tests {
             "a/{{ 'b\\\\..' }}",
         ] {
             let t = set(&[(hostile, "x")]);
-            let err = t.render_starter("demo", dir.path(), &vars()).unwrap_err();
+            let err = t.render_starter("demo", &ws(&dir), &vars()).unwrap_err();
             assert!(
                 matches!(err, TemplateError::UnsafePath(_)),
                 "{hostile}: {err}"
@@ -306,7 +268,7 @@ mod tests {
         }
         // `/` inside an expression splits it: a render error, also nothing written.
         let t = set(&[("{{ '../x' }}.txt", "x")]);
-        assert!(t.render_starter("demo", dir.path(), &vars()).is_err());
+        assert!(t.render_starter("demo", &ws(&dir), &vars()).is_err());
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 
@@ -317,8 +279,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::os::unix::fs::symlink(outside.path(), dir.path().join("sub")).unwrap();
         let t = set(&[("sub/x.txt", "x")]);
-        let err = t.render_starter("demo", dir.path(), &vars()).unwrap_err();
-        assert!(matches!(err, TemplateError::Symlink(_)), "{err}");
+        let err = t.render_starter("demo", &ws(&dir), &vars()).unwrap_err();
+        assert!(matches!(err, TemplateError::Refused(..)), "{err}");
+        assert!(err.to_string().contains("outside the project"), "{err}");
         assert_eq!(fs::read_dir(outside.path()).unwrap().count(), 0);
     }
 

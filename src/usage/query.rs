@@ -1,30 +1,11 @@
-//! The SQL behind a report: whole UTC days from the `llm_usage_daily` roll-up, partial days at
-//! the ends of the range from `llm_calls` (a range scan of the `created_at` index).
+//! How a report reads the store: whole UTC days from the `llm_usage_daily` roll-up, partial
+//! days at the ends of the range from `llm_calls` (the SQL is in `store::usage`).
 
 use std::collections::{BTreeMap, HashMap};
 
-use rusqlite::ToSql;
-
 use super::period::{DAY_MS, day_label};
 use super::{BudgetStatus, GroupBy, GroupKey, Report, ReportError, Row, Stats, UsageQuery};
-use crate::store::{Db, Store};
-
-const ROLLUP_SUMS: &str = "SUM(requests), SUM(ok), SUM(failed), SUM(retried), SUM(input_tokens),
-    SUM(cached_tokens), SUM(output_tokens), TOTAL(cost_usd), SUM(unknown_cost_calls),
-    SUM(latency_ms_sum), SUM(ttft_ms_sum), SUM(ttft_calls), SUM(checked_calls),
-    TOTAL(checked_provider_usd), TOTAL(checked_table_usd), SUM(disagreeing_calls)";
-
-/// The same sums from the calls. `checked` and the disagreement test are those of the
-/// roll-up's triggers (migration 0005).
-const RAW_SUMS: &str = "COUNT(*), SUM(outcome = 'ok'), SUM(outcome <> 'ok'),
-    SUM(attempt > 1 OR route_index > 0), SUM(input_tokens), SUM(cached_tokens),
-    SUM(output_tokens), TOTAL(cost_usd), COUNT(*) - COUNT(cost_usd), SUM(latency_ms),
-    IFNULL(SUM(ttft_ms), 0), COUNT(ttft_ms),
-    SUM(table_cost_usd IS NOT NULL AND cost_usd IS NOT NULL),
-    TOTAL(IIF(table_cost_usd IS NOT NULL AND cost_usd IS NOT NULL, cost_usd, 0)),
-    TOTAL(IIF(table_cost_usd IS NOT NULL AND cost_usd IS NOT NULL, table_cost_usd, 0)),
-    SUM(table_cost_usd IS NOT NULL AND cost_usd IS NOT NULL
-        AND ABS(cost_usd - table_cost_usd) > MAX(0.000001, 0.01 * MAX(cost_usd, table_cost_usd)))";
+use crate::store::{Db, Store, UsageFilter, UsageGroup, UsageSpan, UsageSums};
 
 /// Builds the report for `q` from the store.
 pub fn report(store: &Store, q: &UsageQuery) -> Result<Report, ReportError> {
@@ -129,40 +110,58 @@ fn build(db: &Db<'_>, q: &UsageQuery) -> crate::store::Result<Report> {
     })
 }
 
-/// The SQL of the key columns for a grouping, on the roll-up or on the raw calls.
-fn key_columns(g: GroupBy, rollup: bool) -> (&'static str, &'static str) {
-    match (g, rollup) {
-        (GroupBy::ProviderModel, _) => ("provider", "model"),
-        (GroupBy::Provider, _) => ("provider", "''"),
-        (GroupBy::Model, _) => ("model", "''"),
-        (GroupBy::Role, _) => ("role", "''"),
-        (GroupBy::Day, true) => ("day", "''"),
-        (GroupBy::Day, false) => ("created_at / 86400000", "''"),
-        (GroupBy::Project, true) => ("project_id", "''"),
-        (GroupBy::Project, false) => ("IFNULL(project_id, 0)", "''"),
-        (GroupBy::Price, true) => ("cost_source", "price_table"),
-        (GroupBy::Price, false) => ("cost_source", "IFNULL(price_table, '')"),
+impl From<UsageSums> for Stats {
+    fn from(s: UsageSums) -> Stats {
+        Stats {
+            requests: s.requests,
+            ok: s.ok,
+            failed: s.failed,
+            retried: s.retried,
+            input_tokens: s.input_tokens,
+            cached_tokens: s.cached_tokens,
+            output_tokens: s.output_tokens,
+            known_cost_usd: s.known_cost_usd,
+            unknown_cost_calls: s.unknown_cost_calls,
+            latency_ms_sum: s.latency_ms_sum,
+            ttft_ms_sum: s.ttft_ms_sum,
+            ttft_calls: s.ttft_calls,
+            checked_calls: s.checked_calls,
+            checked_provider_usd: s.checked_provider_usd,
+            checked_table_usd: s.checked_table_usd,
+            disagreeing_calls: s.disagreeing_calls,
+        }
     }
 }
 
-/// The conditions shared by both sources (project, provider, model).
-fn common_filters(q: &UsageQuery) -> (Vec<&'static str>, Vec<Box<dyn ToSql>>) {
+fn group_of(g: GroupBy) -> UsageGroup {
+    match g {
+        GroupBy::ProviderModel => UsageGroup::ProviderModel,
+        GroupBy::Provider => UsageGroup::Provider,
+        GroupBy::Model => UsageGroup::Model,
+        GroupBy::Role => UsageGroup::Role,
+        GroupBy::Day => UsageGroup::Day,
+        GroupBy::Project => UsageGroup::Project,
+        GroupBy::Price => UsageGroup::Price,
+    }
+}
+
+/// Adds the sums of `span` to `groups`.
+fn add(
+    db: &Db<'_>,
+    q: &UsageQuery,
+    span: UsageSpan,
+    groups: &mut Groups,
+) -> crate::store::Result<()> {
     let f = &q.filter;
-    let mut conds = Vec::new();
-    let mut params: Vec<Box<dyn ToSql>> = Vec::new();
-    if let Some(id) = f.project_id {
-        conds.push("project_id = ?");
-        params.push(Box::new(id));
+    let filter = UsageFilter {
+        project_id: f.project_id,
+        provider: f.provider.as_deref(),
+        model: f.model.as_deref(),
+    };
+    for (key, sums) in db.usage_sums(span, group_of(q.group_by), &filter)? {
+        groups.entry(key).or_default().add(&sums.into());
     }
-    if let Some(p) = &f.provider {
-        conds.push("provider = ?");
-        params.push(Box::new(p.clone()));
-    }
-    if let Some(m) = &f.model {
-        conds.push("model = ?");
-        params.push(Box::new(m.clone()));
-    }
-    (conds, params)
+    Ok(())
 }
 
 fn rollup(
@@ -172,24 +171,13 @@ fn rollup(
     day_hi: Option<i64>,
     groups: &mut Groups,
 ) -> crate::store::Result<()> {
-    let (mut conds, mut params) = common_filters(q);
-    if let Some(lo) = day_lo {
-        conds.push("day >= ?");
-        params.push(Box::new(lo));
-    }
-    if let Some(hi) = day_hi {
-        conds.push("day < ?");
-        params.push(Box::new(hi));
-    }
-    let (k1, k2) = key_columns(q.group_by, true);
-    run(
+    add(
         db,
-        "llm_usage_daily",
-        k1,
-        k2,
-        ROLLUP_SUMS,
-        conds,
-        params,
+        q,
+        UsageSpan::Days {
+            from: day_lo,
+            to: day_hi,
+        },
         groups,
     )
 }
@@ -201,63 +189,15 @@ fn raw(
     until: Option<i64>,
     groups: &mut Groups,
 ) -> crate::store::Result<()> {
-    let (mut conds, mut params) = common_filters(q);
-    if let Some(s) = since {
-        conds.push("created_at >= ?");
-        params.push(Box::new(s));
-    }
-    if let Some(u) = until {
-        conds.push("created_at < ?");
-        params.push(Box::new(u));
-    }
-    let (k1, k2) = key_columns(q.group_by, false);
-    run(db, "llm_calls", k1, k2, RAW_SUMS, conds, params, groups)
-}
-
-#[allow(clippy::too_many_arguments)]
-fn run(
-    db: &Db<'_>,
-    table: &str,
-    k1: &str,
-    k2: &str,
-    sums: &str,
-    conds: Vec<&str>,
-    params: Vec<Box<dyn ToSql>>,
-    groups: &mut Groups,
-) -> crate::store::Result<()> {
-    let filter = if conds.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", conds.join(" AND "))
-    };
-    let sql = format!(
-        "SELECT CAST({k1} AS TEXT), CAST({k2} AS TEXT), {sums} FROM {table} {filter} GROUP BY 1, 2"
-    );
-    let mut stmt = db.conn().prepare_cached(&sql)?;
-    let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
-    while let Some(r) = rows.next()? {
-        let key: (String, String) = (r.get(0)?, r.get(1)?);
-        let s = Stats {
-            requests: r.get(2)?,
-            ok: r.get(3)?,
-            failed: r.get(4)?,
-            retried: r.get(5)?,
-            input_tokens: r.get(6)?,
-            cached_tokens: r.get(7)?,
-            output_tokens: r.get(8)?,
-            known_cost_usd: r.get(9)?,
-            unknown_cost_calls: r.get(10)?,
-            latency_ms_sum: r.get(11)?,
-            ttft_ms_sum: r.get(12)?,
-            ttft_calls: r.get(13)?,
-            checked_calls: r.get(14)?,
-            checked_provider_usd: r.get(15)?,
-            checked_table_usd: r.get(16)?,
-            disagreeing_calls: r.get(17)?,
-        };
-        groups.entry(key).or_default().add(&s);
-    }
-    Ok(())
+    add(
+        db,
+        q,
+        UsageSpan::Calls {
+            since_ms: since,
+            until_ms: until,
+        },
+        groups,
+    )
 }
 
 struct ProjectInfo {
@@ -267,32 +207,21 @@ struct ProjectInfo {
 
 /// Names and budgets (against all-time spend) of the projects the report may show.
 fn projects(db: &Db<'_>, q: &UsageQuery) -> crate::store::Result<HashMap<i64, ProjectInfo>> {
-    let only = q.filter.project_id;
-    let mut stmt = db.conn().prepare_cached(
-        "SELECT p.id, p.name, p.budget_usd, IFNULL(c.cost, 0.0), IFNULL(c.unknown, 0)
-         FROM projects p LEFT JOIN (
-             SELECT project_id, TOTAL(cost_usd) AS cost, SUM(unknown_cost_calls) AS unknown
-             FROM llm_usage_daily WHERE project_id <> 0 AND (?1 IS NULL OR project_id = ?1)
-             GROUP BY project_id
-         ) c ON c.project_id = p.id
-         WHERE ?1 IS NULL OR p.id = ?1",
-    )?;
-    let rows = stmt.query_map([only], |r| {
-        let own: Option<f64> = r.get(2)?;
-        let budget_usd = own.or(q.default_budget_usd);
-        let spent_usd: f64 = r.get(3)?;
-        Ok((
-            r.get::<_, i64>(0)?,
-            ProjectInfo {
-                name: r.get(1)?,
+    Ok(db
+        .project_spend(q.filter.project_id)?
+        .into_iter()
+        .map(|p| {
+            let budget_usd = p.budget_usd.or(q.default_budget_usd);
+            let info = ProjectInfo {
+                name: p.name,
                 budget: BudgetStatus {
                     budget_usd,
-                    spent_usd,
-                    spent_unknown_calls: r.get(4)?,
-                    left_usd: budget_usd.map(|b| (b - spent_usd).max(0.0)),
+                    spent_usd: p.spent_usd,
+                    spent_unknown_calls: p.unknown_cost_calls,
+                    left_usd: budget_usd.map(|b| (b - p.spent_usd).max(0.0)),
                 },
-            },
-        ))
-    })?;
-    rows.collect::<Result<_, _>>().map_err(Into::into)
+            };
+            (p.id, info)
+        })
+        .collect())
 }

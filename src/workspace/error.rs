@@ -13,6 +13,8 @@ pub enum WorkspaceError {
     NotFound(String),
     #[error("`{0}` is a directory, not a file; call list_files to see its files")]
     IsDirectory(String),
+    #[error("`{0}` already exists")]
+    Exists(String),
     #[error("`{path}` is {size}, larger than the {limit} limit")]
     TooLarge {
         path: String,
@@ -51,6 +53,11 @@ pub enum WorkspaceError {
         path: String,
         source: std::io::Error,
     },
+    #[error(
+        "a directory in the project is nested deeper than git checkpoints can hold ({} levels); move it up or add it to .gitignore, then run `samocoder resume`",
+        super::path::MAX_DIR_DEPTH
+    )]
+    NestingTooDeep,
     #[error("git failed in the project: {0}")]
     Git(#[from] git2::Error),
 }
@@ -91,9 +98,10 @@ impl WorkspaceError {
 impl ExitStatus for WorkspaceError {
     fn exit(&self) -> Exit {
         match self {
-            WorkspaceError::Open { .. } | WorkspaceError::Io { .. } | WorkspaceError::Git(_) => {
-                Exit::Failure
-            }
+            WorkspaceError::Open { .. }
+            | WorkspaceError::Io { .. }
+            | WorkspaceError::Git(_)
+            | WorkspaceError::NestingTooDeep => Exit::Failure,
             _ => Exit::Usage,
         }
     }

@@ -11,10 +11,24 @@ use super::path::{self, SafePath};
 /// The name prefix of the temporary files of atomic writes.
 const TEMP_PREFIX: &str = ".samocoder-tmp-";
 
+/// The default of [`Workspace::with_user_file_limit`]: 5 MiB.
+pub const DEFAULT_USER_FILE_LIMIT: u64 = 5 * 1024 * 1024;
+
 /// The project directory: the only door to project files.
 #[derive(Debug, Clone)]
 pub struct Workspace {
     root: PathBuf,
+    user_file_limit: u64,
+    /// Set by [`Workspace::with_change_watch`].
+    pub(crate) watch: Option<std::sync::Arc<super::watch::WatchSlot>>,
+}
+
+/// A file's content hash and size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileDigest {
+    /// Lower-case hex SHA-256.
+    pub sha256: String,
+    pub size: u64,
 }
 
 /// What a write did: the new content's hash and size, and whether the file is new.
@@ -39,7 +53,24 @@ impl Workspace {
         if !root.is_dir() {
             return Err(open_err(std::io::Error::other("not a directory")));
         }
-        Ok(Workspace { root })
+        Ok(Workspace {
+            root,
+            user_file_limit: DEFAULT_USER_FILE_LIMIT,
+            watch: None,
+        })
+    }
+
+    /// Sets the size above which a file samocoder did not write is kept out of checkpoints
+    /// (see [`Workspace::checkpoint`]). Give at least the largest file samocoder itself may
+    /// write, so that its own files are always committed.
+    pub fn with_user_file_limit(mut self, bytes: u64) -> Workspace {
+        self.user_file_limit = bytes;
+        self
+    }
+
+    /// See [`Workspace::with_user_file_limit`].
+    pub fn user_file_limit(&self) -> u64 {
+        self.user_file_limit
     }
 
     /// The canonical project root.
@@ -102,26 +133,110 @@ impl Workspace {
         Ok(bytes)
     }
 
-    /// Deletes the temporary files of atomic writes that a killed process left behind
-    /// (`.samocoder-tmp-*`, never followed through symlinks, `.git` skipped); returns how
-    /// many. Call it before a run starts writing, so none ends up in a checkpoint.
-    pub fn remove_stale_temp_files(&self) -> Result<usize, WorkspaceError> {
-        fn walk(dir: &Path, removed: &mut usize) -> std::io::Result<()> {
-            for entry in std::fs::read_dir(dir)? {
-                let entry = entry?;
-                let name = entry.file_name();
-                let ty = entry.file_type()?;
-                if ty.is_dir() && name != ".git" {
-                    walk(&entry.path(), removed)?;
-                } else if ty.is_file() && name.to_string_lossy().starts_with(TEMP_PREFIX) {
-                    std::fs::remove_file(entry.path())?;
-                    *removed += 1;
-                }
-            }
-            Ok(())
+    /// True when something (a file, a directory, a link) is at `path`.
+    pub fn exists(&self, path: &SafePath) -> bool {
+        std::fs::symlink_metadata(path.abs()).is_ok()
+    }
+
+    /// The SHA-256 and size of a file's content, read in chunks (any size, any bytes).
+    pub fn digest(&self, path: &SafePath) -> Result<FileDigest, WorkspaceError> {
+        let rel = path.rel();
+        let file = std::fs::File::open(path.abs()).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => WorkspaceError::NotFound(rel.into()),
+            _ => WorkspaceError::io(rel, e),
+        })?;
+        if file
+            .metadata()
+            .map_err(|e| WorkspaceError::io(rel, e))?
+            .is_dir()
+        {
+            return Err(WorkspaceError::IsDirectory(rel.into()));
         }
+        let (sha256, size) = hash_reader(file).map_err(|e| WorkspaceError::io(rel, e))?;
+        Ok(FileDigest { sha256, size })
+    }
+
+    /// Removes a file (not a directory). A missing file is not an error.
+    pub fn remove_file(&self, path: &SafePath) -> Result<(), WorkspaceError> {
+        match std::fs::symlink_metadata(path.abs()) {
+            Ok(m) if m.is_dir() => Err(WorkspaceError::IsDirectory(path.rel().into())),
+            Ok(_) => {
+                std::fs::remove_file(path.abs()).map_err(|e| WorkspaceError::io(path.rel(), e))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(WorkspaceError::io(path.rel(), e)),
+        }
+    }
+
+    /// Like [`Self::write_atomic`], but never replaces anything: when something already is at
+    /// `path` (even created between a check and this call) nothing is written and the error
+    /// is [`WorkspaceError::Exists`].
+    pub fn create_new(
+        &self,
+        path: &SafePath,
+        bytes: &[u8],
+        max_bytes: u64,
+    ) -> Result<WriteOutcome, WorkspaceError> {
+        let rel = path.rel();
+        if bytes.len() as u64 > max_bytes {
+            return Err(WorkspaceError::TooLarge {
+                path: rel.into(),
+                size: human_size(bytes.len() as u64),
+                limit: human_size(max_bytes),
+            });
+        }
+        if self.exists(path) {
+            return Err(WorkspaceError::Exists(rel.into()));
+        }
+        let parent = self.create_parents(path)?;
+        let io = |e| WorkspaceError::io(rel, e);
+        let mut tmp = tempfile::Builder::new()
+            .prefix(TEMP_PREFIX)
+            .tempfile_in(&parent)
+            .map_err(io)?;
+        tmp.write_all(bytes).map_err(io)?;
+        if let Some(p) = default_permissions() {
+            tmp.as_file().set_permissions(p).map_err(io)?;
+        }
+        tmp.as_file().sync_all().map_err(io)?;
+        tmp.persist_noclobber(path.abs()).map_err(|e| {
+            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+                WorkspaceError::Exists(rel.into())
+            } else {
+                io(e.error)
+            }
+        })?;
+        if let Ok(dir) = std::fs::File::open(&parent) {
+            let _ = dir.sync_all();
+        }
+        Ok(WriteOutcome {
+            sha256: sha256_hex(bytes),
+            size: bytes.len() as u64,
+            created: true,
+        })
+    }
+
+    /// Deletes the temporary files of atomic writes that a killed process left behind
+    /// (`.samocoder-tmp-*`); returns how many. Walks what the tree scan walks (ignore rules
+    /// honoured, `.git` and build/dependency directories such as `node_modules` skipped, links
+    /// not followed), so its cost does not grow with ignored folders; a temp file left inside
+    /// an ignored folder stays, and is never checkpointed or scanned either. Call it before a
+    /// run starts writing, so none ends up in a checkpoint.
+    pub fn remove_stale_temp_files(&self) -> Result<usize, WorkspaceError> {
         let mut removed = 0;
-        walk(self.root(), &mut removed).map_err(|e| WorkspaceError::io(".", e))?;
+        for entry in self.walker() {
+            let entry = entry.map_err(|e| WorkspaceError::io(".", std::io::Error::other(e)))?;
+            let is_temp = entry.file_type().is_some_and(|t| t.is_file())
+                && entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX);
+            if !is_temp {
+                continue;
+            }
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => removed += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(WorkspaceError::io(entry.path().display().to_string(), e)),
+            }
+        }
         Ok(removed)
     }
 
@@ -247,6 +362,23 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
+/// SHA-256 (lower-case hex) and length of everything `r` yields.
+pub(crate) fn hash_reader(mut r: impl Read) -> std::io::Result<(String, u64)> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut len = 0u64;
+    loop {
+        let n = match r.read(&mut buf) {
+            Ok(0) => return Ok((hex(&hasher.finalize()), len)),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        hasher.update(&buf[..n]);
+        len += n as u64;
+    }
+}
+
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -254,6 +386,20 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn temp_file_cleanup_does_not_walk_ignored_folders() {
+        let (d, ws) = ws();
+        std::fs::write(d.path().join(".gitignore"), "dist/\n").unwrap();
+        for dir in ["node_modules/pkg", "dist/js", "src"] {
+            std::fs::create_dir_all(d.path().join(dir)).unwrap();
+            std::fs::write(d.path().join(dir).join(".samocoder-tmp-1"), "torn").unwrap();
+        }
+        assert_eq!(ws.remove_stale_temp_files().unwrap(), 1);
+        assert!(!d.path().join("src/.samocoder-tmp-1").exists());
+        assert!(d.path().join("node_modules/pkg/.samocoder-tmp-1").exists());
+        assert!(d.path().join("dist/js/.samocoder-tmp-1").exists());
+    }
 
     #[test]
     fn stale_temp_files_are_removed_and_nothing_else() {
@@ -322,6 +468,24 @@ mod tests {
             ws.read(&ws.resolve("dir").unwrap(), 100),
             Err(WorkspaceError::IsDirectory(_))
         ));
+    }
+
+    #[test]
+    fn create_new_never_replaces_and_digest_matches_the_write() {
+        let (d, ws) = ws();
+        let p = ws.resolve("a/new.txt").unwrap();
+        assert!(!ws.exists(&p));
+        let out = ws.create_new(&p, b"first", 100).unwrap();
+        assert!(out.created && ws.exists(&p));
+        let digest = ws.digest(&p).unwrap();
+        assert_eq!((digest.sha256, digest.size), (out.sha256, 5));
+        let err = ws.create_new(&p, b"second", 100).unwrap_err();
+        assert!(matches!(err, WorkspaceError::Exists(_)), "{err}");
+        assert_eq!(std::fs::read(d.path().join("a/new.txt")).unwrap(), b"first");
+        ws.remove_file(&p).unwrap();
+        ws.remove_file(&p).unwrap();
+        assert!(!ws.exists(&p));
+        assert!(matches!(ws.digest(&p), Err(WorkspaceError::NotFound(_))));
     }
 
     #[test]

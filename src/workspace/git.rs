@@ -4,12 +4,11 @@
 //! - [`Workspace::ensure_repo`] initialises a repository with the branch `main` when there is
 //!   none; a new repository gets a `.gitignore` for build and dependency directories only when
 //!   the project has none (an existing one is never changed).
-//! - [`Workspace::checkpoint`] stages every non-ignored change (deletions included) and commits,
-//!   as the repository's configured identity or else `samocoder <samocoder@localhost>`.
+//! - [`Workspace::checkpoint`] (in [`super::checkpoint`]) commits every non-ignored change.
 //! - [`Workspace::restore_to`] creates a new branch at an earlier checkpoint and checks it out;
 //!   the old branch keeps its history.
 
-use git2::{IndexAddOption, Repository, Signature, StatusOptions};
+use git2::{Repository, StatusOptions};
 
 use super::error::WorkspaceError;
 use super::fs::Workspace;
@@ -53,7 +52,7 @@ pub struct CommitInfo {
 }
 
 impl Workspace {
-    fn repo(&self) -> Result<Repository, WorkspaceError> {
+    pub(crate) fn repo(&self) -> Result<Repository, WorkspaceError> {
         Ok(Repository::open(self.root())?)
     }
 
@@ -76,43 +75,6 @@ impl Workspace {
             self.write_atomic(&path, DEFAULT_GITIGNORE.as_bytes(), u64::MAX)?;
         }
         Ok(true)
-    }
-
-    /// Commits every non-ignored change; `None` when nothing changed since the last commit.
-    pub fn checkpoint(&self, message: &str) -> Result<Option<CommitId>, WorkspaceError> {
-        let repo = self.repo()?;
-        let mut index = repo.index()?;
-        index.add_all(["*"], IndexAddOption::DEFAULT, None)?;
-        index.update_all(["*"], None)?;
-        index.write()?;
-        let tree_id = index.write_tree()?;
-        let parent = match repo.head() {
-            Ok(head) => Some(head.peel_to_commit()?),
-            Err(e)
-                if matches!(
-                    e.code(),
-                    git2::ErrorCode::UnbornBranch | git2::ErrorCode::NotFound
-                ) =>
-            {
-                None
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let unchanged = match &parent {
-            Some(p) => p.tree_id() == tree_id,
-            None => repo.find_tree(tree_id)?.is_empty(),
-        };
-        if unchanged {
-            return Ok(None);
-        }
-        let tree = repo.find_tree(tree_id)?;
-        let sig = match repo.signature() {
-            Ok(sig) => sig,
-            Err(_) => Signature::now("samocoder", "samocoder@localhost")?,
-        };
-        let parents: Vec<&git2::Commit> = parent.iter().collect();
-        let id = repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)?;
-        Ok(Some(CommitId(id.to_string())))
     }
 
     /// The current commit, `None` before the first checkpoint.
@@ -199,10 +161,12 @@ impl Workspace {
             if !checkpoint_first {
                 return Err(WorkspaceError::DirtyWorkTree);
             }
-            kept = self.checkpoint(&format!(
-                "Work in progress before restoring {}",
-                commit.short()
-            ))?;
+            kept = self
+                .checkpoint(&format!(
+                    "Work in progress before restoring {}",
+                    commit.short()
+                ))?
+                .commit;
         }
         let branch = repo.branch(new_branch, &target, false)?;
         let refname = branch.get().name()?.to_owned();
@@ -307,13 +271,14 @@ mod tests {
         let first = ws
             .checkpoint("Task 1: scaffold")
             .unwrap()
+            .commit
             .expect("a commit");
         assert_eq!(ws.head().unwrap(), Some(first.clone()));
-        assert_eq!(ws.checkpoint("nothing").unwrap(), None);
+        assert_eq!(ws.checkpoint("nothing").unwrap().commit, None);
         assert!(!ws.is_dirty().unwrap());
         std::fs::remove_file(ws.root().join("a.py")).unwrap();
         write(&ws, "b.py", "x");
-        let second = ws.checkpoint("Task 2: rename").unwrap().unwrap();
+        let second = ws.checkpoint("Task 2: rename").unwrap().commit.unwrap();
         let log = ws.log(10).unwrap();
         assert_eq!(
             log.iter().map(|c| c.summary.as_str()).collect::<Vec<_>>(),
@@ -333,9 +298,9 @@ mod tests {
         let (_d, ws) = new_ws();
         ws.ensure_repo().unwrap();
         write(&ws, "a.txt", "v1");
-        let one = ws.checkpoint("Task 1").unwrap().unwrap();
+        let one = ws.checkpoint("Task 1").unwrap().commit.unwrap();
         write(&ws, "a.txt", "v2");
-        let two = ws.checkpoint("Task 2").unwrap().unwrap();
+        let two = ws.checkpoint("Task 2").unwrap().commit.unwrap();
         write(&ws, "a.txt", "dirty");
         assert!(matches!(
             ws.restore_to(&one, "retry-1", false),

@@ -1,22 +1,35 @@
 //! The only code that touches project files: path confinement ([`path`]), reads and atomic
-//! writes ([`fs`]), exact edits ([`edit`]), the project map and content hashes ([`tree`]), and
-//! git checkpoints ([`git`]). Everything a model asks for goes through [`Workspace::resolve`].
+//! writes ([`fs`]), exact edits ([`edit`]), the project map ([`tree`]), what changed since the
+//! last record ([`scan`], a stat cache like git's index; [`rescan`] after a command, reading
+//! only the directories a change watch saw change), every entry for exports
+//! ([`listing`]), and git ([`git`], [`checkpoint`]).
+//! Everything a model asks for goes through [`Workspace::resolve`].
 
+pub mod checkpoint;
 pub mod edit;
 pub mod error;
 pub mod fs;
 pub mod git;
+pub mod listing;
 pub mod path;
 pub mod precious;
+pub mod rescan;
+pub mod scan;
 pub mod tree;
+mod walk;
+mod watch;
 
+pub use checkpoint::{Checkpoint, LeftOut, LeftOutReason};
 pub use edit::EditOutcome;
 pub use error::{WorkspaceError, human_size};
-pub use fs::{Workspace, WriteOutcome, sha256_hex};
+pub use fs::{DEFAULT_USER_FILE_LIMIT, FileDigest, Workspace, WriteOutcome, sha256_hex};
 pub use git::{CommitId, CommitInfo, DEFAULT_GITIGNORE};
-pub use path::{META_DIR, SafePath};
+pub use listing::{LinkTarget, Listed, ListedKind, Listing};
+pub use path::{MAX_DIR_DEPTH, META_DIR, SafePath};
 pub use precious::{Precious, precious};
-pub use tree::{FileEntry, MapOptions, ProjectMap, TreeDiff, diff_trees};
+pub use rescan::{Rescan, Scope};
+pub use scan::{FileStat, FileState, TreeChanges};
+pub use tree::{FileEntry, MapOptions, ProjectMap, TreeDiff};
 
 #[cfg(test)]
 mod confinement_tests;

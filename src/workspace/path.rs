@@ -6,7 +6,10 @@
 //! - Refused: empty paths, absolute paths (`/x`, `\x`, `C:\x`, `C:x`, `\\?\x`), NUL bytes,
 //!   `..` that would climb above the root (`a/../b` is fine and becomes `b`), the project's
 //!   `.git` and samocoder's [`META_DIR`] at any depth (case-insensitively, ignoring trailing dots
-//!   and spaces as Windows does), components over 255 bytes, paths over 4096 bytes.
+//!   and spaces as Windows does), components over 255 bytes, paths over 4096 bytes, and paths
+//!   nested more than [`MAX_DIR_DEPTH`] directories deep (git checkpoints cannot hold them:
+//!   libgit2 stops walking a work tree at that depth, which would fail the checkpoint after the
+//!   model calls were paid).
 //! - Symlinks: every existing ancestor that is a symlink must resolve inside the root (and not
 //!   into `.git`). A symlink as the final component is followed for reading only when its target
 //!   is inside the root; a write replaces the link itself with a regular file (the atomic rename
@@ -23,6 +26,10 @@ pub const META_DIR: &str = ".samocoder";
 
 const MAX_COMPONENT_BYTES: usize = 255;
 const MAX_PATH_BYTES: usize = 4096;
+
+/// The most directories a project path may go through: libgit2 refuses to walk a work tree
+/// nested deeper ("directory nesting too deep"), so a deeper file could never be checkpointed.
+pub const MAX_DIR_DEPTH: usize = 99;
 
 /// A path checked to be inside the project: `rel` uses `/` separators, `abs` is under the root.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -114,6 +121,15 @@ pub(crate) fn normalise(rel: &str) -> Result<Vec<String>, WorkspaceError> {
             "it names the project root, not a file",
         ));
     }
+    if parts.len() - 1 > MAX_DIR_DEPTH {
+        return Err(WorkspaceError::refused(
+            rel,
+            format!(
+                "it is nested {} directories deep; git checkpoints hold at most {MAX_DIR_DEPTH}, so use a shallower path",
+                parts.len() - 1
+            ),
+        ));
+    }
     Ok(parts)
 }
 
@@ -149,6 +165,43 @@ pub(crate) fn resolve(root: &Path, rel: &str) -> Result<SafePath, WorkspaceError
     })
 }
 
+/// Where a symbolic link leads, as far as confinement cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum LinkDest {
+    /// Inside the project, outside `.git` and [`META_DIR`]: the canonical target.
+    Inside(PathBuf),
+    /// The target (or a link on the way to it) does not exist.
+    Broken,
+    /// The target cannot be resolved for another reason (a link loop, no permission).
+    Unresolvable,
+    /// Outside the project.
+    Outside,
+    /// Into `.git` or [`META_DIR`].
+    Reserved,
+}
+
+/// Resolves the link at `link` (under the canonical `root`) on disk: the one check of where a
+/// link leads, for [`resolve`] and for listings (exports).
+pub(crate) fn link_dest(root: &Path, link: &Path) -> LinkDest {
+    let target = match std::fs::canonicalize(link) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return LinkDest::Broken,
+        Err(_) => return LinkDest::Unresolvable,
+    };
+    let Ok(inside) = target.strip_prefix(root) else {
+        return LinkDest::Outside;
+    };
+    let reserved = inside.components().any(|c| match c {
+        Component::Normal(name) => name.to_str().is_none_or(is_reserved_name),
+        _ => false,
+    });
+    if reserved {
+        LinkDest::Reserved
+    } else {
+        LinkDest::Inside(target)
+    }
+}
+
 /// A symlink on the path must point inside the root (a dangling final link is allowed: the
 /// write replaces the link itself and a read reports it missing).
 fn check_link_target(
@@ -157,33 +210,22 @@ fn check_link_target(
     rel: &str,
     is_last: bool,
 ) -> Result<(), WorkspaceError> {
-    let target = match std::fs::canonicalize(link) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && is_last => return Ok(()),
-        Err(_) => {
-            return Err(WorkspaceError::refused(
-                rel,
-                "it goes through a broken symbolic link",
-            ));
-        }
-    };
-    let inside = target.strip_prefix(root).map_err(|_| {
-        WorkspaceError::refused(
+    match link_dest(root, link) {
+        LinkDest::Inside(_) => Ok(()),
+        LinkDest::Broken if is_last => Ok(()),
+        LinkDest::Broken | LinkDest::Unresolvable => Err(WorkspaceError::refused(
+            rel,
+            "it goes through a broken symbolic link",
+        )),
+        LinkDest::Outside => Err(WorkspaceError::refused(
             rel,
             "it goes through a symbolic link that points outside the project",
-        )
-    })?;
-    let reserved = inside.components().any(|c| match c {
-        Component::Normal(name) => name.to_str().is_none_or(is_reserved_name),
-        _ => false,
-    });
-    if reserved {
-        return Err(WorkspaceError::refused(
+        )),
+        LinkDest::Reserved => Err(WorkspaceError::refused(
             rel,
             "it goes through a symbolic link into a directory managed by samocoder",
-        ));
+        )),
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -240,6 +282,18 @@ mod tests {
         }
         assert!(norm(".github/workflows/ci.yml").is_ok());
         assert!(norm(".gitignore").is_ok());
+    }
+
+    #[test]
+    fn paths_deeper_than_git_checkpoints_can_hold_are_refused() {
+        let at_limit = format!("{}file.txt", "d/".repeat(MAX_DIR_DEPTH));
+        assert!(norm(&at_limit).is_ok());
+        let deeper = format!("d/{at_limit}");
+        let err = norm(&deeper).unwrap_err();
+        assert!(err.contains("nested 100 directories deep"), "{err}");
+        assert!(err.contains("at most 99"), "{err}");
+        // `..` counts what the path names, not how it is written.
+        assert!(norm(&format!("x/../{at_limit}")).is_ok());
     }
 
     #[test]

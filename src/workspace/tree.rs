@@ -1,4 +1,5 @@
-//! The project map shown to the model, and content hashes for change detection.
+//! The project's files as samocoder sees them: the walk shared by the project map shown to the
+//! model and the change scan ([`super::scan`]).
 //!
 //! The walk honours `.gitignore`, `.ignore` and `.git/info/exclude` (even before the project is
 //! a git repository), never reads ignore files above the root, does not follow symlinks (links
@@ -6,14 +7,10 @@
 //! build/dependency directories ([`SKIPPED_DIRS`]). Other dotfiles (`.gitignore`, `.env.example`)
 //! are listed.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::Read;
-
-use sha2::{Digest, Sha256};
 
 use super::error::{WorkspaceError, human_size};
-use super::fs::{Workspace, hex};
+use super::fs::Workspace;
 use super::path::is_reserved_name;
 
 /// Directory names never walked, whatever the ignore files say.
@@ -95,7 +92,7 @@ impl ProjectMap {
     }
 }
 
-/// Files added, modified and deleted between two [`Workspace::hash_tree`] maps.
+/// Files added, modified and deleted, by path (see [`super::scan::TreeChanges::diff`]).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TreeDiff {
     pub added: Vec<String>,
@@ -109,29 +106,11 @@ impl TreeDiff {
     }
 }
 
-/// Compares a previous hash map with the current one.
-pub fn diff_trees(before: &BTreeMap<String, String>, after: &BTreeMap<String, String>) -> TreeDiff {
-    let mut diff = TreeDiff::default();
-    for (path, hash) in after {
-        match before.get(path) {
-            None => diff.added.push(path.clone()),
-            Some(old) if old != hash => diff.modified.push(path.clone()),
-            Some(_) => {}
-        }
-    }
-    diff.deleted = before
-        .keys()
-        .filter(|p| !after.contains_key(*p))
-        .cloned()
-        .collect();
-    diff
-}
-
 impl Workspace {
-    /// Every listed file's path (relative, `/`-separated) and size, sorted.
-    fn walk(&self) -> Result<Vec<(String, u64)>, WorkspaceError> {
-        let root = self.root().to_path_buf();
-        let walker = ignore::WalkBuilder::new(&root)
+    /// The `ignore` crate's walk of the same files, entries not stat'ed (the temp-file cleanup;
+    /// [`super::walk`] is checked against it).
+    pub(crate) fn walker(&self) -> ignore::Walk {
+        ignore::WalkBuilder::new(self.root())
             .hidden(false)
             .parents(false)
             .git_global(false)
@@ -142,34 +121,26 @@ impl Workspace {
                 let is_dir = e.file_type().is_some_and(|t| t.is_dir());
                 !(is_reserved_name(&name) || (is_dir && SKIPPED_DIRS.contains(&name.as_ref())))
             })
-            .build();
-        let mut files = Vec::new();
-        for entry in walker {
-            let entry = entry.map_err(|e| {
-                WorkspaceError::io(root.display().to_string(), std::io::Error::other(e))
-            })?;
-            if !entry.file_type().is_some_and(|t| t.is_file()) {
-                continue;
-            }
-            let Ok(rel) = entry.path().strip_prefix(&root) else {
-                continue;
-            };
-            let Some(rel) = rel.to_str() else { continue };
-            let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
-            files.push((rel.replace('\\', "/"), size));
-        }
-        files.sort();
-        Ok(files)
+            .build()
+    }
+
+    /// Every listed file's path (relative, `/`-separated) with its metadata (one `lstat`),
+    /// sorted by path (see [`super::walk`]).
+    pub(crate) fn walk_files(
+        &self,
+    ) -> Result<Vec<(String, super::scan::FileStat)>, WorkspaceError> {
+        super::walk::walk_files(self.root(), None)
     }
 
     /// The project map for the model: paths, sizes, line counts and one-line summaries.
     pub fn project_map(&self, opts: MapOptions) -> Result<ProjectMap, WorkspaceError> {
-        let files = self.walk()?;
+        let files = self.walk_files()?;
         let omitted = files.len().saturating_sub(opts.max_entries);
         let entries = files
             .into_iter()
             .take(opts.max_entries)
-            .map(|(path, size)| {
+            .map(|(path, stat)| {
+                let size = stat.size;
                 let text = (size <= SUMMARY_READ_LIMIT)
                     .then(|| std::fs::read(self.root().join(&path)).ok())
                     .flatten()
@@ -188,36 +159,6 @@ impl Workspace {
             })
             .collect();
         Ok(ProjectMap { entries, omitted })
-    }
-
-    /// Path -> SHA-256 of every listed file (same rules as the map, no cap).
-    pub fn hash_tree(&self) -> Result<BTreeMap<String, String>, WorkspaceError> {
-        let mut out = BTreeMap::new();
-        for (path, _) in self.walk()? {
-            let file = match std::fs::File::open(self.root().join(&path)) {
-                Ok(f) => f,
-                // Deleted while walking: it is simply not part of the tree.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(WorkspaceError::io(path, e)),
-            };
-            out.insert(
-                path.clone(),
-                hash_reader(file).map_err(|e| WorkspaceError::io(path, e))?,
-            );
-        }
-        Ok(out)
-    }
-}
-
-fn hash_reader(mut r: impl Read) -> std::io::Result<String> {
-    let mut hasher = Sha256::new();
-    let mut buf = [0u8; 64 * 1024];
-    loop {
-        let n = r.read(&mut buf)?;
-        if n == 0 {
-            return Ok(hex(&hasher.finalize()));
-        }
-        hasher.update(&buf[..n]);
     }
 }
 
@@ -350,25 +291,5 @@ mod tests {
         );
         assert_eq!(summarise("\n\n{}\n", 80), None);
         assert_eq!(summarise("abcdefghij", 4).as_deref(), Some("abcd…"));
-    }
-
-    #[test]
-    fn hash_tree_diff_lists_added_modified_deleted() {
-        let (d, ws) = project(&[("a.txt", "1"), ("b.txt", "2"), ("c.txt", "3")]);
-        let before = ws.hash_tree().unwrap();
-        assert_eq!(before.len(), 3);
-        std::fs::write(d.path().join("a.txt"), "changed").unwrap();
-        std::fs::remove_file(d.path().join("b.txt")).unwrap();
-        std::fs::write(d.path().join("new.txt"), "n").unwrap();
-        let diff = diff_trees(&before, &ws.hash_tree().unwrap());
-        assert_eq!(
-            diff,
-            TreeDiff {
-                added: vec!["new.txt".into()],
-                modified: vec!["a.txt".into()],
-                deleted: vec!["b.txt".into()]
-            }
-        );
-        assert!(diff_trees(&before, &before).is_empty());
     }
 }

@@ -335,3 +335,47 @@ fn export_needs_a_project_or_a_dir_and_a_known_project() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn a_large_user_binary_is_left_out_unless_asked() {
+    let env = Env::new();
+    let root = project(&env);
+    // Over the 5 MiB default; a small data file stays in.
+    fs::write(root.join("model.bin"), vec![7u8; 6 * 1024 * 1024]).unwrap();
+    fs::write(root.join("data.csv"), "a,b\n".repeat(1000)).unwrap();
+    let out = env
+        .cmd()
+        .args(["--json", "export", "--dir", "proj"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(common::stdout(&out).trim()).unwrap();
+    let skipped = report["skipped"].as_array().unwrap();
+    let big = skipped
+        .iter()
+        .find(|s| s["path"] == "model.bin")
+        .expect("model.bin named as skipped");
+    assert_eq!(big["reason"], "too_large");
+    assert_eq!(big["size"], 6 * 1024 * 1024);
+    let names = zip_names(&fs::read(env.work().join("proj.zip")).unwrap());
+    assert!(!names.contains(&"model.bin".to_string()), "{names:?}");
+    assert!(names.contains(&"data.csv".to_string()), "{names:?}");
+    // The human view says why and how to keep it.
+    let out = env
+        .cmd()
+        .args(["export", "--dir", "proj", "--force"])
+        .output()
+        .unwrap();
+    let err = common::stderr(&out);
+    assert!(err.contains("skipped model.bin (6.0 MB)"), "{err}");
+    assert!(err.contains("--include-large"), "{err}");
+    // Asked for: kept.
+    let out = env
+        .cmd()
+        .args(["export", "--dir", "proj", "--force", "--include-large"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let names = zip_names(&fs::read(env.work().join("proj.zip")).unwrap());
+    assert!(names.contains(&"model.bin".to_string()), "{names:?}");
+}

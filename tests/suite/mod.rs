@@ -5,6 +5,7 @@ mod agent_providers;
 mod agent_resume;
 mod agent_run;
 mod agent_signal;
+mod agent_tree;
 mod ask;
 mod cli;
 mod compat;

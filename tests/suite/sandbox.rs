@@ -331,7 +331,9 @@ async fn sandbox_starter_templates_test_and_git_work_inside() {
     let mut ran = Vec::new();
     for starter in templates::list_starters().unwrap() {
         let dir = scratch.path().join(&starter.name);
-        let rendered = templates::render_starter(&starter.name, &dir, &vars).unwrap();
+        std::fs::create_dir_all(&dir).unwrap();
+        let ws = samocoder::workspace::Workspace::open(&dir).unwrap();
+        let rendered = templates::render_starter(&starter.name, &ws, &vars).unwrap();
         let git = std::process::Command::new("sh")
             .arg("-c")
             .arg(

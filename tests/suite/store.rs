@@ -184,14 +184,8 @@ fn rm_forgets_and_keeps_the_directory_and_the_money() {
     let audit = s.list_audit(None, 1).unwrap();
     assert_eq!(audit[0].action, "project.forget");
     assert_eq!(audit[0].detail["files_deleted"], false);
-    let calls: i64 = s
-        .read(|db| {
-            Ok(db
-                .conn()
-                .query_row("SELECT COUNT(*) FROM llm_calls", [], |r| r.get(0))?)
-        })
-        .unwrap();
-    assert_eq!(calls, 2);
+    let usage = samocoder::usage::report(&s, &samocoder::usage::UsageQuery::default()).unwrap();
+    assert_eq!(usage.totals.requests, 2);
 }
 
 #[test]

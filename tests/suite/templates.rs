@@ -79,7 +79,9 @@ fn every_starter_renders_and_its_tests_pass() {
     .unwrap();
     for starter in templates::list_starters().unwrap() {
         let dir = scratch.path().join(&starter.name);
-        let rendered = templates::render_starter(&starter.name, &dir, &vars).unwrap();
+        std::fs::create_dir(&dir).unwrap();
+        let ws = samocoder::workspace::Workspace::open(&dir).unwrap();
+        let rendered = templates::render_starter(&starter.name, &ws, &vars).unwrap();
         assert!(!rendered.files.is_empty());
         assert!(
             !rendered
@@ -92,6 +94,6 @@ fn every_starter_renders_and_its_tests_pass() {
         );
         run_test_command(&starter.name, &rendered.test, &dir, scratch.path());
         // A second render into the same directory refuses and changes nothing.
-        assert!(templates::render_starter(&starter.name, &dir, &vars).is_err());
+        assert!(templates::render_starter(&starter.name, &ws, &vars).is_err());
     }
 }
