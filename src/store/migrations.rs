@@ -14,6 +14,8 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_usage_daily.sql"),
     include_str!("migrations/0003_steps_thread.sql"),
     include_str!("migrations/0004_reasoning_tokens.sql"),
+    // Numbered 0008 as agreed with the lead; renumbered when merged after 0005-0007.
+    include_str!("migrations/0008_adopt_provenance.sql"),
 ];
 
 /// The schema version this build writes and understands.

@@ -681,3 +681,6 @@ fn a_step_changed_outside_samocoder_is_an_error_that_names_it() {
         "{err}"
     );
 }
+
+#[path = "tests_provenance.rs"]
+mod provenance;

@@ -2,6 +2,7 @@
 //! writes ([`fs`]), exact edits ([`edit`]), the project map and content hashes ([`tree`]), and
 //! git checkpoints ([`git`]). Everything a model asks for goes through [`Workspace::resolve`].
 
+pub mod adopt;
 pub mod edit;
 pub mod error;
 pub mod fs;
@@ -10,6 +11,7 @@ pub mod path;
 pub mod precious;
 pub mod tree;
 
+pub use adopt::{BASELINE_MESSAGE, BranchSummary, Change, Head, RepoState};
 pub use edit::EditOutcome;
 pub use error::{WorkspaceError, human_size};
 pub use fs::{Workspace, WriteOutcome, sha256_hex};
