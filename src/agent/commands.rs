@@ -10,7 +10,25 @@ use super::error::AgentError;
 use super::session::Session;
 use crate::exec::{CommandSpec, Execution, Gate};
 use crate::protocol::{ApprovalReply, ApprovalRequest, CommandPurpose, Disposition, Event};
+use crate::provenance::{CommandRecord, Record};
 use crate::store::{Approval, NewCommand};
+
+fn purpose_name(p: CommandPurpose) -> &'static str {
+    match p {
+        CommandPurpose::Tool => "tool",
+        CommandPurpose::Install => "install",
+        CommandPurpose::Test => "test",
+    }
+}
+
+fn disposition_name(d: Disposition) -> &'static str {
+    match d {
+        Disposition::Ran => "ran",
+        Disposition::Denied => "denied",
+        Disposition::Refused => "refused",
+        Disposition::Recorded => "recorded",
+    }
+}
 
 /// How a command went, as far as the agent cares.
 pub struct CommandResult {
@@ -95,16 +113,33 @@ impl Session<'_> {
             let project_id = self.project.id;
             self.store().transaction(|db| snap.apply(db, project_id))?;
         }
-        self.store().record_command(&NewCommand {
-            project_id: self.project.id,
-            run_id: Some(self.run_id),
-            task_id,
+        let record = Record::Command(CommandRecord {
             command: command.to_string(),
-            approval,
+            purpose: Some(purpose_name(purpose).into()),
+            approval: approval.as_str().into(),
+            disposition: Some(disposition_name(disposition).into()),
+            // Commands run as the user, in the project directory, with secrets removed from
+            // their environment (exec::child_env); there is no other confinement yet.
+            sandbox: Some("none".into()),
             exit_code,
             timed_out,
-            duration_ms,
-            output,
+            duration_ms: i64::try_from(duration_ms).unwrap_or(i64::MAX),
+            backfilled: false,
+        });
+        let label = self.current_task.clone().filter(|_| task_id.is_some());
+        self.store().transaction(|db| {
+            db.record_command(&NewCommand {
+                project_id: self.project.id,
+                run_id: Some(self.run_id),
+                task_id,
+                command: command.to_string(),
+                approval,
+                exit_code,
+                timed_out,
+                duration_ms,
+                output,
+            })?;
+            self.record_in(db, label.as_deref(), &record)
         })?;
         tracing::info!(
             command_id = command_id.0,

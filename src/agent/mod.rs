@@ -6,6 +6,7 @@
 //! one without an architecture with the architecture, one without tasks with the plan, and
 //! otherwise with its first open task, whose conversation is rebuilt from its saved steps.
 
+mod adopt;
 mod answers;
 mod budget;
 pub mod call;
@@ -15,8 +16,11 @@ mod deps;
 mod error;
 mod lock;
 mod models;
+mod plan_edit;
+pub mod plan_file;
 mod planning;
 mod restart;
+mod review;
 pub mod roles;
 mod session;
 mod snapshot;
@@ -32,17 +36,20 @@ mod tests;
 
 use std::time::Instant;
 
+pub use adopt::{adopt, dirty_refusal};
 pub use conversation::{fit_context, rebuild};
 pub use deps::{AgentDeps, Models};
 pub use error::AgentError;
 pub use lock::{LockError, ProjectLock, is_held};
 pub use models::{LiveModels, ModelChoice, ReplayModels};
+pub use plan_edit::{PlanEdit, apply_plan};
 pub use restart::{Restart, RestartPlan, latest_tasks, plan_restart};
 pub use session::Session;
 pub use verify::failure_signature;
 
 use crate::exit::{Exit, ExitStatus};
 use crate::protocol::{Event, Phase, RunCommand, RunStatus as EventStatus};
+use crate::provenance::{Record, RunEvent, RunRecord};
 use crate::store::{NewRun, ProjectStatus, RunStatus, TaskStatus};
 use crate::workspace::Workspace;
 
@@ -55,6 +62,17 @@ pub struct RunRequest {
     pub change_request: Option<String>,
     /// `resume --from-task N`, checked: go back first.
     pub restart: Option<RestartPlan>,
+    /// Stop once the plan is made (`--plan-only`), with an estimate of the rest.
+    pub plan_only: bool,
+}
+
+/// How a run that did not fail ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Finished {
+    /// Every task is done.
+    Done,
+    /// Stopped after the plan (`--plan-only`).
+    Planned,
 }
 
 /// Runs the pipeline for a project until it is done or stops; always ends with a
@@ -63,8 +81,22 @@ pub struct RunRequest {
 pub async fn run(deps: &AgentDeps, req: RunRequest) -> Exit {
     let started = Instant::now();
     let outcome = start(deps, &req).await;
+    let mut planned = false;
     let (exit, message, run_id) = match outcome {
-        Ok((run_id, Ok(()))) => (Exit::Ok, None, Some(run_id)),
+        Ok((run_id, Ok(finished))) => {
+            planned = finished == Finished::Planned;
+            let message = planned.then(|| {
+                let name = deps
+                    .store
+                    .project_by_id(req.project_id)
+                    .map(|p| p.name)
+                    .unwrap_or_default();
+                format!(
+                    "planned; review it with `samocoder plan {name}` (`--edit` to change it), then carry it out with `samocoder resume {name}`"
+                )
+            });
+            (Exit::Ok, message, Some(run_id))
+        }
         Ok((run_id, Err(e))) => (
             e.exit(),
             Some(with_resume_hint(&e, deps, req.project_id)),
@@ -74,6 +106,7 @@ pub async fn run(deps: &AgentDeps, req: RunRequest) -> Exit {
     };
     let store = &deps.store;
     let project_status = match exit {
+        Exit::Ok if planned => ProjectStatus::Paused,
         Exit::Ok => ProjectStatus::Done,
         Exit::Budget => ProjectStatus::BudgetExhausted,
         Exit::Interrupted | Exit::NoProvider | Exit::Usage => ProjectStatus::Paused,
@@ -84,8 +117,24 @@ pub async fn run(deps: &AgentDeps, req: RunRequest) -> Exit {
         Some(Ok(t)) => (t.cost_usd, t.has_unknown(), t.calls as u64),
         _ => (0.0, false, 0),
     };
+    let status = if planned {
+        EventStatus::Planned
+    } else {
+        EventStatus::from_exit(exit)
+    };
     if let Some(id) = run_id {
         let _ = store.finish_run(id, RunStatus::from_exit(exit), Some(i32::from(exit.code())));
+        if let Ok(project) = store.project_by_id(req.project_id) {
+            let record = Record::Run(RunRecord {
+                event: RunEvent::Finished,
+                command: req.command.as_str().to_string(),
+                status: Some(status.as_str().to_string()),
+                exit_code: Some(i64::from(exit.code())),
+                cost_usd: Some(cost),
+                backfilled: false,
+            });
+            let _ = store.append_provenance(&project, Some(id), None, &record);
+        }
     }
     let all = store.list_tasks(req.project_id).unwrap_or_default();
     let tasks = latest_tasks(&all);
@@ -93,12 +142,11 @@ pub async fn run(deps: &AgentDeps, req: RunRequest) -> Exit {
         .iter()
         .filter(|t| t.status == TaskStatus::Done)
         .count() as u32;
-    let status = EventStatus::from_exit(exit);
     match &message {
-        Some(m) => {
+        Some(m) if !planned => {
             tracing::warn!(status = status.as_str(), cost_usd = cost, model_calls = calls, error = %m, "run finished")
         }
-        None => tracing::info!(
+        _ => tracing::info!(
             status = status.as_str(),
             cost_usd = cost,
             model_calls = calls,
@@ -122,7 +170,7 @@ pub async fn run(deps: &AgentDeps, req: RunRequest) -> Exit {
 async fn start(
     deps: &AgentDeps,
     req: &RunRequest,
-) -> Result<(i64, Result<(), AgentError>), AgentError> {
+) -> Result<(i64, Result<Finished, AgentError>), AgentError> {
     let store = &deps.store;
     let project = store.project_by_id(req.project_id)?;
     let run = store.start_run(&NewRun {
@@ -132,6 +180,19 @@ async fn start(
         pid: std::process::id(),
     })?;
     tracing::info!(project = %project.name, run_id = run.id, command = req.command.as_str(), "run started");
+    store.append_provenance(
+        &project,
+        Some(run.id),
+        None,
+        &Record::Run(RunRecord {
+            event: RunEvent::Started,
+            command: req.command.as_str().to_string(),
+            status: None,
+            exit_code: None,
+            cost_usd: None,
+            backfilled: false,
+        }),
+    )?;
     let budget = budget::BudgetGuard::new(deps, &project);
     deps.events.emit(Event::RunStarted {
         protocol: crate::protocol::PROTOCOL_VERSION,
@@ -144,28 +205,62 @@ async fn start(
     let result = async {
         let ws = Workspace::open(&project.dir)?;
         let mut session = Session::new(deps, project, run.id, ws, budget);
-        if let Some(plan) = &req.restart {
-            let r = restart::restart_from_task(store, &session.project, plan, run.id)?;
-            session.emit(Event::Restarted {
-                branch: r.branch,
-                from_commit: r.from_commit,
-                tasks: r.tasks as u32,
-                kept_changes: r.kept_changes,
+        // An adopted repository is switched to samocoder's branch before anything is written.
+        session.enter_adopted()?;
+        let result = prepare_and_drive(&mut session, req).await;
+        // Switched back however the run ended (its unfinished work kept on the branch).
+        if let Err(e) = session.leave_adopted() {
+            let branch = session
+                .adopted
+                .as_ref()
+                .map(|a| a.row.branch.clone())
+                .unwrap_or_default();
+            session.emit(Event::Warning {
+                message: format!(
+                    "the directory is still on samocoder's branch {branch}: {e}; `samocoder resume {}` carries on, or switch back yourself with git",
+                    session.project.name
+                ),
             });
+        } else if matches!(result, Ok(Finished::Done)) {
+            session.changes_ready()?;
         }
-        // The caller holds the project's run lock, so git locks left here are from a killed run.
-        session.ws.remove_stale_git_locks()?;
-        session.ws.ensure_repo()?;
-        session.ws.remove_stale_temp_files()?;
-        record_baseline(&session)?;
-        store.set_project_status(session.project.id, ProjectStatus::Running)?;
-        drive(&mut session, req.change_request.as_deref()).await
+        result
     }
     .await;
     Ok((run.id, result))
 }
 
-async fn drive(s: &mut Session<'_>, change_request: Option<&str>) -> Result<(), AgentError> {
+async fn prepare_and_drive(
+    session: &mut Session<'_>,
+    req: &RunRequest,
+) -> Result<Finished, AgentError> {
+    let store = &session.deps.store;
+    if let Some(plan) = &req.restart {
+        let r = restart::restart_from_task(session, plan)?;
+        session.emit(Event::Restarted {
+            branch: r.branch,
+            from_commit: r.from_commit,
+            tasks: r.tasks as u32,
+            kept_changes: r.kept_changes,
+        });
+    }
+    if session.adopted.is_none() {
+        // The caller holds the project's run lock, so git locks left here are from a killed
+        // run. Not in an adopted repository: the user's own git may be working there.
+        session.ws.remove_stale_git_locks()?;
+    }
+    session.ws.ensure_repo()?;
+    session.ws.remove_stale_temp_files()?;
+    record_baseline(session)?;
+    store.set_project_status(session.project.id, ProjectStatus::Running)?;
+    drive(session, req.change_request.as_deref(), req.plan_only).await
+}
+
+async fn drive(
+    s: &mut Session<'_>,
+    change_request: Option<&str>,
+    plan_only: bool,
+) -> Result<Finished, AgentError> {
     let mut edits = s.user_edits()?;
     if s.project.spec.is_none() {
         s.spec_phase().await?;
@@ -175,6 +270,7 @@ async fn drive(s: &mut Session<'_>, change_request: Option<&str>) -> Result<(), 
     }
     let pid = s.project.id;
     let mut iteration = s.store().current_iteration(pid)?;
+    let mut planned_now = true;
     if let Some(change) = change_request {
         if s.store().next_open_task(pid)?.is_some() {
             return Err(AgentError::Usage(format!(
@@ -192,6 +288,14 @@ async fn drive(s: &mut Session<'_>, change_request: Option<&str>) -> Result<(), 
     {
         // A plan thread that started but whose tasks were not saved yet (a crash mid-plan).
         s.plan_phase(iteration + 1, None).await?;
+    } else {
+        planned_now = false;
+    }
+    if planned_now || plan_only {
+        s.estimate_rest()?;
+    }
+    if plan_only {
+        return Ok(Finished::Planned);
     }
     // A task that failed in an earlier run is tried again, with a note to change approach.
     let tasks = s.store().list_tasks(pid)?;
@@ -224,7 +328,7 @@ async fn drive(s: &mut Session<'_>, change_request: Option<&str>) -> Result<(), 
     s.emit(Event::PhaseStarted {
         phase: Phase::Finish,
     });
-    Ok(())
+    Ok(Finished::Done)
 }
 
 /// Records the files already in the project before samocoder's first write (its own

@@ -294,6 +294,8 @@ pub(crate) struct Harness {
     pub(crate) max_cost_usd: Option<f64>,
     pub(crate) prompter: Option<Prompter>,
     pub(crate) cancel: CancellationToken,
+    pub(crate) allow_dirty: bool,
+    pub(crate) plan_only: bool,
 }
 
 /// A price for the scripted model: $1 per 1000 input tokens, $2 per 1000 output: every
@@ -372,6 +374,8 @@ impl Harness {
             max_cost_usd: None,
             prompter: None,
             cancel,
+            allow_dirty: false,
+            plan_only: false,
         }
     }
 
@@ -394,6 +398,7 @@ impl Harness {
             max_cost_usd: self.max_cost_usd,
             available_tools: vec!["sh".into()],
             template: None,
+            allow_dirty: self.allow_dirty,
         }
     }
 
@@ -405,6 +410,7 @@ impl Harness {
                 command,
                 change_request: None,
                 restart: None,
+                plan_only: self.plan_only,
             },
         )
         .await

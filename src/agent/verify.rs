@@ -10,6 +10,7 @@ use super::session::{Session, ThreadLog};
 use crate::protocol::{
     Checkpoint, CommandPurpose, Event, StepPayload, TaskOutcome, TestStatus, UserInput, Verify,
 };
+use crate::provenance::{CheckpointRecord, Record};
 use crate::store::{Task, TaskStatus};
 use crate::templates;
 use crate::workspace::diff_trees;
@@ -132,7 +133,12 @@ impl Session<'_> {
         } else {
             format!("Task {}: {}\n\n{}", task.ordinal, task.title, summary)
         };
-        let commit = match self.ws.checkpoint(&message)? {
+        // In an adopted repository only samocoder's changes are committed.
+        let made = match &self.adopted {
+            Some(a) => self.ws.commit_own_changes(&message, &a.keep_out)?,
+            None => self.ws.checkpoint(&message)?,
+        };
+        let commit = match made {
             Some(c) => Some(c),
             None => self.ws.head()?,
         };
@@ -143,8 +149,16 @@ impl Session<'_> {
             commit: commit_id.clone(),
             summary: summary.to_string(),
         });
+        let record = Record::Checkpoint(CheckpointRecord {
+            commit: commit_id.clone(),
+            title: task.title.clone(),
+            summary: summary.to_string(),
+            backfilled: false,
+        });
+        let label = super::session::task_label(task);
         self.save_with(log, Some(task.id), vec![step], |db| {
             snap.apply(db, project_id)?;
+            self.record_in(db, Some(&label), &record)?;
             if let Some(c) = &commit_id {
                 db.set_task_checkpoint(task.id, c)?;
             }

@@ -46,14 +46,29 @@ pub struct ExportArgs {
     /// Byte-identical archives for identical trees (fixed timestamps and modes).
     #[arg(long)]
     pub reproducible: bool,
+    /// Add how the project was made under `samocoder/` in the zip: the spec, the plan,
+    /// per-task test results, the command log, the cost ledger (CSV), the whole log and a
+    /// manifest with the samocoder and price-table versions (never a key or the database).
+    #[arg(long, requires = "project")]
+    pub provenance: bool,
 }
 
 pub fn run(args: ExportArgs, ctx: &Ctx) -> Result<Exit> {
+    let mut bundle_dir = None;
+    let mut extra = None;
     let (dir, default_name) = match (args.project, args.dir) {
         (Some(name), None) => {
             let store =
                 open_store(ctx)?.ok_or_else(|| StoreError::NoProject { name: name.clone() })?;
             let p = store.get_project(&name)?;
+            if args.provenance {
+                let (tmp, files) = provenance_files(ctx, &store, &p)?;
+                extra = Some(crate::export::Extra {
+                    dirs: vec!["samocoder".into(), "samocoder-provenance".into()],
+                    files,
+                });
+                bundle_dir = Some(tmp);
+            }
             if !p.dir.is_dir() {
                 return Err(UsageError(format!(
                     "the directory of project {} ({}) is missing; nothing to export",
@@ -74,6 +89,7 @@ pub fn run(args: ExportArgs, ctx: &Ctx) -> Result<Exit> {
         }
     };
     let opts = ExportOptions {
+        extra,
         include_git: args.include_git,
         include_secrets: args.include_secrets,
         reproducible: args.reproducible,
@@ -102,8 +118,43 @@ pub fn run(args: ExportArgs, ctx: &Ctx) -> Result<Exit> {
         };
         export::export_to_file(&dir, &dest, &opts, args.force, &mut progress)?
     };
+    drop(bundle_dir);
     print_report(&ctx.ui, &report)?;
     Ok(Exit::Ok)
+}
+
+/// Writes the provenance files of `p` into a temporary directory (removed when it is dropped)
+/// and lists them for the archive.
+fn provenance_files(
+    ctx: &Ctx,
+    store: &crate::store::Store,
+    p: &crate::store::Project,
+) -> Result<(tempfile::TempDir, Vec<(String, PathBuf)>)> {
+    let tasks = store.list_tasks(p.id)?;
+    let verify = store.steps_of_kind(p.id, crate::store::StepKind::Verify)?;
+    let timeline = crate::provenance::Timeline::load(store, &crate::store::ProjectKey::from(p))?;
+    let adoption = store.adoption(p.id)?;
+    let table = crate::llm::pricing::load_table(&ctx.paths.data_dir)?;
+    let input = crate::provenance::bundle::Input {
+        project: p,
+        tasks: &tasks,
+        verify: &verify,
+        timeline: &timeline,
+        adoption: adoption.as_ref(),
+        price_table: (&table.source, &table.generated),
+        schema_version: crate::store::SCHEMA_VERSION,
+        now_ms: chrono::Utc::now().timestamp_millis(),
+    };
+    let dir = tempfile::Builder::new()
+        .prefix("samocoder-provenance-")
+        .tempdir()?;
+    let mut files = Vec::new();
+    for (name, content) in crate::provenance::bundle::bundle(&input) {
+        let path = dir.path().join(&name);
+        std::fs::write(&path, content)?;
+        files.push((name, path));
+    }
+    Ok((dir, files))
 }
 
 /// `<dirname>.zip` in the current directory.
@@ -143,6 +194,9 @@ fn print_report(ui: &Ui, r: &ExportReport) -> io::Result<()> {
         Some(p) => p.display().to_string(),
         None => "stdout".into(),
     };
+    if let Some(d) = &r.provenance {
+        ui.info(format!("  added how the project was made under {d}/"));
+    }
     ui.info(format!(
         "Exported {} file(s), {} symlink(s) ({}) to {to} ({} compressed)",
         r.files,

@@ -81,6 +81,7 @@ pub fn run(args: ResumeArgs, ctx: &Ctx) -> Result<Exit> {
             command: RunCommand::Resume,
             change_request: change,
             restart,
+            plan_only: settings.plan_only,
         },
     )
 }

@@ -46,6 +46,17 @@ pub struct RunArgs {
     /// Serve model answers from this cassette instead of providers (no key, no network).
     #[arg(long, value_name = "FILE")]
     pub replay: Option<PathBuf>,
+    /// Stop once the plan is made and show it with a cost estimate (`samocoder plan` shows
+    /// and edits it; `resume` carries it out).
+    #[arg(long)]
+    pub plan_only: bool,
+    /// Show what the run would cost (a range) and stop; nothing is created or spent.
+    #[arg(long, conflicts_with = "plan_only")]
+    pub estimate: bool,
+    /// Work in an adopted repository that has uncommitted changes: they are left exactly as
+    /// they are, out of samocoder's commits, and samocoder never edits those files.
+    #[arg(long)]
+    pub allow_dirty: bool,
 }
 
 /// Where the answers come from.
@@ -73,6 +84,12 @@ pub struct RunSettings {
     pub interactive: bool,
     /// `--template` of `new`.
     pub template: Option<String>,
+    /// `--plan-only`.
+    pub plan_only: bool,
+    /// `--estimate`: a dry run.
+    pub estimate: bool,
+    /// `--allow-dirty`.
+    pub allow_dirty: bool,
 }
 
 impl RunSettings {
@@ -131,7 +148,8 @@ impl RunSettings {
             None => ApprovalPolicy::Ask,
         };
         let interactive = ctx.ui.stdin_is_tty() && !ctx.ui.yes();
-        if policy == ApprovalPolicy::Ask && !interactive {
+        // A dry run runs no command, so it needs no one to approve them.
+        if policy == ApprovalPolicy::Ask && !interactive && !args.estimate {
             return Err(UsageError(
                 "commands need your approval but stdin is not a terminal: pass --yes (runs them with --approve auto) or --approve never".into(),
             ));
@@ -143,6 +161,9 @@ impl RunSettings {
             answers,
             interactive,
             template: None,
+            plan_only: args.plan_only,
+            estimate: args.estimate,
+            allow_dirty: args.allow_dirty,
         })
     }
 }

@@ -208,5 +208,6 @@ fn report(plan: &Plan, path: Option<PathBuf>, archive_bytes: u64) -> ExportRepor
         archive_bytes,
         skipped: plan.skipped.clone(),
         warnings: plan.warnings.clone(),
+        provenance: plan.extra_dir.clone(),
     }
 }

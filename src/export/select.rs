@@ -80,6 +80,8 @@ pub struct Plan {
     pub skipped: Vec<Skipped>,
     /// Problems that did not stop the export (e.g. an unparsable ignore rule).
     pub warnings: Vec<String>,
+    /// The directory the [`super::Extra`] files went to.
+    pub extra_dir: Option<String>,
 }
 
 impl Plan {
@@ -122,9 +124,51 @@ pub(crate) fn plan_excluding(
         exclude,
     };
     walk.dir(Path::new(""), &mut plan)?;
+    if let Some(extra) = &opts.extra {
+        add_extra(&mut plan, extra, &root_canon)?;
+    }
     plan.entries.sort_by(|a, b| a.name.cmp(&b.name));
     plan.skipped.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(plan)
+}
+
+/// Adds `extra`'s files under the first of its directory names the project does not use.
+fn add_extra(plan: &mut Plan, extra: &super::Extra, root: &Path) -> Result<(), ExportError> {
+    let taken = |d: &str| {
+        plan.entries
+            .iter()
+            .any(|e| e.name == d || e.name.starts_with(&format!("{d}/")))
+    };
+    let Some(dir) = extra.dirs.iter().find(|d| !taken(d)).cloned() else {
+        return Err(ExportError::ExtraDirTaken(extra.dirs.clone()));
+    };
+    check_entry_name(&dir)?;
+    plan.entries.push(Entry {
+        name: dir.clone(),
+        source: root.to_path_buf(),
+        kind: EntryKind::Dir,
+        size: 0,
+        mode: 0o755,
+        modified: None,
+    });
+    for (name, source) in &extra.files {
+        let entry_name = format!("{dir}/{name}");
+        check_entry_name(&entry_name)?;
+        let meta = fs::metadata(source).map_err(|e| ExportError::Read {
+            path: source.clone(),
+            source: e,
+        })?;
+        plan.entries.push(Entry {
+            name: entry_name,
+            source: source.clone(),
+            kind: EntryKind::File,
+            size: meta.len(),
+            mode: 0o644,
+            modified: meta.modified().ok(),
+        });
+    }
+    plan.extra_dir = Some(dir);
+    Ok(())
 }
 
 /// Relative paths the `ignore` crate keeps (its `.gitignore`/`.ignore` semantics, also outside

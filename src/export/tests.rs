@@ -81,6 +81,7 @@ fn flags_keep_git_and_secrets() {
         include_git: true,
         include_secrets: true,
         reproducible: false,
+        extra: None,
     };
     let plan = plan(dir.path(), &opts).unwrap();
     let n = names(&plan);
@@ -279,4 +280,34 @@ fn progress_reports_every_entry_and_reproducible_bytes_match() {
         .read_to_string(&mut text)
         .unwrap();
     assert_eq!(text, "kept");
+}
+
+#[test]
+fn extra_files_go_under_a_directory_the_project_does_not_use() {
+    let dir = project();
+    let made = tempfile::tempdir().unwrap();
+    std::fs::write(made.path().join("log.jsonl"), "{}\n").unwrap();
+    let extra = |dirs: &[&str]| ExportOptions {
+        extra: Some(super::Extra {
+            dirs: dirs.iter().map(|d| d.to_string()).collect(),
+            files: vec![("log.jsonl".into(), made.path().join("log.jsonl"))],
+        }),
+        ..ExportOptions::default()
+    };
+    let p = plan(dir.path(), &extra(&["samocoder", "other"])).unwrap();
+    assert_eq!(p.extra_dir.as_deref(), Some("samocoder"));
+    assert!(names(&p).contains(&"samocoder/log.jsonl"));
+    std::fs::create_dir_all(dir.path().join("samocoder")).unwrap();
+    std::fs::write(dir.path().join("samocoder/__init__.py"), "").unwrap();
+    let p = plan(dir.path(), &extra(&["samocoder", "other"])).unwrap();
+    assert_eq!(
+        p.extra_dir.as_deref(),
+        Some("other"),
+        "the project's own samocoder/ is kept"
+    );
+    assert!(names(&p).contains(&"samocoder/__init__.py") && names(&p).contains(&"other/log.jsonl"));
+    assert!(matches!(
+        plan(dir.path(), &extra(&["samocoder"])),
+        Err(super::ExportError::ExtraDirTaken(_))
+    ));
 }

@@ -4,9 +4,12 @@
 //! The records are written by the agent and the commands that change a project; they are kept
 //! when the project is forgotten, like the cost ledger.
 
+pub mod bundle;
 pub mod record;
+pub mod timeline;
 
 pub use record::{
     AdoptRecord, BranchRecord, CheckpointRecord, CommandRecord, FileRecord, FileSource, PlanRecord,
     Record, RunEvent, RunRecord, SpecRecord,
 };
+pub use timeline::{Entry, Item, Timeline};

@@ -22,6 +22,7 @@ mod files;
 mod llm_calls;
 mod migrations;
 mod open;
+mod plan_edit;
 mod projects;
 mod provenance;
 mod runs;

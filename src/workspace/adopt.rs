@@ -284,6 +284,14 @@ impl Workspace {
         Ok(())
     }
 
+    /// Deletes a local branch that is not checked out.
+    pub fn delete_branch(&self, name: &str) -> Result<(), WorkspaceError> {
+        let repo = self.git()?;
+        let mut branch = repo.find_branch(name, BranchType::Local)?;
+        branch.delete()?;
+        Ok(())
+    }
+
     /// Checks out `target` the way `git switch` does: only the paths that differ between the
     /// two commits change on disk and in the index; uncommitted changes elsewhere are carried
     /// along. When one of those paths has uncommitted changes (or an untracked file is in the

@@ -129,7 +129,7 @@ proptest! {
             let items: Vec<&str> = d.split(", ").filter(|s| !s.is_empty() && !s.starts_with('+')).collect();
             prop_assert!(items.len() <= MAX_DEFS);
             for item in items {
-                let name = item.rsplit(|c| c == ' ' || c == '.').next().unwrap();
+                let name = item.rsplit([' ', '.']).next().unwrap();
                 prop_assert!(text.contains(name), "{item:?} not in {text:?}");
             }
         }
