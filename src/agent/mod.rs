@@ -33,6 +33,8 @@ mod verify;
 pub(crate) mod testing;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_adopt;
 
 use std::time::Instant;
 

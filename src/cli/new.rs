@@ -104,6 +104,7 @@ pub fn run(args: NewArgs, ctx: &Ctx) -> Result<Exit> {
         );
     }
     let adopt = has_files(&dir)?;
+    let adopt = adopt && crate::workspace::holds_work(&dir)?;
     if adopt && args.template.is_some() {
         return Err(UsageError(format!(
             "--template starts a new project; {} already has files, which are adopted as they are: leave out --template, or choose an empty --dir",
@@ -269,7 +270,7 @@ fn absolute(p: &Path) -> std::io::Result<PathBuf> {
     }
 }
 
-/// Whether `dir` holds anything (then it is adopted); a missing directory is made later.
+/// Whether `dir` holds anything; a missing directory is made later, a file is refused.
 fn has_files(dir: &Path) -> Result<bool> {
     match std::fs::read_dir(dir) {
         Ok(mut entries) => Ok(entries.next().is_some()),

@@ -18,6 +18,7 @@ use super::error::WorkspaceError;
 use super::fs::{Workspace, WriteOutcome};
 use super::git::CommitId;
 use super::path::{META_DIR, SafePath};
+use super::tree::SKIPPED_DIRS;
 
 /// The message of the commit that records a new repository's files as they were.
 pub const BASELINE_MESSAGE: &str = "Existing files, as they were before samocoder (adopted)";
@@ -56,6 +57,29 @@ impl std::fmt::Display for Head {
             Head::Detached(c) => write!(f, "{} (detached)", c.short()),
         }
     }
+}
+
+/// Whether `dir` holds the user's work, so that `new` adopts it instead of building a new
+/// project there: anything besides `.git`, or a repository with commits. An empty directory,
+/// a missing one, or one with a fresh `git init` (or an unfinished one) gets a new project.
+pub fn holds_work(dir: &std::path::Path) -> std::io::Result<bool> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    let mut git = false;
+    for entry in entries {
+        if entry?.file_name() == ".git" {
+            git = true;
+        } else {
+            return Ok(true);
+        }
+    }
+    Ok(git
+        && Repository::open(dir)
+            .ok()
+            .is_some_and(|r| r.head().ok().and_then(|h| h.target()).is_some()))
 }
 
 /// What kind of directory is being adopted.
@@ -161,8 +185,9 @@ impl Workspace {
         Ok(Head::Branch(self.current_branch()?.unwrap_or_default()))
     }
 
-    /// Every path with uncommitted changes (staged, unstaged or untracked; ignored files and
-    /// samocoder's own `.samocoder/` are not changes), sorted by path.
+    /// Every path with uncommitted changes (staged, unstaged or untracked; ignored files,
+    /// samocoder's own `.samocoder/` and build/dependency directories are not changes),
+    /// sorted by path.
     pub fn uncommitted(&self) -> Result<Vec<Change>, WorkspaceError> {
         let repo = self.git()?;
         let mut opts = StatusOptions::new();
@@ -174,7 +199,9 @@ impl Workspace {
         let mut out = Vec::new();
         for entry in repo.statuses(Some(&mut opts))?.iter() {
             let Ok(path) = entry.path() else { continue };
-            if is_meta(path) {
+            // samocoder's own files, and build or dependency output (`__pycache__/`,
+            // `node_modules/`, ...) that no project means to commit, are not changes.
+            if is_meta(path) || path.split('/').any(|c| SKIPPED_DIRS.contains(&c)) {
                 continue;
             }
             let s = entry.status();

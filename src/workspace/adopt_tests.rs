@@ -102,6 +102,7 @@ fn uncommitted_changes_are_listed_like_git_status_without_samocoders_own() {
     stage(d.path(), "staged.py");
     std::fs::remove_file(d.path().join("README.md")).unwrap();
     write(d.path(), ".samocoder/change.md", "ours");
+    write(d.path(), "app/__pycache__/x.pyc", "bytecode");
     let got: Vec<String> = ws
         .uncommitted()
         .unwrap()
@@ -301,4 +302,25 @@ fn stored_heads_read_back() {
     ] {
         assert_eq!(Head::parse(&h.stored()), h);
     }
+}
+
+#[test]
+fn a_directory_holds_work_unless_it_is_empty_or_a_fresh_repository() {
+    let d = tempfile::tempdir().unwrap();
+    assert!(!holds_work(d.path()).unwrap());
+    assert!(!holds_work(&d.path().join("missing")).unwrap());
+    Repository::init(d.path()).unwrap();
+    assert!(!holds_work(d.path()).unwrap(), "a fresh git init");
+    std::fs::write(d.path().join("a.txt"), "x").unwrap();
+    assert!(holds_work(d.path()).unwrap());
+    let (d, _ws, _) = repo();
+    std::fs::remove_file(d.path().join("app.py")).unwrap();
+    std::fs::remove_file(d.path().join("README.md")).unwrap();
+    assert!(holds_work(d.path()).unwrap(), "a repository with history");
+    let half = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(half.path().join(".git/hooks")).unwrap();
+    assert!(
+        !holds_work(half.path()).unwrap(),
+        "a git init killed half way"
+    );
 }

@@ -140,10 +140,14 @@ impl Workspace {
                 if !stacks.contains(&"Python") {
                     stacks.push("Python");
                 }
-                tests.push((
-                    format!("python3 -m unittest discover -s {dir} -t . -v"),
-                    format!("Python tests in {dir}/ (unittest)"),
-                ));
+                // A test package imports the project from the top (`-t .`); a plain test
+                // directory cannot be imported that way and is run as the start directory.
+                let command = if self.has(&format!("{dir}/__init__.py")) {
+                    format!("python3 -m unittest discover -s {dir} -t . -v")
+                } else {
+                    format!("python3 -m unittest discover -s {dir} -v")
+                };
+                tests.push((command, format!("Python tests in {dir}/ (unittest)")));
             }
         }
 
@@ -254,6 +258,15 @@ mod tests {
             ("Python", Some("python3 -m pytest"))
         );
         let d = detect(&[("tests/test_app.py", ""), ("app.py", "")]);
+        assert_eq!(
+            d.test_command.as_deref(),
+            Some("python3 -m unittest discover -s tests -v")
+        );
+        let d = detect(&[
+            ("tests/__init__.py", ""),
+            ("tests/test_app.py", ""),
+            ("setup.py", ""),
+        ]);
         assert_eq!(
             d.test_command.as_deref(),
             Some("python3 -m unittest discover -s tests -t . -v")

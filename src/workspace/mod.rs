@@ -13,7 +13,7 @@ pub mod precious;
 pub mod repomap;
 pub mod tree;
 
-pub use adopt::{BASELINE_MESSAGE, BranchSummary, Change, Head, RepoState};
+pub use adopt::{BASELINE_MESSAGE, BranchSummary, Change, Head, RepoState, holds_work};
 pub use detect::Detection;
 pub use edit::EditOutcome;
 pub use error::{WorkspaceError, human_size};

@@ -1,3 +1,4 @@
+mod adopt;
 mod agent_hostile;
 mod agent_output;
 mod agent_policy;
