@@ -387,7 +387,7 @@ impl Harness {
         committed: &[(&str, &str)],
         dirty: &[(&str, &str)],
         allow_dirty: bool,
-    ) -> Result<Harness, (Harness, super::AgentError)> {
+    ) -> Result<Harness, Box<(Harness, super::AgentError)>> {
         let mut h = Harness::new(replies, commands);
         let dir = h._tmp.path().join("repo");
         std::fs::create_dir_all(&dir).unwrap();
@@ -425,7 +425,7 @@ impl Harness {
         );
         let project = match adopted {
             Ok((p, _)) => p,
-            Err(e) => return Err((h, e)),
+            Err(e) => return Err(Box::new((h, e))),
         };
         h.project_id = project.id;
         h.allow_dirty = allow_dirty;

@@ -85,7 +85,7 @@ async fn an_adopted_repository_is_changed_on_samocoders_branch_and_left_as_it_wa
         ]),
     ];
     let h = Harness::adopted(replies, vec![exited(0, "OK")], COMMITTED, DIRTY, true)
-        .map_err(|(_, e)| e)
+        .map_err(|b| b.1)
         .unwrap();
     let dir = h.project_dir();
     let before = files(&dir);
@@ -209,9 +209,10 @@ async fn an_adopted_repository_is_changed_on_samocoders_branch_and_left_as_it_wa
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn regression_a_dirty_tree_is_refused_and_nothing_is_created() {
-    let Err((h, err)) = Harness::adopted(vec![], vec![], COMMITTED, DIRTY, false) else {
+    let Err(refused) = Harness::adopted(vec![], vec![], COMMITTED, DIRTY, false) else {
         panic!("adopted a dirty tree without --allow-dirty");
     };
+    let (h, err) = *refused;
     let m = err.to_string();
     assert!(
         m.contains("has uncommitted changes (M README.md, ?? scratch.txt)"),
@@ -244,7 +245,7 @@ async fn the_model_cannot_write_the_users_uncommitted_files() {
         tools(&[write("README.md", "overwritten\n"), done()]),
     ];
     let h = Harness::adopted(replies, vec![exited(0, "OK")], COMMITTED, DIRTY, true)
-        .map_err(|(_, e)| e)
+        .map_err(|b| b.1)
         .unwrap();
     let dir = h.project_dir();
     assert_eq!(h.run(RunCommand::New).await, Exit::Ok, "{}", h.message());
@@ -272,7 +273,7 @@ async fn a_model_that_only_talks_in_the_change_spec_is_stopped_and_the_directory
         .map(|_| text("Here is what I would change: ..."))
         .collect();
     let h = Harness::adopted(replies, vec![], COMMITTED, &[], false)
-        .map_err(|(_, e)| e)
+        .map_err(|b| b.1)
         .unwrap();
     let dir = h.project_dir();
     assert_eq!(h.run(RunCommand::New).await, Exit::Failure);
@@ -299,7 +300,7 @@ async fn without_a_test_command_in_the_repository_the_architect_is_asked_and_the
         tools(&[write("tests/run.sh", "exit 0\n"), done()]),
     ];
     let h = Harness::adopted(replies, vec![exited(0, "")], committed, &[], false)
-        .map_err(|(_, e)| e)
+        .map_err(|b| b.1)
         .unwrap();
     assert_eq!(h.run(RunCommand::New).await, Exit::Ok, "{}", h.message());
     let events = h.events();
@@ -321,7 +322,7 @@ async fn a_run_killed_on_samocoders_branch_is_switched_back_by_the_next_one() {
         tools(&[write("app.py", "x = 1\n"), done()]),
     ];
     let h = Harness::adopted(replies, vec![exited(0, "")], COMMITTED, &[], false)
-        .map_err(|(_, e)| e)
+        .map_err(|b| b.1)
         .unwrap();
     let dir = h.project_dir();
     // What a run killed after switching leaves: the branch checked out, `return_to` saved.

@@ -463,7 +463,7 @@ fn the_log_shows_everything_done_and_is_kept_after_rm() {
     assert_eq!(after["forgotten"], true);
     assert_eq!(
         after["entries"].as_array().unwrap().len(),
-        entries.len() + 0,
+        entries.len(),
         "{after:#}"
     );
     let kinds = |v: &Value| {

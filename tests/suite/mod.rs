@@ -14,6 +14,7 @@ mod doctor;
 mod export;
 mod files;
 mod keys;
+mod plan_review;
 mod store;
 mod templates;
 mod terminal;
