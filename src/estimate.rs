@@ -228,6 +228,7 @@ impl Estimate {
     /// `$0.12 – $0.45, 14 – 35 model calls` (or `cost unknown`).
     pub fn summary(&self) -> String {
         let cost = match &self.cost_usd {
+            Some(c) if c.high == 0.0 => "$0 (free or replayed models)".to_string(),
             Some(c) => format!("${:.2} – ${:.2}", c.low, c.high),
             None => format!(
                 "cost unknown (no price for the {} route)",

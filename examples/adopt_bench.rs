@@ -1,0 +1,220 @@
+//! Benchmark of adopting a large repository: `samocoder new --here --plan-only` on a git
+//! repository of N files (50,000 by default), answers replayed from a cassette (change spec and
+//! plan; the test command is read from the repository), timed as a whole process. Also times
+//! the pieces in process: `git status` of the tree, the repository map within its budget, and
+//! the tree hash samocoder takes after every command (the per-step overhead).
+//!
+//! ```text
+//! cargo build --release && cargo run --release --example adopt_bench -- [--files N] [--runs N]
+//! ```
+//! The repository is generated once under `target/adopt-bench/` (N files in 2 levels of
+//! directories: Python, JavaScript, Rust and Go sources and Markdown) and reused; every run
+//! gets a fresh samocoder home and samocoder's branch is deleted after it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn arg<T: std::str::FromStr>(args: &[String], flag: &str, default: T) -> T {
+    args.iter()
+        .position(|a| a == flag)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn source(i: usize) -> (String, String) {
+    let d = format!("pkg{:02}/mod{:03}", i % 40, (i / 40) % 125);
+    match i % 5 {
+        0 => (
+            format!("{d}/m{i}.py"),
+            format!(
+                "\"\"\"Module {i}.\"\"\"\nimport os\n\n\nclass Item{i}:\n    def load(self):\n        return {i}\n\n\ndef helper_{i}(x):\n    return x + {i}\n"
+            ),
+        ),
+        1 => (
+            format!("{d}/m{i}.js"),
+            format!(
+                "// Module {i}\nexport function add{i}(a, b) {{ return a + b + {i}; }}\nexport class Box{i} {{}}\n"
+            ),
+        ),
+        2 => (
+            format!("{d}/m{i}.rs"),
+            format!("//! Module {i}.\npub struct S{i};\npub fn run{i}() -> u32 {{ {i} }}\n"),
+        ),
+        3 => (
+            format!("{d}/m{i}.go"),
+            format!(
+                "package p\n\ntype T{i} struct{{}}\n\nfunc (t *T{i}) Run() int {{ return {i} }}\n"
+            ),
+        ),
+        _ => (
+            format!("{d}/notes{i}.md"),
+            format!("# Notes {i}\n\nSome text.\n"),
+        ),
+    }
+}
+
+/// A committed repository of `n` files (made once).
+fn repository(root: &Path, n: usize) -> PathBuf {
+    let dir = root.join(format!("repo-{n}"));
+    let done = root.join(format!("repo-{n}.done"));
+    if done.exists() {
+        return dir;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let t = Instant::now();
+    std::fs::write(dir.join("README.md"), "# big\n\nA large repository.\n").unwrap();
+    std::fs::write(dir.join("Makefile"), "test:\n\ttrue\n").unwrap();
+    std::fs::write(dir.join(".gitignore"), "*.log\n").unwrap();
+    for i in 0..n.saturating_sub(3) {
+        let (p, c) = source(i);
+        let p = dir.join(p);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, c).unwrap();
+    }
+    let repo = git2::Repository::init_opts(
+        &dir,
+        git2::RepositoryInitOptions::new().initial_head("main"),
+    )
+    .unwrap();
+    let mut index = repo.index().unwrap();
+    index
+        .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+        .unwrap();
+    index.write().unwrap();
+    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+    let sig = git2::Signature::now("bench", "bench@example.com").unwrap();
+    repo.commit(Some("HEAD"), &sig, &sig, "a large repository", &tree, &[])
+        .unwrap();
+    std::fs::write(&done, "").unwrap();
+    eprintln!(
+        "made {dir:?} with {n} files in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    dir
+}
+
+fn cassette(root: &Path) -> PathBuf {
+    let path = root.join("adopt.jsonl");
+    let lines = [
+        r##"# samocoder-new: {"name": "big", "description": "add a --json flag"}"##.to_string(),
+        serde_json::json!({"tool_calls": [{"name": "submit_spec", "arguments": {"spec_markdown": "# Change\n\nAdd --json.\n", "assumptions": []}}]}).to_string(),
+        serde_json::json!({"tool_calls": [{"name": "submit_plan", "arguments": {"tasks": [{"title": "Add --json", "goal": "Add the flag and its test."}]}}]}).to_string(),
+    ];
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    path
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let n: usize = arg(&args, "--files", 50_000);
+    let runs: usize = arg(&args, "--runs", 3).max(1);
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/adopt-bench");
+    std::fs::create_dir_all(&root).unwrap();
+    let bin = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/samocoder");
+    assert!(bin.is_file(), "build it first: cargo build --release");
+    let dir = repository(&root, n);
+    let cassette = cassette(&root);
+
+    let mut walls = Vec::new();
+    for run in 0..runs {
+        let home = root.join(format!("home-{run}"));
+        let _ = std::fs::remove_dir_all(&home);
+        let t = Instant::now();
+        let out = Command::new(&bin)
+            .args([
+                "--home",
+                home.to_str().unwrap(),
+                "new",
+                "--here",
+                "--plan-only",
+                "--yes",
+                "--json",
+            ])
+            .args(["--replay", cassette.to_str().unwrap()])
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        let wall = t.elapsed();
+        assert!(
+            out.status.success(),
+            "{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        walls.push(wall);
+        // Undo the adoption so the next run adopts the same repository again.
+        let repo = git2::Repository::open(&dir).unwrap();
+        for b in repo.branches(Some(git2::BranchType::Local)).unwrap() {
+            let (mut b, _) = b.unwrap();
+            if b.name()
+                .unwrap()
+                .unwrap_or_default()
+                .starts_with("samocoder/")
+            {
+                b.delete().unwrap();
+            }
+        }
+        let _ = std::fs::remove_dir_all(dir.join(".samocoder"));
+        let _ = std::fs::remove_dir_all(&home);
+        println!(
+            "run {}: adopt + change spec + plan of {n} files: {:.3} s",
+            run + 1,
+            wall.as_secs_f64()
+        );
+    }
+
+    // The pieces, in process.
+    let ws = samocoder::workspace::Workspace::open(&dir).unwrap();
+    let time = |f: &dyn Fn()| {
+        let t = Instant::now();
+        f();
+        t.elapsed()
+    };
+    let status = median(
+        (0..runs)
+            .map(|_| {
+                time(&|| {
+                    assert!(ws.uncommitted().unwrap().is_empty());
+                })
+            })
+            .collect(),
+    );
+    let map = ws.repo_map(None, 4096).unwrap();
+    let mapping = median(
+        (0..runs)
+            .map(|_| {
+                time(&|| {
+                    ws.repo_map(None, 4096).unwrap();
+                })
+            })
+            .collect(),
+    );
+    let hash = median(
+        (0..runs)
+            .map(|_| {
+                time(&|| {
+                    ws.hash_tree().unwrap();
+                })
+            })
+            .collect(),
+    );
+    println!(
+        "median of {runs}: adoption {:.3} s (target < 2 s); git status {:.3} s; repo map {:.3} s ({} of {} files listed, {} read, {} tokens); tree hash after each command {:.3} s",
+        median(walls).as_secs_f64(),
+        status.as_secs_f64(),
+        mapping.as_secs_f64(),
+        map.listed,
+        map.files,
+        map.read,
+        map.tokens(),
+        hash.as_secs_f64(),
+    );
+}
