@@ -179,12 +179,45 @@ impl Session<'_> {
 
     /// Switches an adopted directory to samocoder's branch (nothing for other projects).
     /// Where to switch back is saved before the switch, so a killed run is finished later.
-    pub(super) fn enter_adopted(&mut self) -> Result<(), AgentError> {
-        let Some(row) = self.store().adoption(self.project.id)? else {
+    /// `new_change`: a change request on a finished project (`resume -d`), which starts on a
+    /// new branch from the user's current commit, so it builds on what they merged since.
+    pub(super) fn enter_adopted(&mut self, new_change: bool) -> Result<(), AgentError> {
+        let Some(mut row) = self.store().adoption(self.project.id)? else {
             return Ok(());
         };
-        let target = Head::Branch(row.branch.clone());
         let now = self.ws.checked_out()?;
+        let open = self.store().next_open_task(self.project.id)?.is_some();
+        if new_change && !open && row.return_to.is_none() && now != Head::Branch(row.branch.clone())
+        {
+            let commit = match self.ws.head()? {
+                Some(c) => c,
+                None => CommitId::new(row.base_commit.clone()),
+            };
+            let branch = self.ws.next_branch_name(&self.project.name)?;
+            self.ws.create_branch(&branch, &commit)?;
+            let base_branch = match &now {
+                Head::Branch(b) => Some(b.clone()),
+                Head::Detached(_) => None,
+            };
+            self.store().set_adoption_base(
+                self.project.id,
+                base_branch.as_deref(),
+                commit.as_str(),
+                &branch,
+            )?;
+            row.base_branch = base_branch;
+            row.base_commit = commit.as_str().to_string();
+            row.branch = branch;
+        }
+        if !self.ws.branch_exists(&row.branch)? {
+            return Err(AgentError::Usage(format!(
+                "samocoder's branch {} is no longer in {} (deleted?); without it the work cannot go on: forget the project with `samocoder rm {}` and adopt the directory again",
+                row.branch,
+                self.ws.root().display(),
+                self.project.name
+            )));
+        }
+        let target = Head::Branch(row.branch.clone());
         let resume = format!("samocoder resume {}", self.project.name);
         let (return_to, keep_out, switched) = if now == target {
             match &row.return_to {

@@ -208,7 +208,7 @@ async fn start(
         let ws = Workspace::open(&project.dir)?;
         let mut session = Session::new(deps, project, run.id, ws, budget);
         // An adopted repository is switched to samocoder's branch before anything is written.
-        session.enter_adopted()?;
+        session.enter_adopted(req.change_request.is_some())?;
         let result = prepare_and_drive(&mut session, req).await;
         // Switched back however the run ended (its unfinished work kept on the branch).
         if let Err(e) = session.leave_adopted() {

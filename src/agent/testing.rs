@@ -296,6 +296,8 @@ pub(crate) struct Harness {
     pub(crate) cancel: CancellationToken,
     pub(crate) allow_dirty: bool,
     pub(crate) plan_only: bool,
+    /// `resume -d` for the next run.
+    pub(crate) change_request: Option<String>,
 }
 
 /// A price for the scripted model: $1 per 1000 input tokens, $2 per 1000 output: every
@@ -376,6 +378,7 @@ impl Harness {
             cancel,
             allow_dirty: false,
             plan_only: false,
+            change_request: None,
         }
     }
 
@@ -461,7 +464,7 @@ impl Harness {
             RunRequest {
                 project_id: self.project_id,
                 command,
-                change_request: None,
+                change_request: self.change_request.clone(),
                 restart: None,
                 plan_only: self.plan_only,
             },

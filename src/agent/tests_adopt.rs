@@ -401,3 +401,76 @@ async fn plan_only_stops_after_the_plan_with_an_estimate_and_resume_carries_it_o
         .count();
     assert_eq!(estimates, 1, "resuming a plan does not estimate it again");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_change_starts_on_a_new_branch_from_what_the_user_has_now() {
+    let replies = vec![
+        change_spec(),
+        plan(&["One"]),
+        tools(&[write("one.txt", "1\n"), done()]),
+        plan(&["Two"]),
+        tools(&[write("two.txt", "2\n"), done()]),
+    ];
+    let mut h = Harness::adopted(replies, vec![exited(0, "")], COMMITTED, &[], false)
+        .map_err(|b| b.1)
+        .unwrap();
+    let dir = h.project_dir();
+    assert_eq!(h.run(RunCommand::New).await, Exit::Ok, "{}", h.message());
+    // The user merges samocoder's branch and goes on with their own work.
+    let repo = git2::Repository::open(&dir).unwrap();
+    let ours = repo.revparse_single("samocoder/repo-1").unwrap().id();
+    repo.reference("refs/heads/main", ours, true, "merge (fast-forward)")
+        .unwrap();
+    repo.checkout_head(Some(git2::build::CheckoutBuilder::new().force()))
+        .unwrap();
+    write_file(&dir, "mine.txt", "mine\n");
+    let mut index = repo.index().unwrap();
+    index.add_path(Path::new("mine.txt")).unwrap();
+    index.write().unwrap();
+    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+    let sig = git2::Signature::now("u", "u@example.com").unwrap();
+    let parent = repo.head().unwrap().peel_to_commit().unwrap();
+    let mine = repo
+        .commit(Some("HEAD"), &sig, &sig, "more of mine", &tree, &[&parent])
+        .unwrap();
+
+    h.change_request = Some("add two".into());
+    assert_eq!(h.run(RunCommand::Resume).await, Exit::Ok, "{}", h.message());
+    let a = h.store.adoption(h.project_id).unwrap().unwrap();
+    assert_eq!(a.branch, "samocoder/repo-2");
+    assert_eq!(a.base_commit, mine.to_string());
+    let two = repo
+        .revparse_single("samocoder/repo-2")
+        .unwrap()
+        .peel_to_commit()
+        .unwrap();
+    assert_eq!(
+        two.parent_id(0).unwrap(),
+        mine,
+        "built on the user's latest commit"
+    );
+    assert!(blob(&dir, "samocoder/repo-2:mine.txt").is_some());
+    assert!(blob(&dir, "samocoder/repo-2:two.txt").is_some());
+    assert_eq!(head(&dir), ("main".to_string(), mine.to_string()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_branch_stops_the_run_with_what_to_do() {
+    let h = Harness::adopted(vec![change_spec()], vec![], COMMITTED, &[], false)
+        .map_err(|b| b.1)
+        .unwrap();
+    let dir = h.project_dir();
+    let repo = git2::Repository::open(&dir).unwrap();
+    repo.find_branch("samocoder/repo-1", git2::BranchType::Local)
+        .unwrap()
+        .delete()
+        .unwrap();
+    assert_eq!(h.run(RunCommand::Resume).await, Exit::Usage);
+    assert!(
+        h.message()
+            .contains("samocoder's branch samocoder/repo-1 is no longer in"),
+        "{}",
+        h.message()
+    );
+    assert_eq!(h.calls(), 0);
+}

@@ -120,6 +120,28 @@ impl Db<'_> {
         Ok(())
     }
 
+    /// A new change starts on a new branch from the user's current commit (`resume -d`).
+    pub fn set_adoption_base(
+        &self,
+        project_id: i64,
+        base_branch: Option<&str>,
+        base_commit: &str,
+        branch: &str,
+    ) -> Result<()> {
+        let n = self.conn.execute(
+            "UPDATE adoptions SET base_branch = ?1, base_commit = ?2, branch = ?3, updated_at = ?4
+             WHERE project_id = ?5",
+            params![base_branch, base_commit, branch, self.now(), project_id],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound {
+                what: "adoption",
+                id: project_id,
+            });
+        }
+        Ok(())
+    }
+
     /// samocoder's work moved to another branch (`resume --from-task`).
     pub fn set_adoption_branch(&self, project_id: i64, branch: &str) -> Result<()> {
         let n = self.conn.execute(

@@ -257,6 +257,7 @@ store_methods! {
     read fn adoption(&self, project_id: i64) -> Option<Adoption>;
     write fn set_adoption_checkout(&self, project_id: i64, return_to: Option<&str>, user_changes: &[String]) -> ();
     write fn set_adoption_branch(&self, project_id: i64, branch: &str) -> ();
+    write fn set_adoption_base(&self, project_id: i64, base_branch: Option<&str>, base_commit: &str, branch: &str) -> ();
     write fn append_provenance(&self, project: &Project, run_id: Option<i64>, task: Option<&str>, record: &crate::provenance::Record) -> i64;
     read fn provenance(&self, key: &ProjectKey) -> Vec<ProvenanceEntry>;
     read fn forgotten_projects(&self, name: &str) -> Vec<ProjectKey>;

@@ -311,6 +311,11 @@ impl Workspace {
         Ok(())
     }
 
+    /// Whether a local branch exists.
+    pub fn branch_exists(&self, name: &str) -> Result<bool, WorkspaceError> {
+        Ok(self.git()?.find_branch(name, BranchType::Local).is_ok())
+    }
+
     /// Deletes a local branch that is not checked out.
     pub fn delete_branch(&self, name: &str) -> Result<(), WorkspaceError> {
         let repo = self.git()?;
