@@ -276,6 +276,22 @@ impl Session<'_> {
         Ok(())
     }
 
+    /// Stops before a commit when the directory is not on samocoder's branch any more
+    /// (something switched it during the run): samocoder commits only on its own branch.
+    pub(super) fn ensure_on_own_branch(&self) -> Result<(), AgentError> {
+        let Some(a) = &self.adopted else {
+            return Ok(());
+        };
+        let now = self.ws.checked_out()?;
+        if now == Head::Branch(a.row.branch.clone()) {
+            return Ok(());
+        }
+        Err(AgentError::Failed(format!(
+            "the directory is on {now}, not on samocoder's branch {}: something switched it during the run, and samocoder commits only on its own branch, so nothing was committed; switch back with `git switch {}` (uncommitted changes come along), then `samocoder resume {}`",
+            a.row.branch, a.row.branch, self.project.name
+        )))
+    }
+
     /// Commits samocoder's unfinished work on its branch and switches the directory back to
     /// what the user had. Nothing for other projects, or when the user was on the branch.
     pub(super) fn leave_adopted(&mut self) -> Result<(), AgentError> {
@@ -285,6 +301,13 @@ impl Session<'_> {
         let Some(to) = a.return_to.clone() else {
             return Ok(());
         };
+        if self.ws.checked_out()? == to {
+            // Already back (a command switched it): nothing of samocoder's to keep from here.
+            self.store()
+                .set_adoption_checkout(self.project.id, None, &[])?;
+            return Ok(());
+        }
+        self.ensure_on_own_branch()?;
         let saved = self.ws.commit_own_changes(UNFINISHED, &a.keep_out)?;
         self.ws.switch_to(&to)?;
         self.store()

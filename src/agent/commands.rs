@@ -54,14 +54,27 @@ impl Session<'_> {
         let cap = limits.command_timeout_s;
         let timeout = Duration::from_secs(timeout_s.unwrap_or(cap).clamp(1, cap));
         let command_id = self.next_command_id();
-        let not_run = match self.gate.decide(command) {
-            Gate::Record => Some(Execution::Recorded),
-            Gate::Refuse { reason } => Some(Execution::Refused { reason }),
-            Gate::Ask { warning } => match self.approve(command, warning).await? {
-                ApprovalReply::Approve => None,
-                ApprovalReply::Deny { reason } => Some(Execution::Declined { reason }),
+        let git = self
+            .adopted
+            .as_ref()
+            .and_then(|_| super::git_guard::git_write(command));
+        // In an adopted repository git is samocoder's to manage (its branch, its commits).
+        let not_run = git.map(|sub| Execution::Refused {
+            reason: format!(
+                "`{sub}` would change the user's repository, which samocoder manages itself in an adopted repository (its own branch and commits); use read-only git commands such as git status, git diff or git log"
+            ),
+        });
+        let not_run = match not_run {
+            Some(refused) => Some(refused),
+            None => match self.gate.decide(command) {
+                Gate::Record => Some(Execution::Recorded),
+                Gate::Refuse { reason } => Some(Execution::Refused { reason }),
+                Gate::Ask { warning } => match self.approve(command, warning).await? {
+                    ApprovalReply::Approve => None,
+                    ApprovalReply::Deny { reason } => Some(Execution::Declined { reason }),
+                },
+                Gate::Run => None,
             },
-            Gate::Run => None,
         };
         let execution = match not_run {
             Some(e) => e,

@@ -14,6 +14,7 @@ mod commands;
 mod conversation;
 mod deps;
 mod error;
+mod git_guard;
 mod lock;
 mod models;
 mod plan_edit;

@@ -135,7 +135,10 @@ impl Session<'_> {
         };
         // In an adopted repository only samocoder's changes are committed.
         let made = match &self.adopted {
-            Some(a) => self.ws.commit_own_changes(&message, &a.keep_out)?,
+            Some(a) => {
+                self.ensure_on_own_branch()?;
+                self.ws.commit_own_changes(&message, &a.keep_out)?
+            }
             None => self.ws.checkpoint(&message)?,
         };
         let commit = match made {

@@ -583,3 +583,122 @@ fn export_provenance_adds_how_the_project_was_made_and_never_a_key_or_the_databa
         "no key in the archive"
     );
 }
+
+/// A small repository on `main` whose tests are `make test`.
+fn small_repo(dir: &Path) -> String {
+    std::fs::create_dir_all(dir).unwrap();
+    let repo =
+        git2::Repository::init_opts(dir, git2::RepositoryInitOptions::new().initial_head("main"))
+            .unwrap();
+    std::fs::write(dir.join("Makefile"), "test:\n\ttrue\n").unwrap();
+    std::fs::write(dir.join("a.txt"), "a\n").unwrap();
+    let mut index = repo.index().unwrap();
+    index
+        .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+        .unwrap();
+    index.write().unwrap();
+    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+    let sig = git2::Signature::now("Ada", "ada@example.com").unwrap();
+    repo.commit(Some("HEAD"), &sig, &sig, "mine", &tree, &[])
+        .unwrap()
+        .to_string()
+}
+
+/// Regression: in an adopted repository a model could run `git commit`, `git checkout` or
+/// `git stash` like any command; git commands that change the repository are refused (and
+/// never reach the shell), read-only ones run.
+#[test]
+fn regression_git_commands_that_change_the_repository_are_refused() {
+    let env = Env::new();
+    let dir = env.work().join("small");
+    let head = small_repo(&dir);
+    let c = Cassette::new("small")
+        .tools(vec![call(
+            "submit_spec",
+            json!({"spec_markdown": "# Change\n", "assumptions": []}),
+        )])
+        .plan(&["Change a"])
+        .tools(vec![
+            crate::common::agent::run_command("git stash && git checkout -b mine"),
+            crate::common::agent::run_command("git status --short > status.txt"),
+            write_file("a.txt", "A\n"),
+        ])
+        .tools(vec![task_done("changed a")]);
+    let cassette = c.write(&env.root.path().join("c.jsonl"));
+    let r = run_in(
+        &env,
+        &dir,
+        &[
+            "new",
+            "--here",
+            "--replay",
+            cassette.to_str().unwrap(),
+            "--yes",
+            "--json",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.describe());
+    let finished = r.of_type("command_finished");
+    assert_eq!(finished[0]["disposition"], "refused", "{}", finished[0]);
+    assert_eq!(finished[1]["disposition"], "ran", "{}", finished[1]);
+    let mut git = git2::Repository::open(&dir).unwrap();
+    assert_eq!(git.head().unwrap().target().unwrap().to_string(), head);
+    assert!(git.find_branch("mine", git2::BranchType::Local).is_err());
+    let mut stashes = 0;
+    git.stash_foreach(|_, _, _| {
+        stashes += 1;
+        true
+    })
+    .unwrap();
+    assert_eq!(stashes, 0, "nothing was stashed");
+    let ours = git.revparse_single("samocoder/small-1:a.txt").unwrap();
+    assert_eq!(ours.as_blob().unwrap().content(), b"A\n");
+}
+
+/// A command that switches the directory to the user's branch behind samocoder's back (a
+/// script the guard cannot read) never gets samocoder's commit onto it: the checkpoint stops.
+#[test]
+fn a_switch_behind_samocoders_back_stops_the_checkpoint_and_nothing_lands_on_the_users_branch() {
+    let env = Env::new();
+    let dir = env.work().join("small");
+    let head = small_repo(&dir);
+    let script = env.root.path().join("switch.sh");
+    std::fs::write(&script, "git switch -q main\n").unwrap();
+    let c = Cassette::new("small")
+        .tools(vec![call(
+            "submit_spec",
+            json!({"spec_markdown": "# Change\n", "assumptions": []}),
+        )])
+        .plan(&["Change a"])
+        .tools(vec![
+            write_file("b.txt", "b\n"),
+            crate::common::agent::run_command(&format!("sh {}", script.display())),
+        ])
+        .tools(vec![task_done("changed a")]);
+    let cassette = c.write(&env.root.path().join("c.jsonl"));
+    let r = run_in(
+        &env,
+        &dir,
+        &[
+            "new",
+            "--here",
+            "--replay",
+            cassette.to_str().unwrap(),
+            "--yes",
+            "--json",
+        ],
+    );
+    assert_eq!(r.code, 1, "{}", r.describe());
+    let msg = r.finished()["message"].as_str().unwrap().to_string();
+    assert!(
+        msg.contains("not on samocoder's branch samocoder/small-1"),
+        "{msg}"
+    );
+    let git = git2::Repository::open(&dir).unwrap();
+    assert_eq!(git.head().unwrap().shorthand().unwrap(), "main");
+    assert_eq!(
+        git.head().unwrap().target().unwrap().to_string(),
+        head,
+        "nothing committed on main"
+    );
+}
