@@ -55,6 +55,7 @@ pub fn adopt(
     use crate::workspace::{RepoState, Workspace};
     let ws = Workspace::open(&new.dir)?;
     let dir = new.dir.display().to_string();
+    let mut user_changes = Vec::new();
     let (base_branch, base_commit, initialized) = match ws.repo_state()? {
         RepoState::Repo { head, commit } => {
             let changes = ws.uncommitted()?;
@@ -63,6 +64,7 @@ pub fn adopt(
                     &new.dir, &changes, command,
                 )));
             }
+            user_changes = changes.into_iter().map(|c| c.path).collect();
             let branch = match head {
                 Head::Branch(b) => Some(b),
                 Head::Detached(_) => None,
@@ -91,7 +93,6 @@ pub fn adopt(
     let branch = ws.next_branch_name(&new.name)?;
     ws.create_branch(&branch, &base_commit)?;
     ws.exclude_meta_dir()?;
-    let user_changes: Vec<String> = ws.uncommitted()?.into_iter().map(|c| c.path).collect();
     let saved = store.transaction(|db| {
         let project = db.create_project(new)?;
         let adoption = db.insert_adoption(&crate::store::NewAdoption {
@@ -392,8 +393,20 @@ impl Session<'_> {
     /// project map otherwise.
     pub(super) fn project_map_text(&self) -> Result<String, AgentError> {
         if self.adopted.is_some() {
+            // The planning phases change no file of the tree the map shows: one map serves
+            // the spec, the architect and the planner (a large tree is walked once, not three
+            // times). Tasks change files, so each of their prompts gets a new one.
+            let planning = self.current_task.is_none();
+            let mut cache = self.map_cache.lock().unwrap_or_else(|p| p.into_inner());
+            if planning && let Some(text) = cache.as_ref() {
+                return Ok(text.clone());
+            }
             let budget = self.deps.config.limits.repo_map_tokens;
-            return Ok(self.ws.repo_map(None, budget)?.text);
+            let text = self.ws.repo_map(None, budget)?.text;
+            if planning {
+                *cache = Some(text.clone());
+            }
+            return Ok(text);
         }
         Ok(self.ws.project_map(Default::default())?.render())
     }

@@ -119,7 +119,9 @@ impl Session<'_> {
             }
         };
         let ran = matches!(execution, Execution::Ran(_));
-        if ran {
+        // In an adopted repository git keeps that record (samocoder's work is what its branch
+        // holds and what is uncommitted there beside the user's kept-out changes): no tree hash.
+        if ran && self.adopted.is_none() {
             // What the command changed is samocoder's doing, not the user's: record it.
             let snap =
                 super::snapshot::TreeSnapshot::take(self.store(), self.project.id, &self.ws)?;

@@ -254,17 +254,25 @@ async fn prepare_and_drive(
     }
     session.ws.ensure_repo()?;
     session.ws.remove_stale_temp_files()?;
-    record_baseline(session)?;
+    let fresh = record_baseline(session)?;
     store.set_project_status(session.project.id, ProjectStatus::Running)?;
-    drive(session, req.change_request.as_deref(), req.plan_only).await
+    drive(session, req.change_request.as_deref(), req.plan_only, fresh).await
 }
 
+/// `fresh`: the files were recorded a moment ago (nobody can have edited them since).
 async fn drive(
     s: &mut Session<'_>,
     change_request: Option<&str>,
     plan_only: bool,
+    fresh: bool,
 ) -> Result<Finished, AgentError> {
-    let mut edits = s.user_edits()?;
+    // Edits in an adopted repository are the user's uncommitted changes, kept out and named in
+    // the prompts; there is no tree of samocoder's to compare with.
+    let mut edits = if fresh || s.adopted.is_some() {
+        None
+    } else {
+        s.user_edits()?
+    };
     if s.project.spec.is_none() {
         s.spec_phase().await?;
     }
@@ -336,14 +344,16 @@ async fn drive(
 
 /// Records the files already in the project before samocoder's first write (its own
 /// `.gitignore`, or what a `--force` directory held), so they are not taken for user edits.
-fn record_baseline(s: &Session<'_>) -> Result<(), AgentError> {
-    if !s.store().list_files(s.project.id)?.is_empty() {
-        return Ok(());
+/// Returns true when it recorded them now. Not for an adopted repository, whose record of the
+/// tree is git's (a large repository is never hashed whole).
+fn record_baseline(s: &Session<'_>) -> Result<bool, AgentError> {
+    if s.adopted.is_some() || !s.store().list_files(s.project.id)?.is_empty() {
+        return Ok(false);
     }
     let snap = snapshot::TreeSnapshot::take(s.store(), s.project.id, &s.ws)?;
     let project_id = s.project.id;
     s.store().transaction(|db| snap.apply(db, project_id))?;
-    Ok(())
+    Ok(true)
 }
 
 /// The error for the user; provider and store problems get the way back in, since the state

@@ -170,7 +170,10 @@ pub(super) fn restart_from_task(
     if adopted.is_some() {
         store.set_adoption_branch(project.id, &branch)?;
     }
-    let snap = super::snapshot::TreeSnapshot::take(store, project.id, &ws)?;
+    let snap = match adopted {
+        None => Some(super::snapshot::TreeSnapshot::take(store, project.id, &ws)?),
+        Some(_) => None,
+    };
     let next = iteration + 1;
     let redo = current.iter().filter(|t| t.ordinal >= i64::from(n)).count();
     store.transaction(|db| {
@@ -216,7 +219,9 @@ pub(super) fn restart_from_task(
                 }),
             }),
         })?;
-        snap.apply(db, project.id)?;
+        if let Some(snap) = &snap {
+            snap.apply(db, project.id)?;
+        }
         db.append_audit(
             Some(project.id),
             "project.restart",

@@ -69,6 +69,8 @@ pub struct Session<'a> {
     pub adopted: Option<super::adopt::Adopted>,
     /// The task being worked on (`iteration.ordinal`), for the provenance log.
     pub current_task: Option<String>,
+    /// The repository map of the planning phases (see `project_map_text`).
+    pub(super) map_cache: std::sync::Mutex<Option<String>>,
     pub project: Project,
     pub run_id: i64,
     pub ws: Workspace,
@@ -97,6 +99,7 @@ impl<'a> Session<'a> {
         Session {
             adopted: None,
             current_task: None,
+            map_cache: std::sync::Mutex::new(None),
             budget,
             deps,
             project,

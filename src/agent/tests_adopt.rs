@@ -181,6 +181,16 @@ async fn an_adopted_repository_is_changed_on_samocoders_branch_and_left_as_it_wa
     assert_eq!(added, ["tests/test_app.py"]);
     assert_eq!(commits, 1);
     assert!(merge.ends_with("merge samocoder/repo-1"), "{merge}");
+    // The tree is never hashed whole (git keeps the record): only samocoder's own writes are
+    // in the files table, not the user's files.
+    let recorded: Vec<String> = h
+        .store
+        .list_files(h.project_id)
+        .unwrap()
+        .into_iter()
+        .map(|f| f.path)
+        .collect();
+    assert_eq!(recorded, ["app.py", "tests/test_app.py"]);
     // And the record of it.
     let p = h.store.project_by_id(h.project_id).unwrap();
     let kinds: Vec<&str> = h

@@ -145,7 +145,15 @@ impl Session<'_> {
             Some(c) => Some(c),
             None => self.ws.head()?,
         };
-        let snap = super::snapshot::TreeSnapshot::take(self.store(), self.project.id, &self.ws)?;
+        let snap = match self.adopted {
+            None => Some(super::snapshot::TreeSnapshot::take(
+                self.store(),
+                self.project.id,
+                &self.ws,
+            )?),
+            // An adopted repository's record of the tree is git's (see `commands.rs`).
+            Some(_) => None,
+        };
         let project_id = self.project.id;
         let commit_id = commit.as_ref().map(|c| c.as_str().to_string());
         let step = StepPayload::Checkpoint(Checkpoint {
@@ -160,7 +168,9 @@ impl Session<'_> {
         });
         let label = super::session::task_label(task);
         self.save_with(log, Some(task.id), vec![step], |db| {
-            snap.apply(db, project_id)?;
+            if let Some(snap) = &snap {
+                snap.apply(db, project_id)?;
+            }
             self.record_in(db, Some(&label), &record)?;
             if let Some(c) = &commit_id {
                 db.set_task_checkpoint(task.id, c)?;

@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::sync::Mutex;
 
 use super::error::{WorkspaceError, human_size};
 use super::fs::Workspace;
@@ -122,33 +123,56 @@ impl Workspace {
             }
             None => root.clone(),
         };
+        // Walked on every core: a large repository is mostly directory reads and stats.
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get().min(8));
         let walker = ignore::WalkBuilder::new(&start)
             .hidden(false)
             .parents(false)
             .git_global(false)
             .require_git(false)
             .follow_links(false)
+            .threads(threads)
             .filter_entry(|e| {
                 let name = e.file_name().to_string_lossy();
                 let is_dir = e.file_type().is_some_and(|t| t.is_dir());
                 !(is_reserved_name(&name) || (is_dir && SKIPPED_DIRS.contains(&name.as_ref())))
             })
-            .build();
-        let mut files = Vec::new();
-        for entry in walker {
-            let entry = entry.map_err(|e| {
-                WorkspaceError::io(root.display().to_string(), std::io::Error::other(e))
-            })?;
-            if !entry.file_type().is_some_and(|t| t.is_file()) {
-                continue;
-            }
-            let Ok(rel) = entry.path().strip_prefix(&root) else {
-                continue;
-            };
-            let Some(rel) = rel.to_str() else { continue };
-            let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
-            files.push((rel.replace('\\', "/"), size));
+            .build_parallel();
+        let found: Mutex<Vec<(String, u64)>> = Mutex::new(Vec::new());
+        let failed: Mutex<Option<String>> = Mutex::new(None);
+        walker.run(|| {
+            let root = &root;
+            let found = &found;
+            let failed = &failed;
+            Box::new(move |entry| {
+                use ignore::WalkState;
+                let entry = match entry {
+                    Ok(e) => e,
+                    Err(e) => {
+                        *failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+                        return WalkState::Quit;
+                    }
+                };
+                if entry.file_type().is_some_and(|t| t.is_file())
+                    && let Ok(rel) = entry.path().strip_prefix(root)
+                    && let Some(rel) = rel.to_str()
+                {
+                    let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+                    found
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push((rel.replace('\\', "/"), size));
+                }
+                WalkState::Continue
+            })
+        });
+        if let Some(e) = failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            return Err(WorkspaceError::io(
+                root.display().to_string(),
+                std::io::Error::other(e),
+            ));
         }
+        let mut files = found.into_inner().unwrap_or_else(|p| p.into_inner());
         files.sort();
         Ok(files)
     }
