@@ -165,9 +165,10 @@ fn excerpt(text: &str, n: usize) -> String {
 }
 
 impl Session<'_> {
-    /// The user's uncommitted changes, refused unless `--allow-dirty`.
+    /// The user's uncommitted changes, refused unless `--allow-dirty` (temp files a killed run
+    /// of samocoder left are removed, not counted).
     fn user_changes(&self, command: &str) -> Result<Vec<Change>, AgentError> {
-        let changes = self.ws.uncommitted()?;
+        let changes = self.ws.drop_stale_temp_files(self.ws.uncommitted()?)?;
         if !changes.is_empty() && !self.deps.allow_dirty {
             return Err(AgentError::Usage(dirty_refusal(
                 self.ws.root(),
@@ -222,12 +223,18 @@ impl Session<'_> {
         let resume = format!("samocoder resume {}", self.project.name);
         let (return_to, keep_out, switched) = if now == target {
             match &row.return_to {
-                // A run stopped on the branch before it could switch back (killed).
-                Some(r) => (
-                    Some(Head::parse(r)),
-                    row.user_changes.iter().cloned().collect(),
-                    false,
-                ),
+                // A run stopped on the branch before it could switch back (killed): its
+                // unfinished work is uncommitted here, to be kept when this run leaves.
+                Some(r) => {
+                    self.ws.drop_stale_temp_files(self.ws.uncommitted()?)?;
+                    self.touched
+                        .store(true, std::sync::atomic::Ordering::SeqCst);
+                    (
+                        Some(Head::parse(r)),
+                        row.user_changes.iter().cloned().collect(),
+                        false,
+                    )
+                }
                 // The user has samocoder's branch checked out: what changed on it is theirs.
                 None => {
                     let c = self.user_changes(&resume)?;
@@ -309,7 +316,13 @@ impl Session<'_> {
             return Ok(());
         }
         self.ensure_on_own_branch()?;
-        let saved = self.ws.commit_own_changes(UNFINISHED, &a.keep_out)?;
+        // Nothing written and no command run: nothing of samocoder's to keep (and no status of
+        // a large tree to take).
+        let saved = if self.touched.load(std::sync::atomic::Ordering::SeqCst) {
+            self.ws.commit_own_changes(UNFINISHED, &a.keep_out)?
+        } else {
+            None
+        };
         self.ws.switch_to(&to)?;
         self.store()
             .set_adoption_checkout(self.project.id, None, &[])?;

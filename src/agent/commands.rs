@@ -54,6 +54,9 @@ impl Session<'_> {
         let cap = limits.command_timeout_s;
         let timeout = Duration::from_secs(timeout_s.unwrap_or(cap).clamp(1, cap));
         let command_id = self.next_command_id();
+        // A command may change files (see `leave_adopted`).
+        self.touched
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         let git = self
             .adopted
             .as_ref()

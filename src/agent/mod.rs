@@ -253,7 +253,10 @@ async fn prepare_and_drive(
         session.ws.remove_stale_git_locks()?;
     }
     session.ws.ensure_repo()?;
-    session.ws.remove_stale_temp_files()?;
+    if session.adopted.is_none() {
+        // (An adopted repository's were removed with its status, when the run switched.)
+        session.ws.remove_stale_temp_files()?;
+    }
     let fresh = record_baseline(session)?;
     store.set_project_status(session.project.id, ProjectStatus::Running)?;
     drive(session, req.change_request.as_deref(), req.plan_only, fresh).await

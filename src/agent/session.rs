@@ -71,6 +71,9 @@ pub struct Session<'a> {
     pub current_task: Option<String>,
     /// The repository map of the planning phases (see `project_map_text`).
     pub(super) map_cache: std::sync::Mutex<Option<String>>,
+    /// This run wrote a file of the tree or ran a command (or found a killed run's work):
+    /// there may be something of samocoder's to commit before leaving an adopted repository.
+    pub(super) touched: std::sync::atomic::AtomicBool,
     pub project: Project,
     pub run_id: i64,
     pub ws: Workspace,
@@ -100,6 +103,7 @@ impl<'a> Session<'a> {
             adopted: None,
             current_task: None,
             map_cache: std::sync::Mutex::new(None),
+            touched: std::sync::atomic::AtomicBool::new(false),
             budget,
             deps,
             project,

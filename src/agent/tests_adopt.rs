@@ -484,3 +484,36 @@ async fn a_deleted_branch_stops_the_run_with_what_to_do() {
     );
     assert_eq!(h.calls(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_runs_unfinished_work_is_kept_on_the_branch_even_when_the_next_run_writes_nothing()
+{
+    let replies = vec![change_spec(), plan(&["One"])];
+    let mut h = Harness::adopted(replies, vec![], COMMITTED, &[], false)
+        .map_err(|b| b.1)
+        .unwrap();
+    h.plan_only = true;
+    let dir = h.project_dir();
+    assert_eq!(h.run(RunCommand::New).await, Exit::Ok, "{}", h.message());
+    // A run killed after it wrote a file (and a temp file) on samocoder's branch.
+    let ws = crate::workspace::Workspace::open(&dir).unwrap();
+    ws.switch_to(&crate::workspace::Head::Branch("samocoder/repo-1".into()))
+        .unwrap();
+    write_file(&dir, "half.txt", "half\n");
+    write_file(&dir, "src/.samocoder-tmp-abc123", "torn");
+    h.store
+        .set_adoption_checkout(h.project_id, Some("refs/heads/main"), &[])
+        .unwrap();
+    assert_eq!(h.run(RunCommand::Resume).await, Exit::Ok, "{}", h.message());
+    assert_eq!(head(&dir).0, "main");
+    assert!(
+        !dir.join("half.txt").exists(),
+        "not carried onto the user's branch"
+    );
+    assert!(
+        !dir.join("src/.samocoder-tmp-abc123").exists(),
+        "the torn temp file is gone"
+    );
+    assert_eq!(blob(&dir, "samocoder/repo-1:half.txt").unwrap(), "half\n");
+    assert!(blob(&dir, "samocoder/repo-1:src/.samocoder-tmp-abc123").is_none());
+}

@@ -64,6 +64,9 @@ impl Session<'_> {
         calls: Vec<ToolCall>,
     ) -> Result<(), AgentError> {
         let max = self.deps.config.limits.max_file_bytes;
+        // Any call of a task may write (before its result is saved): see `leave_adopted`.
+        self.touched
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         let turn_step = log.last_turn_pos().map_or(0, |p| log.steps[p].id);
         let mut i = 0;
         while i < calls.len() {

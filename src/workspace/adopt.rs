@@ -316,6 +316,29 @@ impl Workspace {
         Ok(self.git()?.find_branch(name, BranchType::Local).is_ok())
     }
 
+    /// Removes the temporary files of atomic writes a killed run left among `changes` (what
+    /// [`Workspace::uncommitted`] found: they are untracked) and returns the other changes.
+    /// An adopted repository's stale temp files are found this way instead of by a walk of the
+    /// whole tree.
+    pub fn drop_stale_temp_files(
+        &self,
+        changes: Vec<Change>,
+    ) -> Result<Vec<Change>, WorkspaceError> {
+        let mut out = Vec::with_capacity(changes.len());
+        for c in changes {
+            let name = c.path.rsplit('/').next().unwrap_or(&c.path);
+            if c.code == "??" && name.starts_with(super::fs::TEMP_PREFIX) {
+                let p = self.root().join(&c.path);
+                if std::fs::symlink_metadata(&p).is_ok_and(|m| m.is_file()) {
+                    std::fs::remove_file(&p).map_err(|e| WorkspaceError::io(c.path.clone(), e))?;
+                    continue;
+                }
+            }
+            out.push(c);
+        }
+        Ok(out)
+    }
+
     /// Deletes a local branch that is not checked out.
     pub fn delete_branch(&self, name: &str) -> Result<(), WorkspaceError> {
         let repo = self.git()?;
@@ -346,6 +369,20 @@ impl Workspace {
                 (commit, None)
             }
         };
+        // The same tree (a branch just made at the current commit): nothing on disk changes,
+        // and a checkout would still compare every file of a large tree.
+        let same_tree = repo
+            .head()
+            .ok()
+            .and_then(|h| h.peel_to_tree().ok())
+            .is_some_and(|t| t.id() == commit.tree_id());
+        if same_tree {
+            match refname {
+                Some(r) => repo.set_head(&r)?,
+                None => repo.set_head_detached(commit.id())?,
+            }
+            return Ok(());
+        }
         let mut blocked = Vec::new();
         let result = {
             let mut checkout = git2::build::CheckoutBuilder::new();

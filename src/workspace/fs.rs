@@ -9,7 +9,7 @@ use super::error::{WorkspaceError, human_size};
 use super::path::{self, SafePath};
 
 /// The name prefix of the temporary files of atomic writes.
-const TEMP_PREFIX: &str = ".samocoder-tmp-";
+pub(crate) const TEMP_PREFIX: &str = ".samocoder-tmp-";
 
 /// The project directory: the only door to project files.
 #[derive(Debug, Clone)]
