@@ -1,8 +1,10 @@
 //! Benchmark of adopting a large repository: `samocoder new --here --plan-only` on a git
 //! repository of N files (50,000 by default), answers replayed from a cassette (change spec and
-//! plan; the test command is read from the repository), timed as a whole process. Also times
-//! the pieces in process: `git status` of the tree, the repository map within its budget, and
-//! the tree hash samocoder takes after every command (the per-step overhead).
+//! plan; the test command is read from the repository), timed as a whole process. Then the
+//! per-step overhead: whole runs (one task) whose model runs 1 and then 11 commands, the
+//! difference divided by 10. Also times the pieces in process: `git status` of the tree, the
+//! repository map within its budget, and what hashing the whole tree would cost (a new
+//! project's snapshot after each command; an adopted repository takes none).
 //!
 //! ```text
 //! cargo build --release && cargo run --release --example adopt_bench -- [--files N] [--runs N]
@@ -96,15 +98,73 @@ fn repository(root: &Path, n: usize) -> PathBuf {
     dir
 }
 
-fn cassette(root: &Path) -> PathBuf {
-    let path = root.join("adopt.jsonl");
-    let lines = [
+/// The change spec and the plan; with `commands`, also the one task: that many commands, a
+/// file written, done.
+fn cassette(root: &Path, commands: Option<usize>) -> PathBuf {
+    let name = match commands {
+        None => "adopt.jsonl".to_string(),
+        Some(k) => format!("adopt-{k}.jsonl"),
+    };
+    let path = root.join(name);
+    let mut lines = vec![
         r##"# samocoder-new: {"name": "big", "description": "add a --json flag"}"##.to_string(),
         serde_json::json!({"tool_calls": [{"name": "submit_spec", "arguments": {"spec_markdown": "# Change\n\nAdd --json.\n", "assumptions": []}}]}).to_string(),
         serde_json::json!({"tool_calls": [{"name": "submit_plan", "arguments": {"tasks": [{"title": "Add --json", "goal": "Add the flag and its test."}]}}]}).to_string(),
     ];
+    if let Some(k) = commands {
+        let mut calls: Vec<serde_json::Value> = (0..k)
+            .map(|i| serde_json::json!({"name": "run_command", "arguments": {"command": format!("echo step {i}")}}))
+            .collect();
+        calls.push(serde_json::json!({"name": "write_file", "arguments": {"path": "pkg00/flag.py", "content": "JSON = True\n"}}));
+        lines.push(serde_json::json!({"tool_calls": calls}).to_string());
+        lines.push(serde_json::json!({"tool_calls": [{"name": "task_done", "arguments": {"summary": "done"}}]}).to_string());
+    }
     std::fs::write(&path, lines.join("\n") + "\n").unwrap();
     path
+}
+
+/// One whole `new --here` run in the repository, then the adoption undone; its wall time.
+fn adopt_once(bin: &Path, root: &Path, dir: &Path, cassette: &Path, plan_only: bool) -> Duration {
+    let home = root.join("home");
+    let _ = std::fs::remove_dir_all(&home);
+    let t = Instant::now();
+    let mut cmd = Command::new(bin);
+    cmd.args([
+        "--home",
+        home.to_str().unwrap(),
+        "new",
+        "--here",
+        "--yes",
+        "--json",
+    ])
+    .args(["--replay", cassette.to_str().unwrap()])
+    .current_dir(dir);
+    if plan_only {
+        cmd.arg("--plan-only");
+    }
+    let out = cmd.output().unwrap();
+    let wall = t.elapsed();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Undo the adoption so the next run adopts the same repository again.
+    let repo = git2::Repository::open(dir).unwrap();
+    for b in repo.branches(Some(git2::BranchType::Local)).unwrap() {
+        let (mut b, _) = b.unwrap();
+        if b.name()
+            .unwrap()
+            .unwrap_or_default()
+            .starts_with("samocoder/")
+        {
+            b.delete().unwrap();
+        }
+    }
+    let _ = std::fs::remove_dir_all(dir.join(".samocoder"));
+    let _ = std::fs::remove_dir_all(&home);
+    wall
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -121,54 +181,33 @@ fn main() {
     let bin = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/samocoder");
     assert!(bin.is_file(), "build it first: cargo build --release");
     let dir = repository(&root, n);
-    let cassette = cassette(&root);
+    let plan = cassette(&root, None);
+    let one = cassette(&root, Some(1));
+    let eleven = cassette(&root, Some(11));
 
     let mut walls = Vec::new();
     for run in 0..runs {
-        let home = root.join(format!("home-{run}"));
-        let _ = std::fs::remove_dir_all(&home);
-        let t = Instant::now();
-        let out = Command::new(&bin)
-            .args([
-                "--home",
-                home.to_str().unwrap(),
-                "new",
-                "--here",
-                "--plan-only",
-                "--yes",
-                "--json",
-            ])
-            .args(["--replay", cassette.to_str().unwrap()])
-            .current_dir(&dir)
-            .output()
-            .unwrap();
-        let wall = t.elapsed();
-        assert!(
-            out.status.success(),
-            "{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let wall = adopt_once(&bin, &root, &dir, &plan, true);
         walls.push(wall);
-        // Undo the adoption so the next run adopts the same repository again.
-        let repo = git2::Repository::open(&dir).unwrap();
-        for b in repo.branches(Some(git2::BranchType::Local)).unwrap() {
-            let (mut b, _) = b.unwrap();
-            if b.name()
-                .unwrap()
-                .unwrap_or_default()
-                .starts_with("samocoder/")
-            {
-                b.delete().unwrap();
-            }
-        }
-        let _ = std::fs::remove_dir_all(dir.join(".samocoder"));
-        let _ = std::fs::remove_dir_all(&home);
         println!(
             "run {}: adopt + change spec + plan of {n} files: {:.3} s",
             run + 1,
             wall.as_secs_f64()
         );
+    }
+    let mut per_command = Vec::new();
+    for run in 0..runs {
+        let a = adopt_once(&bin, &root, &dir, &one, false);
+        let b = adopt_once(&bin, &root, &dir, &eleven, false);
+        let each = b.saturating_sub(a) / 10;
+        println!(
+            "run {}: a whole run with 1 command {:.3} s, with 11 commands {:.3} s: {:.1} ms per command",
+            run + 1,
+            a.as_secs_f64(),
+            b.as_secs_f64(),
+            each.as_secs_f64() * 1000.0
+        );
+        per_command.push(each);
     }
 
     // The pieces, in process.
@@ -207,8 +246,9 @@ fn main() {
             .collect(),
     );
     println!(
-        "median of {runs}: adoption {:.3} s (target < 2 s); git status {:.3} s; repo map {:.3} s ({} of {} files listed, {} read, {} tokens); tree hash after each command {:.3} s",
+        "median of {runs}: adoption {:.3} s (target < 2 s); {:.1} ms more per command; git status {:.3} s; repo map {:.3} s ({} of {} files listed, {} read, {} tokens); hashing the whole tree (a new project's snapshot after each command, not taken in an adopted repository) {:.3} s",
         median(walls).as_secs_f64(),
+        median(per_command).as_secs_f64() * 1000.0,
         status.as_secs_f64(),
         mapping.as_secs_f64(),
         map.listed,
