@@ -132,7 +132,7 @@ impl Session<'_> {
             self.store().transaction(|db| snap.apply(db, project_id))?;
         }
         let record = Record::Command(CommandRecord {
-            command: command.to_string(),
+            command: crate::provenance::bundle::scrub_keys(command),
             purpose: Some(purpose_name(purpose).into()),
             approval: approval.as_str().into(),
             disposition: Some(disposition_name(disposition).into()),

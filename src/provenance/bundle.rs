@@ -36,7 +36,43 @@ pub fn bundle(i: &Input<'_>) -> Vec<(String, String)> {
     ];
     let names: Vec<String> = files.iter().map(|f| f.0.clone()).collect();
     files.push(("manifest.json".to_string(), manifest(i, &names)));
+    // samocoder never stores a key, but a model may have written one into a command line or
+    // a spec: whatever looks like a provider's key does not leave the machine.
     files
+        .into_iter()
+        .map(|(name, text)| (name, scrub_keys(&text)))
+        .collect()
+}
+
+/// Key prefixes of the providers (and code hosts) whose keys have a recognisable shape.
+const KEY_PREFIXES: &[&str] = &[
+    "sk-", "gsk_", "xai-", "AIza", "ghp_", "gho_", "github_pat_", "glpat-", "hf_",
+];
+
+/// Replaces key-shaped words (a known prefix and at least 16 more key characters) with the
+/// prefix and `[redacted]`.
+pub fn scrub_keys(text: &str) -> String {
+    let key_char = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    'outer: while !rest.is_empty() {
+        for p in KEY_PREFIXES {
+            if let Some(after) = rest.strip_prefix(p) {
+                let boundary = out.chars().last().is_none_or(|c| !key_char(c));
+                let n = after.find(|c: char| !key_char(c)).unwrap_or(after.len());
+                if boundary && n >= 16 {
+                    out.push_str(p);
+                    out.push_str("[redacted]");
+                    rest = &after[n..];
+                    continue 'outer;
+                }
+            }
+        }
+        let c = rest.chars().next().unwrap_or_default();
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
 }
 
 /// RFC 3339 UTC for a time in ms.
@@ -322,6 +358,29 @@ fn manifest(i: &Input<'_>, files: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_shaped_words_are_redacted() {
+        assert_eq!(
+            scrub_keys("curl -H 'Authorization: Bearer sk-proj-abcdefghijklmnop1234' x"),
+            "curl -H 'Authorization: Bearer sk-[redacted]' x"
+        );
+        assert_eq!(scrub_keys("gsk_0123456789abcdef0123"), "gsk_[redacted]");
+        assert_eq!(scrub_keys("task-list sk-short desk-abcdefghijklmnopqrst"), "task-list sk-short desk-abcdefghijklmnopqrst");
+        assert_eq!(scrub_keys("café sk-ant-api03-aaaaaaaaaaaaaaaaaaaa"), "café sk-[redacted]");
+    }
+
+    proptest::proptest! {
+        /// Scrubbing keeps every text that holds no key as it is, and never leaves a long key.
+        #[test]
+        fn scrubbing_removes_keys_and_nothing_else(words in proptest::collection::vec("[a-z ]{0,12}", 0..6), key in "[A-Za-z0-9]{16,40}") {
+            let plain = words.join(" ");
+            proptest::prop_assert_eq!(scrub_keys(&plain), plain.clone());
+            let with = format!("{plain} sk-{key} {plain}");
+            let s = scrub_keys(&with);
+            proptest::prop_assert!(!s.contains(&key), "{s}");
+        }
+    }
 
     #[test]
     fn csv_fields_are_quoted_and_formulas_defused() {
