@@ -12,12 +12,16 @@
 //! - [`workspace`]: the only code that touches project files.
 //! - [`exec`]: running commands under an approval policy with timeouts and output caps.
 //! - [`ui`]: renders events and messages for humans and as JSON lines. The only printer.
+//! - [`estimate`]: what the rest of a run will cost, as a range (pure computation).
+//! - [`provenance`]: the record of what was done for a project, its timeline (`log`) and the
+//!   files `export --provenance` adds. No SQL, no printing.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod agent;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod estimate;
 pub mod exec;
 pub mod exit;
 pub mod export;
@@ -25,6 +29,7 @@ pub mod keys;
 pub mod llm;
 pub mod logging;
 pub mod protocol;
+pub mod provenance;
 pub mod store;
 pub mod templates;
 pub mod ui;

@@ -10,7 +10,25 @@ use super::error::AgentError;
 use super::session::Session;
 use crate::exec::{CommandSpec, Execution, Gate, StartHook};
 use crate::protocol::{ApprovalReply, ApprovalRequest, CommandRole, Disposition, Event};
+use crate::provenance::{CommandRecord, Record};
 use crate::store::{Approval, NewCommand};
+
+fn purpose_name(p: CommandRole) -> &'static str {
+    match p {
+        CommandRole::Tool => "tool",
+        CommandRole::Install => "install",
+        CommandRole::Test => "test",
+    }
+}
+
+fn disposition_name(d: Disposition) -> &'static str {
+    match d {
+        Disposition::Ran => "ran",
+        Disposition::Denied => "denied",
+        Disposition::Refused => "refused",
+        Disposition::Recorded => "recorded",
+    }
+}
 
 /// How a command went, as far as the agent cares.
 pub struct CommandResult {
@@ -36,20 +54,36 @@ impl Session<'_> {
         let cap = limits.command_timeout_s;
         let timeout = Duration::from_secs(timeout_s.unwrap_or(cap).clamp(1, cap));
         let command_id = self.next_command_id();
-        let not_run = match self.gate.decide(command) {
-            Gate::Record => Some(Execution::Recorded),
-            Gate::Refuse { reason } => Some(Execution::Refused { reason }),
-            Gate::Ask { warning } => {
-                let note = self
-                    .deps
-                    .runner
-                    .sandbox_note(&self.command_spec(command, timeout, purpose));
-                match self.approve(command, warning, note).await? {
-                    ApprovalReply::Approve => None,
-                    ApprovalReply::Deny { reason } => Some(Execution::Declined { reason }),
+        // A command may change files (see `leave_adopted`).
+        self.touched
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let git = self
+            .adopted
+            .as_ref()
+            .and_then(|_| super::git_guard::git_write(command));
+        // In an adopted repository git is samocoder's to manage (its branch, its commits).
+        let not_run = git.map(|sub| Execution::Refused {
+            reason: format!(
+                "`{sub}` would change the user's repository, which samocoder manages itself in an adopted repository (its own branch and commits); use read-only git commands such as git status, git diff or git log"
+            ),
+        });
+        let not_run = match not_run {
+            Some(refused) => Some(refused),
+            None => match self.gate.decide(command) {
+                Gate::Record => Some(Execution::Recorded),
+                Gate::Refuse { reason } => Some(Execution::Refused { reason }),
+                Gate::Ask { warning } => {
+                    let note = self
+                        .deps
+                        .runner
+                        .sandbox_note(&self.command_spec(command, timeout, purpose));
+                    match self.approve(command, warning, note).await? {
+                        ApprovalReply::Approve => None,
+                        ApprovalReply::Deny { reason } => Some(Execution::Declined { reason }),
+                    }
                 }
-            }
-            Gate::Run => None,
+                Gate::Run => None,
+            },
         };
         let execution = match not_run {
             Some(e) => e,
@@ -97,7 +131,9 @@ impl Session<'_> {
             }
         };
         let ran = matches!(execution, Execution::Ran(_));
-        if ran {
+        // In an adopted repository git keeps that record (samocoder's work is what its branch
+        // holds and what is uncommitted there beside the user's kept-out changes): no tree hash.
+        if ran && self.adopted.is_none() {
             // What the command changed is samocoder's doing, not the user's: record it.
             let snap = super::snapshot::TreeSnapshot::after_command(
                 self.store(),
@@ -107,20 +143,37 @@ impl Session<'_> {
             let project_id = self.project.id;
             self.store().transaction(|db| snap.apply(db, project_id))?;
         }
-        self.store().record_command(&NewCommand {
-            project_id: self.project.id,
-            run_id: Some(self.run_id),
-            task_id,
-            command: command.to_string(),
-            approval,
+        let sandbox_label = match &execution {
+            Execution::Ran(o) => Some(o.sandbox.as_ref().map_or("off".into(), |s| s.label())),
+            _ => None,
+        };
+        let record = Record::Command(CommandRecord {
+            command: crate::provenance::bundle::scrub_keys(command),
+            purpose: Some(purpose_name(purpose).into()),
+            approval: approval.as_str().into(),
+            disposition: Some(disposition_name(disposition).into()),
+            // The sandbox it ran in (`off` when it ran unconfined; none when it did not run).
+            sandbox: sandbox_label.clone(),
             exit_code,
             timed_out,
-            duration_ms,
-            output,
-            sandbox: match &execution {
-                Execution::Ran(o) => Some(o.sandbox.as_ref().map_or("off".into(), |s| s.label())),
-                _ => None,
-            },
+            duration_ms: i64::try_from(duration_ms).unwrap_or(i64::MAX),
+            backfilled: false,
+        });
+        let label = self.current_task.clone().filter(|_| task_id.is_some());
+        self.store().transaction(|db| {
+            db.record_command(&NewCommand {
+                project_id: self.project.id,
+                run_id: Some(self.run_id),
+                task_id,
+                command: command.to_string(),
+                approval,
+                exit_code,
+                timed_out,
+                duration_ms,
+                output,
+                sandbox: sandbox_label.clone(),
+            })?;
+            self.record_in(db, label.as_deref(), &record)
         })?;
         tracing::info!(
             command_id = command_id.0,

@@ -71,6 +71,9 @@ pub struct AgentDeps {
     pub available_tools: Vec<String>,
     /// Forces this starter template (`--template`).
     pub template: Option<String>,
+    /// An adopted repository may have uncommitted changes: they are left as they are, out of
+    /// samocoder's commits, and never written (`--allow-dirty`).
+    pub allow_dirty: bool,
 }
 
 impl AgentDeps {

@@ -6,6 +6,7 @@
 //! one without an architecture with the architecture, one without tasks with the plan, and
 //! otherwise with its first open task, whose conversation is rebuilt from its saved steps.
 
+mod adopt;
 mod answers;
 mod budget;
 pub mod call;
@@ -14,10 +15,14 @@ mod conversation;
 mod deps;
 mod digest;
 mod error;
+mod git_guard;
 mod lock;
 mod models;
+mod plan_edit;
+pub mod plan_file;
 mod planning;
 mod restart;
+mod review;
 pub mod roles;
 mod session;
 mod snapshot;
@@ -30,20 +35,25 @@ mod verify;
 pub(crate) mod testing;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_adopt;
 
 use std::time::Instant;
 
+pub use adopt::{NewAdoption, adopt, dirty_refusal};
 pub use conversation::{fit_context, rebuild};
 pub use deps::{AgentDeps, Models};
 pub use error::AgentError;
 pub use lock::{LockError, ProjectLock, is_held};
 pub use models::{LiveModels, ModelChoice, ReplayModels};
+pub use plan_edit::{PlanEdit, apply_plan};
 pub use restart::{Restart, RestartPlan, latest_tasks, plan_restart};
 pub use session::Session;
 pub use verify::failure_signature;
 
 use crate::exit::{Exit, ExitStatus};
 use crate::protocol::{Event, Phase, RunCommand, RunStatus as EventStatus};
+use crate::provenance::{Record, RunEvent, RunRecord};
 use crate::store::{NewRun, ProjectStatus, RunStatus, TaskStatus};
 use crate::workspace::Workspace;
 
@@ -56,6 +66,17 @@ pub struct RunRequest {
     pub change_request: Option<String>,
     /// `resume --from-task N`, checked: go back first.
     pub restart: Option<RestartPlan>,
+    /// Stop once the plan is made (`--plan-only`), with an estimate of the rest.
+    pub plan_only: bool,
+}
+
+/// How a run that did not fail ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Finished {
+    /// Every task is done.
+    Done,
+    /// Stopped after the plan (`--plan-only`).
+    Planned,
 }
 
 /// Runs the pipeline for a project until it is done or stops; always ends with a
@@ -64,8 +85,22 @@ pub struct RunRequest {
 pub async fn run(deps: &AgentDeps, req: RunRequest) -> Exit {
     let started = Instant::now();
     let outcome = start(deps, &req).await;
+    let mut planned = false;
     let (exit, message, run_id, tokens) = match outcome {
-        Ok((run_id, Ok(()), tokens)) => (Exit::Ok, None, Some(run_id), tokens),
+        Ok((run_id, Ok(finished), tokens)) => {
+            planned = finished == Finished::Planned;
+            let message = planned.then(|| {
+                let name = deps
+                    .store
+                    .project_by_id(req.project_id)
+                    .map(|p| p.name)
+                    .unwrap_or_default();
+                format!(
+                    "planned; review it with `samocoder plan {name}` (`--edit` to change it), then carry it out with `samocoder resume {name}`"
+                )
+            });
+            (Exit::Ok, message, Some(run_id), tokens)
+        }
         Ok((run_id, Err(e), tokens)) => (
             e.exit(),
             Some(with_resume_hint(&e, deps, req.project_id)),
@@ -81,6 +116,7 @@ pub async fn run(deps: &AgentDeps, req: RunRequest) -> Exit {
     };
     let store = &deps.store;
     let project_status = match exit {
+        Exit::Ok if planned => ProjectStatus::Paused,
         Exit::Ok => ProjectStatus::Done,
         Exit::Budget => ProjectStatus::BudgetExhausted,
         Exit::Interrupted | Exit::NoProvider | Exit::Usage => ProjectStatus::Paused,
@@ -91,8 +127,24 @@ pub async fn run(deps: &AgentDeps, req: RunRequest) -> Exit {
         Some(Ok(t)) => (t.cost_usd, t.has_unknown(), t.calls as u64),
         _ => (0.0, false, 0),
     };
+    let status = if planned {
+        EventStatus::Planned
+    } else {
+        EventStatus::from_exit(exit)
+    };
     if let Some(id) = run_id {
         let _ = store.finish_run(id, RunStatus::from_exit(exit), Some(i32::from(exit.code())));
+        if let Ok(project) = store.project_by_id(req.project_id) {
+            let record = Record::Run(RunRecord {
+                event: RunEvent::Finished,
+                command: req.command.as_str().to_string(),
+                status: Some(status.as_str().to_string()),
+                exit_code: Some(i64::from(exit.code())),
+                cost_usd: Some(cost),
+                backfilled: false,
+            });
+            let _ = store.append_provenance(&project, Some(id), None, &record);
+        }
     }
     let all = store.list_tasks(req.project_id).unwrap_or_default();
     let tasks = latest_tasks(&all);
@@ -100,12 +152,11 @@ pub async fn run(deps: &AgentDeps, req: RunRequest) -> Exit {
         .iter()
         .filter(|t| t.status == TaskStatus::Done)
         .count() as u32;
-    let status = EventStatus::from_exit(exit);
     match &message {
-        Some(m) => {
+        Some(m) if !planned => {
             tracing::warn!(status = status.as_str(), cost_usd = cost, model_calls = calls, error = %m, "run finished")
         }
-        None => tracing::info!(
+        _ => tracing::info!(
             status = status.as_str(),
             cost_usd = cost,
             model_calls = calls,
@@ -132,7 +183,7 @@ pub async fn run(deps: &AgentDeps, req: RunRequest) -> Exit {
 async fn start(
     deps: &AgentDeps,
     req: &RunRequest,
-) -> Result<(i64, Result<(), AgentError>, budget::Tokens), AgentError> {
+) -> Result<(i64, Result<Finished, AgentError>, budget::Tokens), AgentError> {
     let store = &deps.store;
     let project = store.project_by_id(req.project_id)?;
     let run = store.start_run(&NewRun {
@@ -142,6 +193,19 @@ async fn start(
         pid: std::process::id(),
     })?;
     tracing::info!(project = %project.name, run_id = run.id, command = req.command.as_str(), "run started");
+    store.append_provenance(
+        &project,
+        Some(run.id),
+        None,
+        &Record::Run(RunRecord {
+            event: RunEvent::Started,
+            command: req.command.as_str().to_string(),
+            status: None,
+            exit_code: None,
+            cost_usd: None,
+            backfilled: false,
+        }),
+    )?;
     let budget = budget::BudgetGuard::new(deps, &project);
     deps.events.emit(Event::RunStarted {
         protocol: crate::protocol::PROTOCOL_VERSION,
@@ -163,31 +227,77 @@ async fn start(
         if let Some(note) = session.budget.check_enforceable(&session)? {
             session.emit(Event::Warning { message: note });
         }
-        if let Some(plan) = &req.restart {
-            let r = restart::restart_from_task(store, &session.project, plan, run.id)?;
-            session.emit(Event::Restarted {
-                branch: r.branch,
-                from_commit: r.from_commit,
-                tasks: r.tasks as u32,
-                kept_changes: r.kept_changes,
+        // An adopted repository is switched to samocoder's branch before anything is written.
+        session.enter_adopted(req.change_request.is_some())?;
+        let result = prepare_and_drive(&mut session, req).await;
+        // Switched back however the run ended (its unfinished work kept on the branch).
+        if let Err(e) = session.leave_adopted() {
+            let branch = session
+                .adopted
+                .as_ref()
+                .map(|a| a.row.branch.clone())
+                .unwrap_or_default();
+            session.emit(Event::Warning {
+                message: format!(
+                    "the directory is still on samocoder's branch {branch}: {e}; `samocoder resume {}` carries on, or switch back yourself with git",
+                    session.project.name
+                ),
             });
+        } else if matches!(result, Ok(Finished::Done)) {
+            session.changes_ready()?;
         }
-        // The caller holds the project's run lock, so git locks left here are from a killed run,
-        // and a command group recorded as running belongs to one: stop it before going on.
-        stop_stale_commands(&session)?;
-        session.ws.remove_stale_git_locks()?;
-        session.ws.ensure_repo()?;
-        session.ws.remove_stale_temp_files()?;
-        record_baseline(&session)?;
-        store.set_project_status(session.project.id, ProjectStatus::Running)?;
-        drive(&mut session, req.change_request.as_deref()).await
+        result
     }
     .await;
     Ok((run.id, result, totals.tokens()))
 }
 
-async fn drive(s: &mut Session<'_>, change_request: Option<&str>) -> Result<(), AgentError> {
-    let mut edits = s.user_edits()?;
+async fn prepare_and_drive(
+    session: &mut Session<'_>,
+    req: &RunRequest,
+) -> Result<Finished, AgentError> {
+    let store = &session.deps.store;
+    // The caller holds the project's run lock, so a command group recorded as running
+    // belongs to a killed run: stop it before anything else touches the files.
+    stop_stale_commands(session)?;
+    if let Some(plan) = &req.restart {
+        let r = restart::restart_from_task(session, plan)?;
+        session.emit(Event::Restarted {
+            branch: r.branch,
+            from_commit: r.from_commit,
+            tasks: r.tasks as u32,
+            kept_changes: r.kept_changes,
+        });
+    }
+    if session.adopted.is_none() {
+        // Git locks left here are from a killed run too. Not in an adopted repository: the
+        // user's own git may be working there.
+        session.ws.remove_stale_git_locks()?;
+    }
+    session.ws.ensure_repo()?;
+    if session.adopted.is_none() {
+        // (An adopted repository's were removed with its status, when the run switched.)
+        session.ws.remove_stale_temp_files()?;
+    }
+    let fresh = record_baseline(session)?;
+    store.set_project_status(session.project.id, ProjectStatus::Running)?;
+    drive(session, req.change_request.as_deref(), req.plan_only, fresh).await
+}
+
+/// `fresh`: the files were recorded a moment ago (nobody can have edited them since).
+async fn drive(
+    s: &mut Session<'_>,
+    change_request: Option<&str>,
+    plan_only: bool,
+    fresh: bool,
+) -> Result<Finished, AgentError> {
+    // Edits in an adopted repository are the user's uncommitted changes, kept out and named in
+    // the prompts; there is no tree of samocoder's to compare with.
+    let mut edits = if fresh || s.adopted.is_some() {
+        None
+    } else {
+        s.user_edits()?
+    };
     if s.project.spec.is_none() {
         s.spec_phase().await?;
     }
@@ -196,6 +306,7 @@ async fn drive(s: &mut Session<'_>, change_request: Option<&str>) -> Result<(), 
     }
     let pid = s.project.id;
     let mut iteration = s.store().current_iteration(pid)?;
+    let mut planned_now = true;
     if let Some(change) = change_request {
         if s.store().next_open_task(pid)?.is_some() {
             return Err(AgentError::Usage(format!(
@@ -213,6 +324,14 @@ async fn drive(s: &mut Session<'_>, change_request: Option<&str>) -> Result<(), 
     {
         // A plan thread that started but whose tasks were not saved yet (a crash mid-plan).
         s.plan_phase(iteration + 1, None).await?;
+    } else {
+        planned_now = false;
+    }
+    if planned_now || plan_only {
+        s.estimate_rest()?;
+    }
+    if plan_only {
+        return Ok(Finished::Planned);
     }
     // A task that failed in an earlier run is tried again, with a note to change approach.
     let tasks = s.store().list_tasks(pid)?;
@@ -245,7 +364,7 @@ async fn drive(s: &mut Session<'_>, change_request: Option<&str>) -> Result<(), 
     s.emit(Event::PhaseStarted {
         phase: Phase::Finish,
     });
-    Ok(())
+    Ok(Finished::Done)
 }
 
 /// Kills the commands a killed run left running (its parent-death signal covers most deaths;
@@ -269,14 +388,16 @@ fn stop_stale_commands(s: &Session<'_>) -> Result<(), AgentError> {
 
 /// Records the files already in the project before samocoder's first write (its own
 /// `.gitignore`, or what a `--force` directory held), so they are not taken for user edits.
-fn record_baseline(s: &Session<'_>) -> Result<(), AgentError> {
-    if s.store().has_files(s.project.id)? {
-        return Ok(());
+/// Returns true when it recorded them now. Not for an adopted repository, whose record of the
+/// tree is git's (a large repository is never hashed whole).
+fn record_baseline(s: &Session<'_>) -> Result<bool, AgentError> {
+    if s.adopted.is_some() || s.store().has_files(s.project.id)? {
+        return Ok(false);
     }
     let snap = snapshot::TreeSnapshot::take(s.store(), s.project.id, &s.ws)?;
     let project_id = s.project.id;
     s.store().transaction(|db| snap.apply(db, project_id))?;
-    Ok(())
+    Ok(true)
 }
 
 /// The error for the user; provider and store problems get the way back in, since the state

@@ -15,9 +15,10 @@ use super::roles::{
 use super::session::{Session, Thread, ThreadLog};
 use crate::llm::ToolCall;
 use crate::protocol::{
-    ArchitectureSaved, CommandRole, Event, Phase, PlanSaved, PlannedTask, QuestionReply,
-    QuestionRequest, Role, SpecSaved, StepPayload, ToolResult,
+    ArchitectureSaved, ArchitectureSource, CommandRole, Event, Phase, PlanSaved, PlannedTask,
+    QuestionReply, QuestionRequest, Role, SpecSaved, StepPayload, ToolResult,
 };
+use crate::provenance::{FileRecord, FileSource, PlanRecord, Record, SpecRecord};
 use crate::store::{NewTask, TaskStatus};
 use crate::templates;
 
@@ -102,19 +103,32 @@ impl Session<'_> {
         }
     }
 
-    /// Spec phase: writes `SPEC.md` and saves the spec on the project.
+    /// Spec phase: writes `SPEC.md` (an adopted repository's change spec goes to
+    /// `.samocoder/<project>.change.md` instead) and saves the spec on the project.
     pub async fn spec_phase(&mut self) -> Result<(), AgentError> {
         self.emit(Event::PhaseStarted { phase: Phase::Spec });
         let interactive = self.deps.interactive();
+        let adopted = self.adopted.is_some();
         let thread = Thread {
             key: "spec".into(),
-            system: templates::render_prompt("spec.system", json!({"interactive": interactive}))?,
+            system: templates::render_prompt(
+                if adopted {
+                    "adopt.spec.system"
+                } else {
+                    "spec.system"
+                },
+                json!({"interactive": interactive}),
+            )?,
             tools: vec![submit_spec_tool()],
         };
-        let first = templates::render_prompt(
-            "spec.user",
-            json!({"project_name": self.project.name, "description": self.project.description, "answers": []}),
-        )?;
+        let first = if adopted {
+            self.adopted_spec_prompt()?
+        } else {
+            templates::render_prompt(
+                "spec.user",
+                json!({"project_name": self.project.name, "description": self.project.description, "answers": []}),
+            )?
+        };
         let answer = loop {
             let a: SpecAnswer = self
                 .structured(&thread, Role::Spec, &first, |a: &SpecAnswer| {
@@ -147,28 +161,71 @@ impl Session<'_> {
         };
         let spec = answer.spec_markdown.trim().to_string() + "\n";
         let max = self.deps.config.limits.max_file_bytes;
-        let written = self
-            .ws
-            .resolve("SPEC.md")
-            .and_then(|p| self.ws.write_atomic(&p, spec.as_bytes(), max))
-            .map_err(|e| {
-                AgentError::Failed(format!(
-                    "cannot write SPEC.md in {} ({e}); make sure it is a plain file you can write",
-                    self.ws.root().display()
-                ))
-            })?;
+        let (path, written) = if adopted {
+            let name = self.change_spec_name();
+            let path = format!("{}/{name}", crate::workspace::META_DIR);
+            // Never over a file of the user's (a repository that tracks `.samocoder/`).
+            if self.ws.is_tracked(&path)? {
+                self.emit(Event::Warning {
+                    message: format!("{path} is a file of the repository; the change spec is kept in samocoder's database only (`samocoder show {}`)", self.project.name),
+                });
+                (path, None)
+            } else {
+                self.ws.exclude_meta_dir()?;
+                let w = self.ws.write_meta(&name, spec.as_bytes()).map_err(|e| {
+                    AgentError::Failed(format!(
+                        "cannot write {path} ({e}); make sure the directory is writable"
+                    ))
+                })?;
+                (path, Some(w))
+            }
+        } else {
+            let w = self
+                .ws
+                .resolve("SPEC.md")
+                .and_then(|p| self.ws.write_atomic(&p, spec.as_bytes(), max))
+                .map_err(|e| {
+                    AgentError::Failed(format!(
+                        "cannot write SPEC.md in {} ({e}); make sure it is a plain file you can write",
+                        self.ws.root().display()
+                    ))
+                })?;
+            ("SPEC.md".to_string(), Some(w))
+        };
         let project_id = self.project.id;
         let saved = StepPayload::Spec(SpecSaved {
             assumptions: answer.assumptions.clone(),
         });
+        let spec_record = Record::Spec(SpecRecord {
+            path: path.clone(),
+            bytes: spec.len() as u64,
+            assumptions: answer.assumptions.clone(),
+        });
         self.store().transaction(|db| {
             db.insert_step(&self.new_step("spec-result", None, saved))?;
-            db.upsert_file(project_id, "SPEC.md", &written.sha256, written.size)?;
+            if let Some(w) = &written {
+                // samocoder's own `.samocoder/` files are not part of the tree it watches.
+                if !adopted {
+                    db.upsert_file(project_id, &path, &w.sha256, w.size)?;
+                }
+                self.record_in(
+                    db,
+                    None,
+                    &Record::File(FileRecord {
+                        path: path.clone(),
+                        bytes: w.size,
+                        sha256: w.sha256.clone(),
+                        created: w.created,
+                        source: FileSource::Spec,
+                    }),
+                )?;
+            }
+            self.record_in(db, None, &spec_record)?;
             db.set_project_spec(project_id, &spec)
         })?;
         self.project.spec = Some(spec);
         self.emit(Event::SpecWritten {
-            path: "SPEC.md".into(),
+            path,
             assumptions: answer.assumptions,
         });
         Ok(())
@@ -199,6 +256,12 @@ impl Session<'_> {
         self.emit(Event::PhaseStarted {
             phase: Phase::Architecture,
         });
+        if self.adopted.is_some() {
+            let (answer, source, evidence) = self.adopted_architecture().await?;
+            return self
+                .save_architecture(answer, Vec::new(), source, evidence)
+                .await;
+        }
         let starters = templates::list_starters()?;
         let names: Vec<String> = starters.iter().map(|s| s.name.clone()).collect();
         let thread = Thread {
@@ -237,6 +300,19 @@ impl Session<'_> {
             let d = self.ws.digest(&self.ws.resolve(&rel)?)?;
             files.push((rel, d.sha256, d.size));
         }
+        self.save_architecture(answer, files, ArchitectureSource::Model, Vec::new())
+            .await
+    }
+
+    /// Saves the architecture (with the starter's files), says so, and runs the install
+    /// command.
+    async fn save_architecture(
+        &mut self,
+        answer: ArchitectureAnswer,
+        files: Vec<(String, String, u64)>,
+        source: ArchitectureSource,
+        evidence: Vec<String>,
+    ) -> Result<(), AgentError> {
         let arch = serde_json::to_value(&answer).unwrap_or_default();
         let project_id = self.project.id;
         let saved = StepPayload::Architecture(ArchitectureSaved {
@@ -246,6 +322,17 @@ impl Session<'_> {
             db.insert_step(&self.new_step("architecture-result", None, saved))?;
             for (rel, sha, size) in &files {
                 db.upsert_file(project_id, rel, sha, *size)?;
+                self.record_in(
+                    db,
+                    None,
+                    &Record::File(FileRecord {
+                        path: rel.clone(),
+                        bytes: *size,
+                        sha256: sha.clone(),
+                        created: true,
+                        source: FileSource::Template,
+                    }),
+                )?;
             }
             db.set_project_architecture(project_id, &arch)
         })?;
@@ -258,6 +345,8 @@ impl Session<'_> {
                 .clone()
                 .filter(|c| !c.trim().is_empty()),
             test_command: answer.test_command.clone(),
+            source,
+            evidence,
         });
         if let Some(cmd) = answer
             .install_command
@@ -285,15 +374,17 @@ impl Session<'_> {
         change_request: Option<&str>,
     ) -> Result<(), AgentError> {
         self.emit(Event::PhaseStarted { phase: Phase::Plan });
-        let map = self.ws.project_map(Default::default())?.render();
+        let map = self.project_map_text()?;
+        let adopted = self.adopted.is_some();
         let thread = Thread {
             key: format!("plan:{iteration}"),
-            system: templates::render_prompt("planner.system", json!({}))?,
+            system: templates::render_prompt("planner.system", json!({"adopted": adopted}))?,
             tools: vec![submit_plan_tool()],
         };
         let mut first = templates::render_prompt(
             "planner.user",
-            json!({"spec": self.project.spec, "architecture": self.architecture(), "project_map": map}),
+            json!({"spec": self.project.spec, "architecture": self.architecture(), "project_map": map,
+                   "adopted": adopted, "user_changes": self.user_changes_list()}),
         )?;
         if let Some(change) = change_request {
             first.push_str(&format!(
@@ -309,8 +400,19 @@ impl Session<'_> {
             change_request: change_request.map(String::from),
             restart: None,
         });
+        let record = Record::Plan(PlanRecord {
+            iteration,
+            tasks: plan
+                .tasks
+                .iter()
+                .map(|t| t.title.trim().to_string())
+                .collect(),
+            edited: false,
+            change_request: change_request.map(String::from),
+        });
         let tasks = self.store().transaction(|db| {
             db.insert_step(&self.new_step("plan-result", None, saved))?;
+            self.record_in(db, None, &record)?;
             let mut out = Vec::new();
             for (i, t) in plan.tasks.iter().enumerate() {
                 out.push(db.insert_task(&NewTask {
@@ -331,6 +433,9 @@ impl Session<'_> {
                 .map(|t| PlannedTask {
                     index: t.ordinal as u32,
                     title: t.title.clone(),
+                    goal: t.goal.clone(),
+                    files: t.files.clone(),
+                    verify: t.verify.clone(),
                 })
                 .collect(),
         });

@@ -33,7 +33,7 @@ pub fn latest_tasks(tasks: &[Task]) -> Vec<&Task> {
 
 /// The checkpoint an iteration started from: what a restart recorded for it, else the last
 /// checkpoint of the iterations before it.
-fn base_of(
+pub(super) fn base_of(
     store: &Store,
     project: &Project,
     tasks: &[Task],
@@ -121,11 +121,12 @@ pub fn plan_restart(store: &Store, project: &Project, n: u32) -> Result<RestartP
 /// queues the plan again as a new iteration from task `n`. Unfinished originals are closed as
 /// failed with a note (they stay in the history).
 pub(super) fn restart_from_task(
-    store: &Store,
-    project: &Project,
+    session: &mut super::session::Session<'_>,
     plan: &RestartPlan,
-    run_id: i64,
 ) -> Result<Restart, AgentError> {
+    let store = session.store();
+    let project = &session.project;
+    let run_id = session.run_id;
     let RestartPlan {
         n,
         iteration,
@@ -140,11 +141,25 @@ pub(super) fn restart_from_task(
     let ws = Workspace::open(&project.dir)?;
     let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
     let target = CommitId::new(before.clone());
+    let adopted = session.adopted.clone();
     // Two restarts in the same second get -2, -3, ...
     let mut branch = format!("samocoder/from-task-{n}-{stamp}");
     let mut suffix = 1;
     let kept = loop {
-        match ws.restore_to(&target, &branch, true) {
+        let attempt = match &adopted {
+            // samocoder's own unfinished work is kept on its branch; the user's uncommitted
+            // changes are carried along, as always in an adopted repository.
+            Some(a) => ws.create_branch(&branch, &target).and_then(|()| {
+                let kept = ws.commit_own_changes(
+                    &format!("Work in progress before restoring {}", target.short()),
+                    &a.keep_out,
+                )?;
+                ws.switch_to(&crate::workspace::Head::Branch(branch.clone()))?;
+                Ok(kept)
+            }),
+            None => ws.restore_to(&target, &branch, true),
+        };
+        match attempt {
             Err(crate::workspace::WorkspaceError::BranchExists(_)) if suffix < 100 => {
                 suffix += 1;
                 branch = format!("samocoder/from-task-{n}-{stamp}-{suffix}");
@@ -152,7 +167,13 @@ pub(super) fn restart_from_task(
             other => break other?,
         }
     };
-    let snap = super::snapshot::TreeSnapshot::take(store, project.id, &ws)?;
+    if adopted.is_some() {
+        store.set_adoption_branch(project.id, &branch)?;
+    }
+    let snap = match adopted {
+        None => Some(super::snapshot::TreeSnapshot::take(store, project.id, &ws)?),
+        Some(_) => None,
+    };
     let next = iteration + 1;
     let redo = current.iter().filter(|t| t.ordinal >= i64::from(n)).count();
     store.transaction(|db| {
@@ -198,7 +219,9 @@ pub(super) fn restart_from_task(
                 }),
             }),
         })?;
-        snap.apply(db, project.id)?;
+        if let Some(snap) = &snap {
+            snap.apply(db, project.id)?;
+        }
         db.append_audit(
             Some(project.id),
             "project.restart",
@@ -207,6 +230,9 @@ pub(super) fn restart_from_task(
         )?;
         Ok(())
     })?;
+    if let Some(a) = session.adopted.as_mut() {
+        a.row.branch = branch.clone();
+    }
     Ok(Restart {
         branch,
         from_commit: before,

@@ -58,8 +58,22 @@ impl ThreadLog {
     }
 }
 
+/// `iteration.ordinal`, the task's name in the provenance log.
+pub fn task_label(task: &crate::store::Task) -> String {
+    format!("{}.{}", task.iteration, task.ordinal)
+}
+
 pub struct Session<'a> {
     pub deps: &'a AgentDeps,
+    /// Set for an adopted repository once the run is on samocoder's branch.
+    pub adopted: Option<super::adopt::Adopted>,
+    /// The task being worked on (`iteration.ordinal`), for the provenance log.
+    pub current_task: Option<String>,
+    /// The repository map of the planning phases (see `project_map_text`).
+    pub(super) map_cache: std::sync::Mutex<Option<String>>,
+    /// This run wrote a file of the tree or ran a command (or found a killed run's work):
+    /// there may be something of samocoder's to commit before leaving an adopted repository.
+    pub(super) touched: std::sync::atomic::AtomicBool,
     pub project: Project,
     pub run_id: i64,
     pub ws: Workspace,
@@ -86,6 +100,10 @@ impl<'a> Session<'a> {
             deps.home.clone(),
         );
         Session {
+            adopted: None,
+            current_task: None,
+            map_cache: std::sync::Mutex::new(None),
+            touched: std::sync::atomic::AtomicBool::new(false),
             budget,
             deps,
             project,
@@ -191,6 +209,33 @@ impl<'a> Session<'a> {
                 content: content.into(),
             }),
         )
+    }
+
+    /// Appends to the project's provenance log (outside any transaction).
+    pub fn record(
+        &self,
+        task: Option<&crate::store::Task>,
+        record: crate::provenance::Record,
+    ) -> Result<(), AgentError> {
+        let label = task.map(task_label);
+        self.store().append_provenance(
+            &self.project,
+            Some(self.run_id),
+            label.as_deref(),
+            &record,
+        )?;
+        Ok(())
+    }
+
+    /// Appends to the provenance log inside the caller's transaction.
+    pub fn record_in(
+        &self,
+        db: &Db<'_>,
+        task: Option<&str>,
+        record: &crate::provenance::Record,
+    ) -> crate::store::Result<()> {
+        db.append_provenance(&self.project, Some(self.run_id), task, record)
+            .map(|_| ())
     }
 
     /// How many model answers this project's saved state has consumed (the replay position).

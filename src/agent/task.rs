@@ -10,7 +10,7 @@ use super::answers::{Unusable, give_up_message, unusable_in_a_row};
 use super::error::AgentError;
 use super::planning::MAX_BAD_ANSWERS;
 use super::session::{Session, Thread, ThreadLog};
-use super::tools::dev_tools;
+use super::tools::{dev_tools, repo_dev_tools};
 use crate::llm::ToolCall;
 use crate::protocol::{Event, Role, StepKind, StepPayload, TestStatus};
 use crate::store::{Task, TaskStatus};
@@ -31,14 +31,20 @@ impl Session<'_> {
             total,
             title: task.title.clone(),
         });
+        self.current_task = Some(super::session::task_label(&task));
         let arch = self.architecture();
+        let adopted = self.adopted.is_some();
         let thread = Thread {
             key: key.clone(),
             system: templates::render_prompt(
                 "coder.system",
-                json!({"test_command": arch.test_command}),
+                json!({"test_command": arch.test_command, "adopted": adopted}),
             )?,
-            tools: dev_tools(),
+            tools: if adopted {
+                repo_dev_tools()
+            } else {
+                dev_tools()
+            },
         };
         let mut log = self.open_thread(&key)?;
         let fresh = log.is_empty();
@@ -198,7 +204,9 @@ impl Session<'_> {
                 "architecture": self.architecture(),
                 "done_tasks": done,
                 "user_edits": user_edits,
-                "project_map": self.ws.project_map(Default::default())?.render(),
+                "project_map": self.project_map_text()?,
+                "adopted": self.adopted.is_some(),
+                "user_changes": self.user_changes_list(),
             }),
         )?)
     }

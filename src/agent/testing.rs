@@ -313,6 +313,10 @@ pub(crate) struct Harness {
     pub(crate) max_cost_usd: Option<f64>,
     pub(crate) prompter: Option<Prompter>,
     pub(crate) cancel: CancellationToken,
+    pub(crate) allow_dirty: bool,
+    pub(crate) plan_only: bool,
+    /// `resume -d` for the next run.
+    pub(crate) change_request: Option<String>,
 }
 
 /// A price for the scripted model: $1 per 1000 input tokens, $2 per 1000 output: every
@@ -403,7 +407,64 @@ impl Harness {
             max_cost_usd: None,
             prompter: None,
             cancel,
+            allow_dirty: false,
+            plan_only: false,
+            change_request: None,
         }
+    }
+
+    /// A harness whose project is an adopted git repository: `committed` files on `main`, then
+    /// `dirty` written on top (uncommitted). `Err` is what adopting said, with the harness.
+    pub(crate) fn adopted(
+        replies: Vec<Reply>,
+        commands: Vec<CommandOutcome>,
+        committed: &[(&str, &str)],
+        dirty: &[(&str, &str)],
+        allow_dirty: bool,
+    ) -> Result<Harness, Box<(Harness, super::AgentError)>> {
+        let mut h = Harness::new(replies, commands);
+        let dir = h._tmp.path().join("repo");
+        std::fs::create_dir_all(&dir).unwrap();
+        let repo = git2::Repository::init_opts(
+            &dir,
+            git2::RepositoryInitOptions::new().initial_head("main"),
+        )
+        .unwrap();
+        for (p, c) in committed {
+            write_file(&dir, p, c);
+        }
+        let mut index = repo.index().unwrap();
+        index
+            .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+            .unwrap();
+        index.write().unwrap();
+        let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+        let sig = git2::Signature::now("user", "user@example.com").unwrap();
+        repo.commit(Some("HEAD"), &sig, &sig, "the user's work", &tree, &[])
+            .unwrap();
+        for (p, c) in dirty {
+            write_file(&dir, p, c);
+        }
+        let adopted = super::adopt(
+            &h.store,
+            &NewProject {
+                name: "repo".into(),
+                dir: dir.canonicalize().unwrap(),
+                description: "add a --json flag".into(),
+                template: None,
+                budget_usd: None,
+            },
+            allow_dirty,
+            "samocoder new --here",
+            &h.config,
+        );
+        let project = match adopted {
+            Ok(a) => a.project,
+            Err(e) => return Err(Box::new((h, e))),
+        };
+        h.project_id = project.id;
+        h.allow_dirty = allow_dirty;
+        Ok(h)
     }
 
     pub(crate) fn project_dir(&self) -> std::path::PathBuf {
@@ -425,6 +486,7 @@ impl Harness {
             max_cost_usd: self.max_cost_usd,
             available_tools: vec!["sh".into()],
             template: None,
+            allow_dirty: self.allow_dirty,
         }
     }
 
@@ -434,8 +496,9 @@ impl Harness {
             RunRequest {
                 project_id: self.project_id,
                 command,
-                change_request: None,
+                change_request: self.change_request.clone(),
                 restart: None,
+                plan_only: self.plan_only,
             },
         )
         .await
@@ -456,6 +519,12 @@ impl Harness {
             other => panic!("the last event is not run_finished: {other:?}"),
         }
     }
+}
+
+pub(crate) fn write_file(dir: &std::path::Path, rel: &str, content: &str) {
+    let p = dir.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, content).unwrap();
 }
 
 /// A command that exits with `code` and prints `output`.

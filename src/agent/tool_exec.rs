@@ -14,6 +14,7 @@ use super::session::{Session, Thread, ThreadLog};
 use super::tools::{DevTool, FileRequest, parse_dev_tool};
 use crate::llm::ToolCall;
 use crate::protocol::{CommandRole, Event, Role, StepPayload, ToolResult};
+use crate::provenance::{FileRecord, FileSource, Record};
 use crate::templates;
 use crate::workspace::Workspace;
 
@@ -63,6 +64,9 @@ impl Session<'_> {
         calls: Vec<ToolCall>,
     ) -> Result<(), AgentError> {
         let max = self.deps.config.limits.max_file_bytes;
+        // Any call of a task may write (before its result is saved): see `leave_adopted`.
+        self.touched
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         let turn_step = log.last_turn_pos().map_or(0, |p| log.steps[p].id);
         let mut i = 0;
         while i < calls.len() {
@@ -90,6 +94,10 @@ impl Session<'_> {
                 let sem = Arc::new(tokio::sync::Semaphore::new(self.deps.jobs));
                 let mut handles = Vec::new();
                 for (call, tool) in batch {
+                    if let Some(refused) = self.refuse_protected(&call, &tool) {
+                        handles.push(tokio::spawn(async move { Ok(refused) }));
+                        continue;
+                    }
                     let ws = self.ws.clone();
                     let sem = sem.clone();
                     let recorded = self.recorded_hash(&tool)?;
@@ -130,9 +138,20 @@ impl Session<'_> {
         let max = self.deps.config.limits.max_file_bytes;
         let target = tool.target();
         Ok(match tool {
-            DevTool::ListFiles => {
-                let map = self.ws.project_map(Default::default())?.render();
-                ToolOutcome::ok(call, target, map)
+            DevTool::ListFiles { path } => {
+                if self.adopted.is_none() && path.is_none() {
+                    let map = self.ws.project_map(Default::default())?.render();
+                    ToolOutcome::ok(call, target, map)
+                } else {
+                    let budget = self.deps.config.limits.repo_map_tokens;
+                    match self.ws.repo_map(path.as_deref(), budget) {
+                        Ok(map) => ToolOutcome::ok(call, target, map.text),
+                        Err(e) if e.is_model_error() => {
+                            ToolOutcome::error(call, target, e.to_string())
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
             }
             DevTool::ReadFile { path } => {
                 match self.ws.resolve(&path).and_then(|p| self.ws.read(&p, max)) {
@@ -142,6 +161,9 @@ impl Session<'_> {
                 }
             }
             t @ (DevTool::WriteFile { .. } | DevTool::EditFile { .. }) => {
+                if let Some(refused) = self.refuse_protected(&call, &t) {
+                    return Ok(refused);
+                }
                 let ws = self.ws.clone();
                 let recorded = self.recorded_hash(&t)?;
                 tokio::task::spawn_blocking(move || file_tool(&ws, call, t, max, recorded))
@@ -234,6 +256,14 @@ impl Session<'_> {
         let mut lines = Vec::new();
         let mut written = Vec::new();
         for (f, answer) in files.iter().zip(answers) {
+            if self
+                .ws
+                .resolve(&f.path)
+                .is_ok_and(|p| self.protected(p.rel()))
+            {
+                lines.push(format!("{}: {}", f.path, protected_message(&f.path)));
+                continue;
+            }
             let content = match answer {
                 Ok(a) => a.content,
                 Err(AgentError::Model(m)) => {
@@ -268,6 +298,16 @@ impl Session<'_> {
         })
     }
 
+    /// A write to a file with the user's uncommitted changes (adopted repositories), refused.
+    fn refuse_protected(&self, call: &ToolCall, tool: &DevTool) -> Option<ToolOutcome> {
+        let (DevTool::WriteFile { path, .. } | DevTool::EditFile { path, .. }) = tool else {
+            return None;
+        };
+        let rel = self.ws.resolve(path).ok()?;
+        self.protected(rel.rel())
+            .then(|| ToolOutcome::error(call.clone(), tool.target(), protected_message(rel.rel())))
+    }
+
     /// The hash samocoder last recorded for the file an edit targets (what makes a repeated edit
     /// after a stop recognisable).
     fn recorded_hash(&self, tool: &DevTool) -> Result<Option<String>, AgentError> {
@@ -291,6 +331,12 @@ impl Session<'_> {
         o: ToolOutcome,
     ) -> Result<(), AgentError> {
         let project_id = self.project.id;
+        let source = if o.call.name == "write_files" {
+            FileSource::Writer
+        } else {
+            FileSource::Tool
+        };
+        let task = self.current_task.clone();
         let payload = StepPayload::ToolCall(ToolResult {
             call_id: o.call.id.clone(),
             name: o.call.name.clone(),
@@ -299,8 +345,19 @@ impl Session<'_> {
             is_error: o.is_error,
         });
         self.save_with(log, Some(task_id), vec![payload], |db| {
-            for (path, sha, size, _) in &o.files {
+            for (path, sha, size, created) in &o.files {
                 db.upsert_file(project_id, path, sha, *size)?;
+                self.record_in(
+                    db,
+                    task.as_deref(),
+                    &Record::File(FileRecord {
+                        path: path.clone(),
+                        bytes: *size,
+                        sha256: sha.clone(),
+                        created: *created,
+                        source,
+                    }),
+                )?;
             }
             Ok(())
         })?;
@@ -322,6 +379,13 @@ impl Session<'_> {
         }
         Ok(())
     }
+}
+
+/// Why a file with the user's uncommitted changes is not written.
+fn protected_message(path: &str) -> String {
+    format!(
+        "`{path}` has uncommitted changes of the user, which samocoder leaves exactly as they are: do not write or edit it; make the change in other files, or stop with task_done and say that the user must commit it first"
+    )
 }
 
 /// Writes or edits a file (on a blocking thread).

@@ -26,7 +26,10 @@ pub const MAX_WRITE_FILES: usize = 8;
 /// A developer tool call with validated arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DevTool {
-    ListFiles,
+    /// The project's files, or those of one directory (`path`).
+    ListFiles {
+        path: Option<String>,
+    },
     ReadFile {
         path: String,
     },
@@ -58,7 +61,7 @@ impl DevTool {
     /// A short target for events and logs: the path or the command.
     pub fn target(&self) -> String {
         match self {
-            DevTool::ListFiles => ".".into(),
+            DevTool::ListFiles { path } => path.clone().unwrap_or_else(|| ".".into()),
             DevTool::ReadFile { path }
             | DevTool::WriteFile { path, .. }
             | DevTool::EditFile { path, .. } => path.clone(),
@@ -71,6 +74,21 @@ impl DevTool {
                 .join(", "),
         }
     }
+}
+
+/// The developer's tools for an adopted repository: `list_files` takes a directory, since a
+/// large tree's map lists only part of it.
+pub fn repo_dev_tools() -> Vec<ToolDef> {
+    let mut tools = dev_tools();
+    if let Some(t) = tools.iter_mut().find(|t| t.name == "list_files") {
+        *t = tool(
+            "list_files",
+            "List files with sizes and their top-level definitions: the whole repository (as much as fits), or one directory given as `path`.",
+            json!({"path": {"type": "string", "description": "A directory relative to the repository root; leave it out for the whole repository."}}),
+        );
+        t.parameters["required"] = json!([]);
+    }
+    tools
 }
 
 /// The developer's tools, as sent to the model.
@@ -186,8 +204,14 @@ pub fn parse_dev_tool(call: &ToolCall, max_file_bytes: u64) -> Result<DevTool, S
     let name = call.name.as_str();
     let tool = match name {
         "list_files" => {
-            args_object(name, &call.arguments)?;
-            DevTool::ListFiles
+            let v = args_object(name, &call.arguments)?;
+            let path = match v.get("path") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(p)) if p.trim().is_empty() || p.trim() == "." => None,
+                Some(Value::String(p)) => Some(check_path(name, p.clone())?),
+                Some(_) => return Err(format!("{name}: `path` must be a string")),
+            };
+            DevTool::ListFiles { path }
         }
         "read_file" => {
             let a: PathArgs = args(name, &call.arguments)?;
@@ -363,8 +387,19 @@ mod tests {
         );
         assert_eq!(
             parse_dev_tool(&call("list_files", ""), 100),
-            Ok(DevTool::ListFiles)
+            Ok(DevTool::ListFiles { path: None })
         );
+        assert_eq!(
+            parse_dev_tool(&call("list_files", r#"{"path":"src"}"#), 100),
+            Ok(DevTool::ListFiles {
+                path: Some("src".into())
+            })
+        );
+        assert!(parse_dev_tool(&call("list_files", r#"{"path":3}"#), 100).is_err());
+        let repo = repo_dev_tools();
+        let list = repo.iter().find(|t| t.name == "list_files").unwrap();
+        assert_eq!(list.parameters["required"], json!([]));
+        assert!(list.parameters["properties"]["path"].is_object());
         assert_eq!(
             parse_dev_tool(
                 &call("run_command", r#"{"command":" ls ","timeout_s":5}"#),

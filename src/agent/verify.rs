@@ -11,6 +11,7 @@ use super::session::{Session, ThreadLog};
 use crate::protocol::{
     Checkpoint, CommandRole, Event, StepPayload, TaskOutcome, TestStatus, UserInput, Verify,
 };
+use crate::provenance::{CheckpointRecord, Record};
 use crate::store::{Task, TaskStatus};
 use crate::templates;
 
@@ -135,23 +136,51 @@ impl Session<'_> {
         } else {
             format!("Task {}: {}\n\n{}", task.ordinal, task.title, summary)
         };
-        let checkpoint = self.ws.checkpoint(&message)?;
-        if let Some(message) = checkpoint.warning() {
-            self.emit(Event::Warning { message });
-        }
-        let commit = match checkpoint.commit {
+        // In an adopted repository only samocoder's changes are committed.
+        let made = match &self.adopted {
+            Some(a) => {
+                self.ensure_on_own_branch()?;
+                self.ws.commit_own_changes(&message, &a.keep_out)?
+            }
+            None => {
+                let checkpoint = self.ws.checkpoint(&message)?;
+                if let Some(message) = checkpoint.warning() {
+                    self.emit(Event::Warning { message });
+                }
+                checkpoint.commit
+            }
+        };
+        let commit = match made {
             Some(c) => Some(c),
             None => self.ws.head()?,
         };
-        let snap = super::snapshot::TreeSnapshot::take(self.store(), self.project.id, &self.ws)?;
+        let snap = match self.adopted {
+            None => Some(super::snapshot::TreeSnapshot::take(
+                self.store(),
+                self.project.id,
+                &self.ws,
+            )?),
+            // An adopted repository's record of the tree is git's (see `commands.rs`).
+            Some(_) => None,
+        };
         let project_id = self.project.id;
         let commit_id = commit.as_ref().map(|c| c.as_str().to_string());
         let step = StepPayload::Checkpoint(Checkpoint {
             commit: commit_id.clone(),
             summary: summary.to_string(),
         });
+        let record = Record::Checkpoint(CheckpointRecord {
+            commit: commit_id.clone(),
+            title: task.title.clone(),
+            summary: summary.to_string(),
+            backfilled: false,
+        });
+        let label = super::session::task_label(task);
         self.save_with(log, Some(task.id), vec![step], |db| {
-            snap.apply(db, project_id)?;
+            if let Some(snap) = &snap {
+                snap.apply(db, project_id)?;
+            }
+            self.record_in(db, Some(&label), &record)?;
             if let Some(c) = &commit_id {
                 db.set_task_checkpoint(task.id, c)?;
             }

@@ -71,6 +71,7 @@ pub fn run_agent(
         jobs: settings.jobs,
         available_tools: crate::exec::available_tools(&ctx.env),
         template: settings.template.clone(),
+        allow_dirty: settings.allow_dirty,
     };
     let ui = ctx.ui.clone();
     Ok(super::runtime::block_on(2, &cancel, async move {

@@ -1,8 +1,6 @@
 //! `samocoder config edit`: edit a copy of the file, save it only when it still loads.
 use super::Result;
 
-use std::process::Command;
-
 use super::{Ctx, UsageError};
 use crate::config::{ConfigError, load_text, save_text};
 use crate::exit::Exit;
@@ -43,11 +41,13 @@ pub fn edit(ctx: &Ctx) -> Result<Exit> {
     std::fs::write(tmp.path(), &original)?;
     let mut last = original.clone();
     loop {
-        let status = editor_command(&editor, tmp.path()).status().map_err(|e| {
-            ConfigError::Editor(format!(
-                "cannot start the editor `{editor}`: {e}; set VISUAL or EDITOR"
-            ))
-        })?;
+        let status = super::editor::command(&editor, tmp.path())
+            .status()
+            .map_err(|e| {
+                ConfigError::Editor(format!(
+                    "cannot start the editor `{editor}`: {e}; set VISUAL or EDITOR"
+                ))
+            })?;
         if !status.success() {
             return Err(ConfigError::Editor(format!(
                 "the editor `{editor}` failed ({status}); the config file was not changed"
@@ -81,21 +81,5 @@ pub fn edit(ctx: &Ctx) -> Result<Exit> {
                 last = text;
             }
         }
-    }
-}
-
-/// `$EDITOR` may carry arguments (`code -w`): let the shell split it, as git does.
-fn editor_command(editor: &str, file: &std::path::Path) -> Command {
-    if cfg!(unix) {
-        let mut c = Command::new("sh");
-        c.arg("-c")
-            .arg(format!("{editor} \"$1\""))
-            .arg("sh")
-            .arg(file);
-        c
-    } else {
-        let mut c = Command::new(editor);
-        c.arg(file);
-        c
     }
 }

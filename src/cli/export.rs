@@ -50,14 +50,26 @@ pub struct ExportArgs {
     /// checkpoints leave them out).
     #[arg(long)]
     pub include_large: bool,
+    /// Add how the project was made under `samocoder/` in the zip: the spec, the plan,
+    /// per-task test results, the command log, the cost ledger (CSV), the whole log and a
+    /// manifest with the samocoder and price-table versions (never a key or the database).
+    #[arg(long, requires = "project")]
+    pub provenance: bool,
 }
 
 pub fn run(args: ExportArgs, ctx: &Ctx) -> Result<Exit> {
+    let mut extra = None;
     let (dir, default_name) = match (args.project, args.dir) {
         (Some(name), None) => {
             let store =
                 open_store(ctx)?.ok_or_else(|| StoreError::NoProject { name: name.clone() })?;
             let p = store.get_project(&name)?;
+            if args.provenance {
+                extra = Some(crate::export::Extra {
+                    dirs: vec!["samocoder".into(), "samocoder-provenance".into()],
+                    files: provenance_files(ctx, &store, &p)?,
+                });
+            }
             if !p.dir.is_dir() {
                 return Err(UsageError(format!(
                     "the directory of project {} ({}) is missing; nothing to export",
@@ -79,6 +91,7 @@ pub fn run(args: ExportArgs, ctx: &Ctx) -> Result<Exit> {
     };
     let limits = ctx.config()?.limits;
     let opts = ExportOptions {
+        extra,
         include_git: args.include_git,
         include_secrets: args.include_secrets,
         reproducible: args.reproducible,
@@ -112,6 +125,39 @@ pub fn run(args: ExportArgs, ctx: &Ctx) -> Result<Exit> {
     };
     print_report(&ctx.ui, &report)?;
     Ok(Exit::Ok)
+}
+
+/// The provenance files of `p`, for the archive.
+fn provenance_files(
+    ctx: &Ctx,
+    store: &crate::store::Store,
+    p: &crate::store::Project,
+) -> Result<Vec<(String, Vec<u8>)>> {
+    let tasks = store.list_tasks(p.id)?;
+    let verify = store.steps_of_kind(p.id, crate::store::StepKind::Verify)?;
+    let timeline = crate::provenance::Timeline::load(store, &crate::store::ProjectKey::from(p))?;
+    let adoption = store.adoption(p.id)?;
+    let table = crate::llm::pricing::load_table(&ctx.paths.data_dir)?;
+    let sources = table
+        .sources
+        .values()
+        .map(|s| s.label())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let input = crate::provenance::bundle::Input {
+        project: p,
+        tasks: &tasks,
+        verify: &verify,
+        timeline: &timeline,
+        adoption: adoption.as_ref(),
+        price_table: (&sources, &table.version),
+        schema_version: crate::store::SCHEMA_VERSION,
+        now_ms: chrono::Utc::now().timestamp_millis(),
+    };
+    Ok(crate::provenance::bundle::bundle(&input)
+        .into_iter()
+        .map(|(name, content)| (name, content.into_bytes()))
+        .collect())
 }
 
 /// `<dirname>.zip` in the current directory.
@@ -158,6 +204,9 @@ fn print_report(ui: &Ui, r: &ExportReport) -> io::Result<()> {
         Some(p) => p.display().to_string(),
         None => "stdout".into(),
     };
+    if let Some(d) = &r.provenance {
+        ui.info(format!("  added how the project was made under {d}/"));
+    }
     ui.info(format!(
         "Exported {} file(s), {} symlink(s) ({}) to {to} ({} compressed)",
         r.files,

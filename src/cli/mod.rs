@@ -9,14 +9,18 @@ mod completions;
 mod config;
 mod config_edit;
 mod doctor;
+mod editor;
 mod error;
+mod estimate;
 mod export;
 mod files;
 mod keys;
 mod keys_test;
+mod log;
 mod man;
 mod models;
 mod new;
+mod plan;
 mod prices;
 mod projects;
 mod resume;
@@ -87,6 +91,10 @@ pub enum Command {
     Projects(projects::ProjectsArgs),
     /// Show one project: directory, status, spec, tasks, last error, cost and budget.
     Show(show::ShowArgs),
+    /// Show a project's plan with a cost estimate; `--edit` changes it in $EDITOR.
+    Plan(plan::PlanArgs),
+    /// Show everything done for a project: model calls, files written, commands, checkpoints.
+    Log(log::LogArgs),
     /// Show or set a project's budget: the most it may spend in all (`--clear` removes it).
     Budget(budget::BudgetArgs),
     /// Show a project's files as a tree, or one file's contents.
@@ -210,6 +218,8 @@ fn run(command: Command, ctx: &Ctx) -> Result<Exit> {
         Command::Projects(args) => projects::run(args, ctx),
         Command::Show(args) => show::run(args, ctx),
         Command::Budget(args) => budget::run(args, ctx),
+        Command::Plan(args) => plan::run(args, ctx),
+        Command::Log(args) => log::run(args, ctx),
         Command::Rm(args) => rm::run(args, ctx),
         Command::Ask(args) => ask::run(args, ctx),
         Command::Models(args) => models::run(args, ctx),

@@ -1,4 +1,5 @@
-//! `samocoder new`: register a project and build it.
+//! `samocoder new`: register a project and build it, or adopt a directory the user already has
+//! (`--here`, or `--dir` with files in it) and make the change it is asked for there.
 use super::Result;
 
 use std::io::{IsTerminal, Read};
@@ -31,11 +32,15 @@ pub struct NewArgs {
     /// Read the description from a file.
     #[arg(long, value_name = "FILE")]
     pub spec: Option<PathBuf>,
-    /// Where to build it (default: ./NAME). Must be empty unless --force.
-    #[arg(long, value_name = "PATH")]
+    /// Where to build it (default: ./NAME). A directory with files in it is adopted.
+    #[arg(long, value_name = "PATH", conflicts_with = "here")]
     pub dir: Option<PathBuf>,
-    /// Build in a directory that is not empty.
+    /// Work on the current directory: adopt it (a repository you already have) and make the
+    /// change the description asks for, on a branch of samocoder's own.
     #[arg(long)]
+    pub here: bool,
+    /// No longer needed: a directory with files in it is adopted, never overwritten.
+    #[arg(long, hide = true)]
     pub force: bool,
     /// Start from this starter template (see `samocoder templates`).
     #[arg(long, value_name = "NAME")]
@@ -73,8 +78,12 @@ pub fn run(args: NewArgs, ctx: &Ctx) -> Result<Exit> {
     crate::store::validate_name(&name)?;
     let dir = match &args.dir {
         Some(d) => absolute(d)?,
+        None if args.here => std::env::current_dir()?,
         None => std::env::current_dir()?.join(&name),
     };
+    if settings.estimate {
+        return dry_run(ctx, &config, &settings, &name);
+    }
     let store = Store::open(&ctx.paths.database, Arc::new(SystemClock))?;
     if store.find_project(&name)?.is_some() {
         return Err(UsageError(format!(
@@ -89,36 +98,118 @@ pub fn run(args: NewArgs, ctx: &Ctx) -> Result<Exit> {
         ))
         .into());
     }
-    check_dir(&dir, args.force, ctx)?;
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| UsageError(format!("cannot create {}: {e}", dir.display())))?;
-    let dir = dir.canonicalize()?;
-    let project = store.create_project(&NewProject {
+    if args.force {
+        ctx.ui.warn(
+            "--force is no longer needed: a directory with files in it is adopted (samocoder works on a branch of its own and never overwrites your files)",
+        );
+    }
+    let adopt = has_files(&dir)?;
+    let adopt = adopt && crate::workspace::holds_work(&dir)?;
+    if adopt && args.template.is_some() {
+        return Err(UsageError(format!(
+            "--template starts a new project; {} already has files, which are adopted as they are: leave out --template, or choose an empty --dir",
+            dir.display()
+        ))
+        .into());
+    }
+    let new = |dir: PathBuf| NewProject {
         name: name.clone(),
         dir,
-        description,
+        description: description.clone(),
         template: args.template.clone(),
         budget_usd: None,
-    })?;
-    store.append_audit(
-        Some(project.id),
-        "project.new",
-        &serde_json::json!({"name": name}),
-    )?;
+    };
+    let project = if adopt {
+        let dir = dir.canonicalize()?;
+        let command = if args.here {
+            "samocoder new --here".to_string()
+        } else {
+            format!("samocoder new --dir {}", dir.display())
+        };
+        let crate::agent::NewAdoption {
+            project,
+            adoption,
+            left_out,
+        } = crate::agent::adopt(&store, &new(dir), settings.allow_dirty, &command, &config)?;
+        if let Some(warning) = left_out {
+            ctx.ui
+                .warn(warning.replace("the checkpoint left out", "the base commit left out"));
+        }
+        if !ctx.ui.json() {
+            ctx.ui.info(format!(
+                "Adopted {} as project {}: samocoder works on branch {} (from {}), never on yours",
+                project.dir.display(),
+                project.name,
+                adoption.branch,
+                adoption.base_branch.clone().unwrap_or_else(|| adoption
+                    .base_commit
+                    .chars()
+                    .take(8)
+                    .collect()),
+            ));
+        }
+        project
+    } else {
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| UsageError(format!("cannot create {}: {e}", dir.display())))?;
+        let project = store.create_project(&new(dir.canonicalize()?))?;
+        store.append_audit(
+            Some(project.id),
+            "project.new",
+            &serde_json::json!({"name": name}),
+        )?;
+        project
+    };
     let lock = ProjectLock::acquire(&ctx.paths.data_dir, project.id, &project.name)?;
-    agent_run::run_agent(
+    let exit = agent_run::run_agent(
         lock,
         ctx,
         config,
-        store,
+        store.clone(),
         &settings,
         RunRequest {
             project_id: project.id,
             command: RunCommand::New,
             change_request: None,
             restart: None,
+            plan_only: settings.plan_only,
         },
-    )
+    )?;
+    if settings.plan_only && exit == Exit::Ok && !ctx.ui.json() {
+        super::plan::print_plan(ctx, &store, &store.project_by_id(project.id)?)?;
+    }
+    Ok(exit)
+}
+
+/// `new --estimate`: what the whole run would cost, with nothing created and nothing spent.
+fn dry_run(
+    ctx: &Ctx,
+    config: &crate::config::Config,
+    settings: &RunSettings,
+    name: &str,
+) -> Result<Exit> {
+    let store = Store::open_existing(&ctx.paths.database, Arc::new(SystemClock))?;
+    if let Some(s) = &store
+        && s.find_project(name)?.is_some()
+    {
+        return Err(UsageError(format!(
+            "a project named `{name}` exists; see its estimate with `samocoder resume {name} --estimate`"
+        ))
+        .into());
+    }
+    let prices = super::estimate::Prices::new(ctx, config, settings)?;
+    let scope = crate::estimate::Scope {
+        planning: vec![
+            crate::protocol::Role::Spec,
+            crate::protocol::Role::Architect,
+            crate::protocol::Role::Planner,
+        ],
+        tasks: None,
+        iteration: None,
+    };
+    let e = super::estimate::make(store.as_ref(), &scope, &prices)?;
+    super::estimate::print(ctx, &e, 0.0, &prices)?;
+    Ok(Exit::Ok)
 }
 
 fn description(args: &NewArgs, ctx: &Ctx, from_cassette: Option<String>) -> Result<String> {
@@ -186,26 +277,11 @@ fn absolute(p: &Path) -> std::io::Result<PathBuf> {
     }
 }
 
-fn check_dir(dir: &Path, force: bool, ctx: &Ctx) -> Result<()> {
+/// Whether `dir` holds anything; a missing directory is made later, a file is refused.
+fn has_files(dir: &Path) -> Result<bool> {
     match std::fs::read_dir(dir) {
-        Ok(mut entries) => {
-            if entries.next().is_some() && !force {
-                let q = format!(
-                    "{} is not empty; build the project in it anyway",
-                    dir.display()
-                );
-                if ctx.ui.stdin_is_tty() && !ctx.ui.yes() && ctx.ui.confirm(&q, false)? {
-                    return Ok(());
-                }
-                return Err(UsageError(format!(
-                    "{} is not empty: pass --force to build in it, or choose another --dir",
-                    dir.display()
-                ))
-                .into());
-            }
-            Ok(())
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Ok(mut entries) => Ok(entries.next().is_some()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
         Err(_) if dir.exists() => {
             Err(UsageError(format!("{} is not a directory", dir.display())).into())
         }

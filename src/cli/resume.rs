@@ -44,6 +44,16 @@ pub fn run(args: ResumeArgs, ctx: &Ctx) -> Result<Exit> {
             )
         })?,
     };
+    if settings.estimate {
+        return dry_run(
+            ctx,
+            &config,
+            &settings,
+            &store,
+            &project,
+            args.change.is_some(),
+        );
+    }
     let lock = ProjectLock::acquire(&ctx.paths.data_dir, project.id, &project.name)?;
     let restart = match args.from_task {
         Some(n) => Some(crate::agent::plan_restart(&store, &project, n)?),
@@ -81,6 +91,47 @@ pub fn run(args: ResumeArgs, ctx: &Ctx) -> Result<Exit> {
             command: RunCommand::Resume,
             change_request: change,
             restart,
+            plan_only: settings.plan_only,
         },
     )
+}
+
+/// `resume --estimate`: what the rest of the work would cost (the phases not done yet and the
+/// open tasks of the latest plan; a new iteration with `-d`), with nothing spent.
+fn dry_run(
+    ctx: &Ctx,
+    config: &crate::config::Config,
+    settings: &RunSettings,
+    store: &Store,
+    project: &crate::store::Project,
+    change: bool,
+) -> Result<Exit> {
+    use crate::protocol::Role;
+    let tasks = store.list_tasks(project.id)?;
+    let latest = crate::agent::latest_tasks(&tasks);
+    let mut planning = Vec::new();
+    if project.spec.is_none() {
+        planning.push(Role::Spec);
+    }
+    if project.architecture.is_none() {
+        planning.push(Role::Architect);
+    }
+    let open = latest
+        .iter()
+        .filter(|t| t.status != crate::store::TaskStatus::Done)
+        .count() as u32;
+    let planned = !latest.is_empty() && !change;
+    if !planned {
+        planning.push(Role::Planner);
+    }
+    let scope = crate::estimate::Scope {
+        planning,
+        tasks: planned.then_some(open),
+        iteration: latest.first().map(|t| t.iteration),
+    };
+    let prices = super::estimate::Prices::new(ctx, config, settings)?;
+    let e = super::estimate::make(Some(store), &scope, &prices)?;
+    let spent = store.project_cost(project.id)?.cost_usd;
+    super::estimate::print(ctx, &e, spent, &prices)?;
+    Ok(Exit::Ok)
 }

@@ -28,6 +28,16 @@ pub fn run(args: RmArgs, ctx: &Ctx) -> Result<Exit> {
     };
     let store = open_store(ctx)?.ok_or_else(no_project)?;
     let p = store.get_project(&args.project)?;
+    let adoption = store.adoption(p.id)?;
+    if args.files && adoption.is_some() {
+        return Err(UsageError(format!(
+            "will not delete {}: it is your own directory, which project {} adopted; nothing was changed (run `samocoder rm {}` without --files to forget the project; samocoder's branch stays in the repository)",
+            p.dir.display(),
+            p.name,
+            p.name
+        ))
+        .into());
+    }
     let mut deleted_dir = None;
     if args.files {
         let dir = deletable_dir(&p, &store, ctx)?;
@@ -68,9 +78,14 @@ pub fn run(args: RmArgs, ctx: &Ctx) -> Result<Exit> {
                 dir.display()
             )),
             None => ctx.ui.info(format!(
-                "Forgot project {}; its directory {} was left as it is.",
+                "Forgot project {}; its directory {} was left as it is{}. Its log is kept (`samocoder log {}`).",
                 p.name,
-                p.dir.display()
+                p.dir.display(),
+                adoption.as_ref().map_or(String::new(), |a| format!(
+                    ", and samocoder's branch {} stays in the repository (`git branch -D {}` removes it)",
+                    a.branch, a.branch
+                )),
+                p.name
             )),
         }
     }

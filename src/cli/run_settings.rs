@@ -53,6 +53,17 @@ pub struct RunArgs {
     /// Let every command of this run use the network (by default only the install command may).
     #[arg(long)]
     pub network: bool,
+    /// Stop once the plan is made and show it with a cost estimate (`samocoder plan` shows
+    /// and edits it; `resume` carries it out).
+    #[arg(long)]
+    pub plan_only: bool,
+    /// Show what the run would cost (a range) and stop; nothing is created or spent.
+    #[arg(long, conflicts_with = "plan_only")]
+    pub estimate: bool,
+    /// Work in an adopted repository that has uncommitted changes: they are left exactly as
+    /// they are, out of samocoder's commits, and samocoder never edits those files.
+    #[arg(long)]
+    pub allow_dirty: bool,
 }
 
 /// Where the answers come from.
@@ -82,6 +93,12 @@ pub struct RunSettings {
     pub template: Option<String>,
     /// How the run's commands are confined (flags, config and what this machine can do).
     pub sandbox: SandboxRuntime,
+    /// `--plan-only`.
+    pub plan_only: bool,
+    /// `--estimate`: a dry run.
+    pub estimate: bool,
+    /// `--allow-dirty`.
+    pub allow_dirty: bool,
 }
 
 impl RunSettings {
@@ -140,7 +157,8 @@ impl RunSettings {
             None => ApprovalPolicy::Ask,
         };
         let interactive = ctx.ui.stdin_is_tty() && !ctx.ui.yes();
-        if policy == ApprovalPolicy::Ask && !interactive {
+        // A dry run runs no command, so it needs no one to approve them.
+        if policy == ApprovalPolicy::Ask && !interactive && !args.estimate {
             return Err(UsageError(
                 "commands need your approval but stdin is not a terminal: pass --yes (runs them with --approve auto) or --approve never".into(),
             )
@@ -161,6 +179,9 @@ impl RunSettings {
             interactive,
             template: None,
             sandbox,
+            plan_only: args.plan_only,
+            estimate: args.estimate,
+            allow_dirty: args.allow_dirty,
         })
     }
 }

@@ -38,6 +38,11 @@ struct ShowJson<'a> {
     checkpoints: Vec<Checkpoint<'a>>,
     /// The project's git history (newest first), empty when it is not a repository.
     git_log: Vec<GitCommit>,
+    /// For a directory samocoder adopted: its branch and where it started.
+    adoption: Option<&'a crate::store::Adoption>,
+    /// Every estimate made for the project, each with what was spent from then until the
+    /// next one (so estimates can be judged).
+    estimates: Vec<EstimateVsActual>,
     /// The last commands (oldest first), with the sandbox each ran in.
     commands: Vec<CommandLine>,
 }
@@ -66,6 +71,51 @@ fn last_commands(store: &crate::store::Store, project_id: i64) -> Result<Vec<Com
             sandbox: c.sandbox,
         })
         .collect())
+}
+
+#[derive(Debug, Serialize)]
+struct EstimateVsActual {
+    /// When it was made (ms).
+    at: i64,
+    estimate: crate::estimate::Estimate,
+    /// What the project's calls cost from then until the next estimate (known prices).
+    actual_usd: f64,
+    actual_calls: i64,
+    /// Some calls of the period had no known price.
+    actual_incomplete: bool,
+    /// Whether the actual cost lies in the estimated range (`null`: no price or no calls yet).
+    within: Option<bool>,
+}
+
+/// The estimates recorded for a project, with the spend that followed each.
+fn estimates(
+    store: &crate::store::Store,
+    p: &crate::store::Project,
+) -> Result<Vec<EstimateVsActual>> {
+    let made: Vec<(i64, crate::estimate::Estimate)> = store
+        .provenance(&crate::store::ProjectKey::from(p))?
+        .into_iter()
+        .filter_map(|e| match e.record {
+            crate::provenance::Record::Estimate(est) => Some((e.at, est)),
+            _ => None,
+        })
+        .collect();
+    let mut out = Vec::new();
+    for (i, (at, est)) in made.iter().enumerate() {
+        let until = made.get(i + 1).map(|(t, _)| *t);
+        let spent = store.project_cost_between(p.id, *at, until)?;
+        out.push(EstimateVsActual {
+            at: *at,
+            within: (spent.calls > 0 && !spent.has_unknown())
+                .then(|| est.contains(spent.cost_usd))
+                .flatten(),
+            estimate: est.clone(),
+            actual_usd: spent.cost_usd,
+            actual_calls: spent.calls,
+            actual_incomplete: spent.has_unknown(),
+        });
+    }
+    Ok(out)
 }
 
 #[derive(Debug, Serialize)]
@@ -146,6 +196,8 @@ pub fn run(args: ShowArgs, ctx: &Ctx) -> Result<Exit> {
         .collect();
     let log = git_log(&p.dir);
     let commands = last_commands(&store, p.id)?;
+    let adoption = store.adoption(p.id)?;
+    let estimates = estimates(&store, &p)?;
 
     if ctx.ui.json() {
         ctx.ui.json_doc(&ShowJson {
@@ -159,6 +211,8 @@ pub fn run(args: ShowArgs, ctx: &Ctx) -> Result<Exit> {
             checkpoints,
             git_log: log,
             commands,
+            adoption: adoption.as_ref(),
+            estimates,
         })?;
         return Ok(Exit::Ok);
     }
@@ -176,7 +230,56 @@ pub fn run(args: ShowArgs, ctx: &Ctx) -> Result<Exit> {
     if let Some(t) = &p.template {
         field("Template", clean(t));
     }
+    if let Some(a) = &adoption {
+        let base = a
+            .base_branch
+            .clone()
+            .unwrap_or_else(|| a.base_commit.chars().take(8).collect());
+        field(
+            "Adopted",
+            format!(
+                "samocoder works on branch {} (from {}){}",
+                clean(&a.branch),
+                clean(&base),
+                if a.return_to.is_some() {
+                    "; the directory is on it since a run that was stopped: `samocoder resume` switches it back when it ends"
+                } else {
+                    ""
+                }
+            ),
+        );
+    }
     field("Cost", cost_text(&cost));
+    if let Some(last) = estimates.last() {
+        let actual = if last.actual_calls == 0 {
+            "nothing spent since".to_string()
+        } else {
+            format!(
+                "actual since: ${:.4} in {} call{}{}{}",
+                last.actual_usd,
+                last.actual_calls,
+                if last.actual_calls == 1 { "" } else { "s" },
+                if last.actual_incomplete {
+                    " + unknown"
+                } else {
+                    ""
+                },
+                match last.within {
+                    Some(true) => ", within the estimate",
+                    Some(false) => ", outside the estimate",
+                    None => "",
+                }
+            )
+        };
+        field(
+            "Estimate",
+            format!(
+                "{} (made {}); {actual}",
+                last.estimate.summary(),
+                local_time(last.at)
+            ),
+        );
+    }
     match (budget, left) {
         (Some(b), Some(l)) => {
             let mut s = format!("${b:.4}, ${l:.4} left");

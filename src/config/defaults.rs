@@ -44,6 +44,7 @@ max_file_bytes = 1048576
 max_user_file_bytes = 5242880
 max_output_tokens = 8192
 max_calls_per_run = 1000
+repo_map_tokens = 4096
 
 [network]
 connect_timeout_s = 10.0

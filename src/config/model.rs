@@ -133,6 +133,8 @@ pub struct LimitsConfig {
     /// Model calls one run may make, priced or not, before it stops (exit 3, resumable): a
     /// ceiling a real run never meets and a runaway always does.
     pub max_calls_per_run: u32,
+    /// Tokens the map of an adopted repository may take in a prompt (and one `list_files`).
+    pub repo_map_tokens: usize,
 }
 
 /// Timeouts, retries and circuit breaking for model calls.

@@ -76,6 +76,7 @@ pub(super) struct RawLimits {
     pub max_user_file_bytes: Option<i64>,
     pub max_output_tokens: Option<i64>,
     pub max_calls_per_run: Option<i64>,
+    pub repo_map_tokens: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -174,6 +174,7 @@ pub(super) fn resolve(merged: &Merged) -> Result<Config, ConfigError> {
         max_output_tokens: count(l.max_output_tokens, "limits.max_output_tokens", u32_max)? as u32,
         max_calls_per_run: count(l.max_calls_per_run, "limits.max_calls_per_run", 1_000_000)?
             as u32,
+        repo_map_tokens: count(l.repo_map_tokens, "limits.repo_map_tokens", 1_000_000)? as usize,
     };
 
     let n = raw.network.unwrap_or_default();

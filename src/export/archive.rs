@@ -54,6 +54,11 @@ pub fn write_zip<W: Write + Seek>(
                     path: plan.workspace.root().join(&entry.rel),
                     source,
                 };
+                if let Some(bytes) = &entry.generated {
+                    zip.write_all(bytes).map_err(ExportError::Archive)?;
+                    progress.entry_done(&entry.name, entry.size);
+                    continue;
+                }
                 let mut file = plan.workspace.open_listed(&entry.rel)?;
                 loop {
                     let n = match file.read(&mut buf) {
@@ -209,5 +214,6 @@ fn report(plan: &Plan, path: Option<PathBuf>, archive_bytes: u64) -> ExportRepor
         archive_bytes,
         skipped: plan.skipped.clone(),
         warnings: plan.warnings.clone(),
+        provenance: plan.extra_dir.clone(),
     }
 }

@@ -20,9 +20,21 @@ pub use archive::{export_to_file, export_to_writer, write_atomically, write_zip}
 pub use report::{ExportReport, SkipReason, Skipped};
 pub use select::{Entry, EntryKind, Plan, SECRET_PATTERNS, is_secret_name, plan, safe_entry_name};
 
+/// Files made for the archive (not read from the project), put under a directory of their own:
+/// the first of `dirs` that the project's entries do not already use.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Extra {
+    /// Candidate directory names, in order of preference (`samocoder`, ...).
+    pub dirs: Vec<String>,
+    /// (name inside that directory, content).
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
 /// What to put in an archive and how.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExportOptions {
+    /// Files to add under a directory of their own (`export --provenance`).
+    pub extra: Option<Extra>,
     /// Keep `.git/` directories (left out by default).
     pub include_git: bool,
     /// Keep secret-looking files such as `.env` or `*.pem` (left out by default).
@@ -79,6 +91,10 @@ pub enum ExportError {
     Zip(#[from] zip::result::ZipError),
     #[error("could not read the project directory: {0}")]
     Workspace(#[from] crate::workspace::WorkspaceError),
+    #[error(
+        "the project already has files named {0:?}; the added files have no directory to go in"
+    )]
+    ExtraDirTaken(Vec<String>),
 }
 
 impl ExitStatus for ExportError {
@@ -87,7 +103,8 @@ impl ExitStatus for ExportError {
             ExportError::NotADirectory(_)
             | ExportError::Exists(_)
             | ExportError::OutputIsDirectory(_)
-            | ExportError::UnsafeName(_) => Exit::Usage,
+            | ExportError::UnsafeName(_)
+            | ExportError::ExtraDirTaken(_) => Exit::Usage,
             ExportError::Read { .. }
             | ExportError::Write { .. }
             | ExportError::Archive(_)

@@ -81,4 +81,8 @@ pub struct ExportReport {
     pub skipped: Vec<Skipped>,
     /// Problems that did not stop the export (e.g. an unparsable ignore rule).
     pub warnings: Vec<String>,
+    /// Where `--provenance` put its files in the archive (`samocoder` unless the project
+    /// already has that name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<String>,
 }

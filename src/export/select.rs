@@ -69,6 +69,9 @@ pub struct Entry {
     /// Unix permission bits (`0o777` mask).
     pub mode: u32,
     pub modified: Option<SystemTime>,
+    /// The content of a file made for the archive ([`super::Extra`]); `None` for the project's
+    /// files, which are read through the workspace.
+    pub generated: Option<Vec<u8>>,
 }
 
 /// The result of walking a project: what to store and what was left out.
@@ -82,6 +85,8 @@ pub struct Plan {
     pub skipped: Vec<Skipped>,
     /// Problems that did not stop the export (e.g. an unparsable ignore rule).
     pub warnings: Vec<String>,
+    /// The directory the [`super::Extra`] files went to.
+    pub extra_dir: Option<String>,
 }
 
 impl Plan {
@@ -117,6 +122,7 @@ pub(crate) fn plan_excluding(
         entries: Vec::new(),
         skipped: Vec::new(),
         warnings: listing.warnings,
+        extra_dir: None,
     };
     // A directory left out takes everything below it along (listed when it was entered).
     let mut left_out_dir: Option<PathBuf> = None;
@@ -142,9 +148,50 @@ pub(crate) fn plan_excluding(
             }
         }
     }
+    if let Some(extra) = &opts.extra {
+        add_extra(&mut plan, extra)?;
+    }
     plan.entries.sort_by(|a, b| a.name.cmp(&b.name));
     plan.skipped.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(plan)
+}
+
+/// Adds `extra`'s files under the first of its directory names the project does not use.
+fn add_extra(plan: &mut Plan, extra: &super::Extra) -> Result<(), ExportError> {
+    let taken = |d: &str| {
+        plan.entries
+            .iter()
+            .any(|e| e.name == d || e.name.starts_with(&format!("{d}/")))
+    };
+    let Some(dir) = extra.dirs.iter().find(|d| !taken(d)).cloned() else {
+        return Err(ExportError::ExtraDirTaken(extra.dirs.clone()));
+    };
+    check_entry_name(&dir)?;
+    let now = SystemTime::now();
+    plan.entries.push(Entry {
+        name: dir.clone(),
+        rel: PathBuf::new(),
+        kind: EntryKind::Dir,
+        size: 0,
+        mode: 0o755,
+        modified: Some(now),
+        generated: None,
+    });
+    for (name, content) in &extra.files {
+        let entry_name = format!("{dir}/{name}");
+        check_entry_name(&entry_name)?;
+        plan.entries.push(Entry {
+            name: entry_name,
+            rel: PathBuf::new(),
+            kind: EntryKind::File,
+            size: content.len() as u64,
+            mode: 0o644,
+            modified: Some(now),
+            generated: Some(content.clone()),
+        });
+    }
+    plan.extra_dir = Some(dir);
+    Ok(())
 }
 
 /// The archive entry for a listed path, or why (and for a file over the limit, how big) it is
@@ -211,6 +258,7 @@ fn decide(
         mode: mode_of(&item.meta, &kind),
         modified: item.meta.modified().ok(),
         kind,
+        generated: None,
     })
 }
 

@@ -82,6 +82,7 @@ fn flags_keep_git_and_secrets() {
         include_secrets: true,
         reproducible: false,
         max_file_bytes: None,
+        extra: None,
     };
     let plan = plan(dir.path(), &opts).unwrap();
     let n = names(&plan);
@@ -325,4 +326,32 @@ fn below_a_directory_left_out_nothing_is_listed() {
     let plan = plan(dir.path(), &ExportOptions::default()).unwrap();
     assert_eq!(names(&plan), ["ok", "ok/inner.txt"]);
     assert_eq!(skipped(&plan, SkipReason::UnsafeName), ["bad:name"]);
+}
+
+#[test]
+fn extra_files_go_under_a_directory_the_project_does_not_use() {
+    let dir = project();
+    let extra = |dirs: &[&str]| ExportOptions {
+        extra: Some(super::Extra {
+            dirs: dirs.iter().map(|d| d.to_string()).collect(),
+            files: vec![("log.jsonl".into(), b"{}\n".to_vec())],
+        }),
+        ..ExportOptions::default()
+    };
+    let p = plan(dir.path(), &extra(&["samocoder", "other"])).unwrap();
+    assert_eq!(p.extra_dir.as_deref(), Some("samocoder"));
+    assert!(names(&p).contains(&"samocoder/log.jsonl"));
+    std::fs::create_dir_all(dir.path().join("samocoder")).unwrap();
+    std::fs::write(dir.path().join("samocoder/__init__.py"), "").unwrap();
+    let p = plan(dir.path(), &extra(&["samocoder", "other"])).unwrap();
+    assert_eq!(
+        p.extra_dir.as_deref(),
+        Some("other"),
+        "the project's own samocoder/ is kept"
+    );
+    assert!(names(&p).contains(&"samocoder/__init__.py") && names(&p).contains(&"other/log.jsonl"));
+    assert!(matches!(
+        plan(dir.path(), &extra(&["samocoder"])),
+        Err(super::ExportError::ExtraDirTaken(_))
+    ));
 }

@@ -30,8 +30,40 @@ fn examples() -> Vec<Event> {
             template: None,
             install_command: None,
             test_command: "t".into(),
+            source: ArchitectureSource::Detected,
+            evidence: vec!["Cargo.toml".into()],
         },
         Event::PlanCreated { tasks: vec![] },
+        Event::BranchSwitched {
+            purpose: SwitchPurpose::Leave,
+            from: "samocoder/p-1".into(),
+            to: "main".into(),
+            user_changes: vec![],
+            saved: Some("c".into()),
+        },
+        Event::ChangesReady {
+            branch: "samocoder/p-1".into(),
+            base: "main".into(),
+            base_commit: "c".into(),
+            commits: vec![],
+            added: vec![],
+            modified: vec![],
+            deleted: vec![],
+            review: "r".into(),
+            merge: "m".into(),
+        },
+        Event::CostEstimate {
+            estimate: crate::estimate::estimate(
+                &crate::estimate::Scope {
+                    planning: vec![],
+                    tasks: Some(1),
+                    iteration: None,
+                },
+                &crate::estimate::Basis::default(),
+                &|_, _, _| Some(0.0),
+            ),
+            spent_usd: 0.0,
+        },
         Event::TaskStarted {
             index: 1,
             total: 1,
@@ -197,9 +229,12 @@ fn slot(e: &Event) -> usize {
         Event::RunFinished { .. } => 23,
         Event::Restarted { .. } => 24,
         Event::ModelReasoning { .. } => 25,
+        Event::BranchSwitched { .. } => 26,
+        Event::ChangesReady { .. } => 27,
+        Event::CostEstimate { .. } => 28,
     }
 }
-const VARIANTS: usize = 26;
+const VARIANTS: usize = 29;
 
 /// `type` -> the field names of its row in docs/events.md (the backticked words of the
 /// second column that are not inside parentheses).

@@ -150,6 +150,8 @@ pub enum RunStatus {
     NoProvider,
     /// Exit 130.
     Interrupted,
+    /// Exit 0: stopped after the plan as asked (`--plan-only`); `resume` carries it out.
+    Planned,
 }
 
 impl RunStatus {
@@ -165,6 +167,19 @@ impl RunStatus {
         }
     }
 
+    /// The exit code of this status.
+    pub fn exit(self) -> crate::exit::Exit {
+        use crate::exit::Exit;
+        match self {
+            RunStatus::Done | RunStatus::Planned => Exit::Ok,
+            RunStatus::Failed => Exit::Failure,
+            RunStatus::Error => Exit::Usage,
+            RunStatus::BudgetExhausted => Exit::Budget,
+            RunStatus::NoProvider => Exit::NoProvider,
+            RunStatus::Interrupted => Exit::Interrupted,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             RunStatus::Done => "done",
@@ -173,8 +188,41 @@ impl RunStatus {
             RunStatus::BudgetExhausted => "budget_exhausted",
             RunStatus::NoProvider => "no_provider",
             RunStatus::Interrupted => "interrupted",
+            RunStatus::Planned => "planned",
         }
     }
+}
+
+/// Where the architecture came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArchitectureSource {
+    /// The architect chose it (a new project).
+    #[default]
+    Model,
+    /// Read from the adopted repository's files (no model call).
+    Detected,
+    /// Nothing in the repository said: the architect's guess, taken without asking.
+    Assumed,
+    /// Nothing in the repository said: the user gave or confirmed the test command.
+    User,
+}
+
+/// Which way a switch of an adopted directory went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SwitchPurpose {
+    /// To samocoder's branch, when a run starts.
+    Enter,
+    /// Back to what the user had, when the run ends.
+    Leave,
+}
+
+/// One commit of samocoder's branch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BranchCommit {
+    pub commit: String,
+    pub summary: String,
 }
 
 /// Caps in force for a run, for the status line.
@@ -214,6 +262,12 @@ pub enum Event {
         template: Option<String>,
         install_command: Option<String>,
         test_command: String,
+        /// Where it came from (an adopted repository's files, the architect, the user).
+        #[serde(default)]
+        source: ArchitectureSource,
+        /// The files the stack and test command were read from (detected).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        evidence: Vec<String>,
     },
     PlanCreated {
         tasks: Vec<PlannedTask>,
@@ -344,6 +398,40 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         kept_changes: Option<String>,
     },
+    /// An adopted directory was switched to samocoder's branch (a run starts) or back to what
+    /// the user had (the run ends).
+    BranchSwitched {
+        purpose: SwitchPurpose,
+        from: String,
+        to: String,
+        /// The user's uncommitted changes, carried along and left out of samocoder's commits.
+        user_changes: Vec<String>,
+        /// Leaving: the commit on samocoder's branch that keeps its unfinished work.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        saved: Option<String>,
+    },
+    /// An adopted repository's change is done: what samocoder's branch holds over the base,
+    /// and how to review and merge it.
+    ChangesReady {
+        branch: String,
+        /// The user's branch it started from (or the base commit when HEAD was detached).
+        base: String,
+        base_commit: String,
+        commits: Vec<BranchCommit>,
+        added: Vec<String>,
+        modified: Vec<String>,
+        deleted: Vec<String>,
+        /// Commands to run in the repository.
+        review: String,
+        merge: String,
+    },
+    /// What the rest of the work is estimated to cost (after a plan is made, and for
+    /// `--plan-only`).
+    CostEstimate {
+        estimate: crate::estimate::Estimate,
+        /// What the project has spent so far.
+        spent_usd: f64,
+    },
     /// Files changed outside samocoder since its last run (at most 200 paths of each kind;
     /// `counts` has the whole numbers).
     UserEdits {
@@ -423,6 +511,9 @@ impl Event {
             Event::TaskFinished { .. } => "task_finished",
             Event::Restarted { .. } => "restarted",
             Event::UserEdits { .. } => "user_edits",
+            Event::BranchSwitched { .. } => "branch_switched",
+            Event::ChangesReady { .. } => "changes_ready",
+            Event::CostEstimate { .. } => "cost_estimate",
             Event::BudgetWarning { .. } => "budget_warning",
             Event::Warning { .. } => "warning",
             Event::ApprovalRequested { .. } => "approval_requested",
@@ -445,6 +536,12 @@ pub struct EditCounts {
 pub struct PlannedTask {
     pub index: u32,
     pub title: String,
+    #[serde(default)]
+    pub goal: String,
+    #[serde(default)]
+    pub files: Vec<String>,
+    #[serde(default)]
+    pub verify: Option<String>,
 }
 
 /// Where the engine sends its events: the UI renderers, and test collectors.

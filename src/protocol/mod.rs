@@ -12,8 +12,9 @@ mod docs;
 #[cfg(any(test, feature = "testing"))]
 pub use event::CollectSink;
 pub use event::{
-    Budget, BudgetScope, CallId, CommandId, CommandRole, Disposition, EditCounts, Event, EventSink,
-    PROTOCOL_VERSION, Phase, PlannedTask, Role, RunCommand, RunStatus, TaskOutcome,
+    ArchitectureSource, BranchCommit, Budget, BudgetScope, CallId, CommandId, CommandRole,
+    Disposition, EditCounts, Event, EventSink, PROTOCOL_VERSION, Phase, PlannedTask, Role,
+    RunCommand, RunStatus, SwitchPurpose, TaskOutcome,
 };
 pub use prompt::{
     ApprovalReply, ApprovalRequest, NoAnswer, Prompt, PromptReceiver, Prompter, QuestionReply,

@@ -66,6 +66,10 @@ pub enum StoreError {
         "saved step {id} cannot be read ({reason}); the database was changed by something other than this samocoder"
     )]
     UnreadableStep { id: i64, reason: String },
+    #[error(
+        "provenance entry {id} cannot be read ({reason}); the database was changed by something other than this samocoder"
+    )]
+    UnreadableProvenance { id: i64, reason: String },
     #[error("bad JSON in the database: {0}")]
     Json(#[from] serde_json::Error),
     #[error("a database task stopped unexpectedly: {0}")]

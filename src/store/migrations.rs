@@ -17,6 +17,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_price_tables.sql"),
     include_str!("migrations/0006_sandbox.sql"),
     include_str!("migrations/0007_file_stats_and_lean_call_indexes.sql"),
+    include_str!("migrations/0008_adopt_provenance.sql"),
 ];
 
 /// The schema version this build writes and understands.

@@ -13,15 +13,19 @@
 //! Do not call `Store` methods from inside a `Store::transaction`/`read` closure: the
 //! connection is already held there, so use the [`Db`] you were given.
 
+mod adoptions;
 mod audit;
 mod commands;
 mod error;
+mod estimates;
 mod files;
 mod health;
 mod llm_calls;
 mod migrations;
 mod open;
+mod plan_edit;
 mod projects;
+mod provenance;
 mod runs;
 mod steps;
 mod tasks;
@@ -37,6 +41,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::clock::Clock;
 
 pub use crate::protocol::StepKind;
+pub use adoptions::{Adoption, NewAdoption};
 pub use audit::AuditEntry;
 pub use commands::{Approval, CommandRecord, NewCommand, OUTPUT_CAP, cap_output};
 pub use error::StoreError;
@@ -45,6 +50,7 @@ pub use health::{Health, ObjectSize};
 pub use llm_calls::{CostSource, CostTotals, NewLlmCall, Outcome, UnpricedUsage};
 pub use migrations::SCHEMA_VERSION;
 pub use projects::{NewProject, Project, ProjectStatus, ProjectWithCost, validate_name};
+pub use provenance::{LedgerRow, ProjectKey, ProvenanceEntry};
 pub use runs::{NewRun, Run, RunStatus};
 pub use steps::{NewStep, Step};
 pub use tasks::{NewTask, Task, TaskStatus};
@@ -251,6 +257,18 @@ store_methods! {
     read fn list_audit(&self, project_id: Option<i64>, limit: u32) -> Vec<AuditEntry>;
     read fn health(&self) -> Health;
     read fn space_by_object(&self) -> Vec<ObjectSize>;
+    write fn insert_adoption(&self, new: &NewAdoption) -> Adoption;
+    read fn adoption(&self, project_id: i64) -> Option<Adoption>;
+    write fn set_adoption_checkout(&self, project_id: i64, return_to: Option<&str>, user_changes: &[String]) -> ();
+    write fn set_adoption_branch(&self, project_id: i64, branch: &str) -> ();
+    write fn set_adoption_base(&self, project_id: i64, base_branch: Option<&str>, base_commit: &str, branch: &str) -> ();
+    write fn append_provenance(&self, project: &Project, run_id: Option<i64>, task: Option<&str>, record: &crate::provenance::Record) -> i64;
+    read fn provenance(&self, key: &ProjectKey) -> Vec<ProvenanceEntry>;
+    read fn forgotten_projects(&self, name: &str) -> Vec<ProjectKey>;
+    read fn ledger(&self, project_id: Option<i64>, run_ids: &[i64]) -> Vec<LedgerRow>;
+    read fn project_run_ids(&self, project_id: i64) -> Vec<i64>;
+    read fn estimate_basis(&self) -> crate::estimate::Basis;
+    read fn project_cost_between(&self, project_id: i64, from_ms: i64, to_ms: Option<i64>) -> CostTotals;
 }
 
 /// A path as stored text: must be UTF-8 so it reads back exactly.

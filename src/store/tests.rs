@@ -830,3 +830,6 @@ fn commands_keep_their_sandbox_and_runs_their_running_command_group() {
     store.set_command_group(r.id, None).unwrap();
     assert!(store.command_groups(p.id).unwrap().is_empty());
 }
+
+#[path = "tests_provenance.rs"]
+mod provenance;

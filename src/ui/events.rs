@@ -271,12 +271,60 @@ impl HumanRenderer {
                 stack,
                 template,
                 test_command,
+                source,
+                evidence,
                 ..
             } if !quiet => {
                 let t = template
                     .map(|t| format!(" (template {t})"))
                     .unwrap_or_default();
                 self.line(v, format!("stack: {stack}{t}; tests: {test_command}"));
+                if let Some(l) = super::run_extras::architecture_source(source, &evidence) {
+                    let text = self.paint(Paint::Dim, &l);
+                    self.line(v, text);
+                }
+            }
+            Event::BranchSwitched {
+                purpose,
+                from,
+                to,
+                user_changes,
+                saved,
+            } => {
+                for l in super::run_extras::branch_switched(
+                    purpose,
+                    &from,
+                    &to,
+                    &user_changes,
+                    saved.as_deref(),
+                ) {
+                    self.line(v, l);
+                }
+            }
+            Event::ChangesReady {
+                branch,
+                base,
+                commits,
+                added,
+                modified,
+                deleted,
+                review,
+                merge,
+                ..
+            } => {
+                for l in super::run_extras::changes_ready(
+                    &branch, &base, &commits, &added, &modified, &deleted, &review, &merge,
+                ) {
+                    self.line(v, l);
+                }
+            }
+            Event::CostEstimate {
+                estimate,
+                spent_usd,
+            } if !quiet => {
+                for l in super::run_extras::estimate(&estimate, spent_usd) {
+                    self.line(v, l);
+                }
             }
             Event::PlanCreated { tasks } if !quiet => {
                 for t in tasks {
@@ -573,6 +621,7 @@ impl HumanRenderer {
                 };
                 let head = match status {
                     RunStatus::Done => self.paint(Paint::Good, "Done."),
+                    RunStatus::Planned => self.paint(Paint::Good, "Planned."),
                     s => self.paint(Paint::Error, &format!("Stopped ({}).", s.as_str())),
                 };
                 let cached = if input_tokens > 0 && cached_input_tokens > 0 {

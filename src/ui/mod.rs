@@ -7,6 +7,7 @@ mod events;
 mod interact;
 mod progress;
 mod prompt;
+mod run_extras;
 
 use std::io::{self, IsTerminal, Write};
 

@@ -43,6 +43,13 @@ pub enum WorkspaceError {
     UnknownCommit(String),
     #[error("branch `{0}` already exists; choose another name")]
     BranchExists(String),
+    #[error(
+        "cannot switch the directory to {to}: {} ha{} uncommitted changes that the switch would overwrite; commit or stash {}, then run this again",
+        list_paths(paths),
+        if paths.len() == 1 { "s" } else { "ve" },
+        if paths.len() == 1 { "it" } else { "them" }
+    )]
+    SwitchBlocked { to: String, paths: Vec<String> },
     #[error("the project directory `{path}` cannot be opened: {source}")]
     Open {
         path: String,
@@ -104,6 +111,20 @@ impl ExitStatus for WorkspaceError {
             | WorkspaceError::NestingTooDeep => Exit::Failure,
             _ => Exit::Usage,
         }
+    }
+}
+
+/// Up to five paths, then how many more.
+fn list_paths(paths: &[String]) -> String {
+    if paths.is_empty() {
+        return "some files".into();
+    }
+    let shown: Vec<String> = paths.iter().take(5).map(|p| shorten(p, 120)).collect();
+    let more = paths.len().saturating_sub(5);
+    if more > 0 {
+        format!("{} and {more} more", shown.join(", "))
+    } else {
+        shown.join(", ")
     }
 }
 

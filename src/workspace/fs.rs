@@ -9,7 +9,7 @@ use super::error::{WorkspaceError, human_size};
 use super::path::{self, SafePath};
 
 /// The name prefix of the temporary files of atomic writes.
-const TEMP_PREFIX: &str = ".samocoder-tmp-";
+pub(crate) const TEMP_PREFIX: &str = ".samocoder-tmp-";
 
 /// The default of [`Workspace::with_user_file_limit`]: 5 MiB.
 pub const DEFAULT_USER_FILE_LIMIT: u64 = 5 * 1024 * 1024;

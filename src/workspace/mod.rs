@@ -5,7 +5,9 @@
 //! ([`listing`]), and git ([`git`], [`checkpoint`]).
 //! Everything a model asks for goes through [`Workspace::resolve`].
 
+pub mod adopt;
 pub mod checkpoint;
+pub mod detect;
 pub mod edit;
 pub mod error;
 pub mod fs;
@@ -13,13 +15,16 @@ pub mod git;
 pub mod listing;
 pub mod path;
 pub mod precious;
+pub mod repomap;
 pub mod rescan;
 pub mod scan;
 pub mod tree;
 mod walk;
 mod watch;
 
+pub use adopt::{BASELINE_MESSAGE, BranchSummary, Change, Head, RepoState, holds_work};
 pub use checkpoint::{Checkpoint, LeftOut, LeftOutReason};
+pub use detect::Detection;
 pub use edit::EditOutcome;
 pub use error::{WorkspaceError, human_size};
 pub use fs::{DEFAULT_USER_FILE_LIMIT, FileDigest, Workspace, WriteOutcome, sha256_hex};
@@ -27,6 +32,7 @@ pub use git::{CommitId, CommitInfo, DEFAULT_GITIGNORE};
 pub use listing::{LinkTarget, Listed, ListedKind, Listing};
 pub use path::{MAX_DIR_DEPTH, META_DIR, SafePath};
 pub use precious::{Precious, precious};
+pub use repomap::RepoMap;
 pub use rescan::{Rescan, Scope};
 pub use scan::{FileStat, FileState, TreeChanges};
 pub use tree::{FileEntry, MapOptions, ProjectMap, TreeDiff};

@@ -39,6 +39,24 @@ pub struct SafePath {
 }
 
 impl SafePath {
+    /// samocoder's own file `META_DIR/name` under `root` (never a path from a model): `name`
+    /// must be one plain file name.
+    pub(crate) fn meta(root: &Path, name: &str) -> Result<SafePath, WorkspaceError> {
+        let plain = !name.is_empty()
+            && name.len() <= MAX_COMPONENT_BYTES
+            && !name.contains(['/', '\\', '\0'])
+            && name != "."
+            && name != ".."
+            && !is_reserved_name(name);
+        if !plain {
+            return Err(WorkspaceError::refused(name, "not a plain file name"));
+        }
+        Ok(SafePath {
+            rel: format!("{META_DIR}/{name}"),
+            abs: root.join(META_DIR).join(name),
+        })
+    }
+
     /// The normalised path relative to the project root, with `/` separators.
     pub fn rel(&self) -> &str {
         &self.rel

@@ -1,6 +1,6 @@
 //! Command approval and the refusals of `new` before anything runs: `--approve never` records
 //! commands without running them; no terminal and no `--yes`/`--approve` is a usage error; a
-//! non-empty directory needs `--force`; project names are unique.
+//! directory with the user's files is adopted, never overwritten; project names are unique.
 
 use crate::common::agent::{Cassette, count, run, run_command, task_done, write_file};
 use crate::common::{Env, stderr};
@@ -86,22 +86,18 @@ fn no_terminal_without_yes_or_approve_is_a_usage_error_naming_yes() {
     assert!(stderr(&out).contains("--yes"), "{}", stderr(&out));
 }
 
+/// Regression (issue 9): `new --force` on a directory with the user's files overwrote their
+/// `SPEC.md` and swept their files into samocoder's "Task 1" commit on their own branch. Such a
+/// directory is now adopted: its files are committed as they are in a commit named for what it
+/// is, samocoder works on its own branch, and the directory is left as it was.
 #[test]
-fn new_into_a_non_empty_directory_needs_force() {
+fn regression_force_on_a_directory_with_the_users_files_adopts_it_instead_of_overwriting() {
     let env = Env::new();
     let path = cassette("full").write(&env.root.path().join("c.jsonl"));
     let dir = env.work().join("full");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("mine.txt"), "mine\n").unwrap();
-    let out = env
-        .cmd()
-        .args(["new", "--replay", path.to_str().unwrap(), "--yes"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("--force"), "{}", stderr(&out));
-    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "untouched");
-
+    std::fs::write(dir.join("SPEC.md"), "# my spec\n").unwrap();
     let r = run(
         &env,
         &[
@@ -115,8 +111,36 @@ fn new_into_a_non_empty_directory_needs_force() {
         &[],
     );
     assert_eq!(r.code, 0, "{}", r.describe());
+    assert!(
+        r.stderr.contains("--force is no longer needed"),
+        "{}",
+        r.stderr
+    );
     assert_eq!(env.read(dir.join("mine.txt")), "mine\n");
-    assert!(dir.join("a.txt").is_file());
+    assert_eq!(
+        env.read(dir.join("SPEC.md")),
+        "# my spec\n",
+        "the user's SPEC.md is kept"
+    );
+    assert!(
+        !dir.join("a.txt").exists(),
+        "samocoder's work is on its branch"
+    );
+    let repo = git2::Repository::open(&dir).unwrap();
+    assert_eq!(repo.head().unwrap().shorthand().unwrap(), "main");
+    let main = repo.head().unwrap().peel_to_commit().unwrap();
+    assert_eq!(
+        main.summary().unwrap(),
+        Some("Existing files, as they were before samocoder (adopted)")
+    );
+    let ours = repo
+        .revparse_single("samocoder/full-1")
+        .unwrap()
+        .peel_to_commit()
+        .unwrap();
+    assert_eq!(ours.summary().unwrap(), Some("Task 1: Do it"));
+    assert_eq!(ours.parent_id(0).unwrap(), main.id());
+    assert!(ours.tree().unwrap().get_name("a.txt").is_some());
 }
 
 #[test]

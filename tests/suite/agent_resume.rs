@@ -267,16 +267,13 @@ fn regression_resume_after_an_accepted_spec_was_not_applied_asks_no_new_answer()
     let want = reference(&c);
     let env = Env::new();
     let path = c.write(&env.root.path().join("c.jsonl"));
-    // A directory where SPEC.md goes makes the spec's write fail after it was accepted.
-    let dir = env.work().join(NAME);
-    std::fs::create_dir_all(dir.join("SPEC.md")).unwrap();
-    std::fs::write(dir.join("SPEC.md/keep"), "x").unwrap();
+    // A file size limit below the spec's size makes its write fail after it was accepted.
     let mut args = new_args(&path);
-    args.push("--force".into());
+    args.extend(["-c".into(), "limits.max_file_bytes=10".into()]);
     let r = run(&env, &strs(&args), &[]);
     assert_ne!(r.code, 0, "{}", r.describe());
     assert_eq!(r.finished()["model_calls"], 1);
-    std::fs::remove_dir_all(dir.join("SPEC.md")).unwrap();
+    assert!(!env.work().join(NAME).join("SPEC.md").exists());
     resume_and_check(&env, &c, &path, &want);
 }
 

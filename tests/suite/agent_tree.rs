@@ -7,9 +7,9 @@ use std::path::Path;
 use crate::common::Env;
 use crate::common::agent::{Cassette, run, task_done, write_file};
 
-fn head_paths(dir: &Path) -> Vec<String> {
+fn head_paths(dir: &Path, rev: &str) -> Vec<String> {
     let repo = git2::Repository::open(dir).unwrap();
-    let tree = repo.head().unwrap().peel_to_tree().unwrap();
+    let tree = repo.revparse_single(rev).unwrap().peel_to_tree().unwrap();
     let mut out = Vec::new();
     tree.walk(git2::TreeWalkMode::PreOrder, |root, e| {
         if e.kind() == Some(git2::ObjectType::Blob) {
@@ -43,22 +43,16 @@ fn regression_the_first_checkpoint_took_a_large_user_binary_silently() {
     let path = c.write(&env.root.path().join("c.jsonl"));
     let r = run(
         &env,
-        &[
-            "new",
-            "--replay",
-            path.to_str().unwrap(),
-            "--force",
-            "--yes",
-            "--json",
-        ],
+        &["new", "--replay", path.to_str().unwrap(), "--yes", "--json"],
         &[],
     );
     assert_eq!(r.code, 0, "{}", r.describe());
+    // The directory is adopted: its files go into a base commit on `main`, by the rules of a
+    // checkpoint, and the warning says what stayed out.
     let warnings: Vec<&str> = r
-        .of_type("warning")
-        .iter()
-        .filter_map(|w| w["message"].as_str())
-        .filter(|m| m.contains("checkpoint left out"))
+        .stderr
+        .lines()
+        .filter(|l| l.contains("left out"))
         .collect();
     assert_eq!(warnings.len(), 1, "{}", r.describe());
     assert!(
@@ -67,9 +61,11 @@ fn regression_the_first_checkpoint_took_a_large_user_binary_silently() {
         warnings[0]
     );
     assert!(warnings[0].contains("web/node_modules/"), "{}", warnings[0]);
+    assert_eq!(head_paths(&dir, "main"), [".gitignore", "notes.txt"]);
+    // samocoder's branch adds only its own file: the binary never goes in.
     assert_eq!(
-        head_paths(&dir),
-        [".gitignore", "SPEC.md", "app.sh", "notes.txt"]
+        head_paths(&dir, "samocoder/big-1"),
+        [".gitignore", "app.sh", "notes.txt"]
     );
     // The binary is still there, untouched.
     assert_eq!(
@@ -114,5 +110,5 @@ fn regression_a_path_too_deep_for_git_failed_the_checkpoint_after_the_calls_were
     );
     let dir = env.work().join("deep");
     assert!(!dir.join("d").exists());
-    assert!(head_paths(&dir).contains(&"ok.txt".to_string()));
+    assert!(head_paths(&dir, "HEAD").contains(&"ok.txt".to_string()));
 }

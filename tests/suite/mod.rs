@@ -1,3 +1,4 @@
+mod adopt;
 mod agent_hostile;
 mod agent_output;
 mod agent_policy;
@@ -15,6 +16,7 @@ mod export;
 mod files;
 mod keys;
 mod keys_secret_service;
+mod plan_review;
 mod prices;
 mod sandbox;
 mod store;
