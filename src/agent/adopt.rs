@@ -446,7 +446,9 @@ impl Session<'_> {
             }
             return Ok(text);
         }
-        Ok(self.ws.project_map(Default::default())?.render())
+        let opts =
+            crate::workspace::MapOptions::within_tokens(self.deps.config.limits.repo_map_tokens);
+        Ok(self.ws.project_map(opts)?.render())
     }
 
     /// Where the change spec goes: `.samocoder/<project>.change.md`.

@@ -140,7 +140,12 @@ impl Session<'_> {
         Ok(match tool {
             DevTool::ListFiles { path } => {
                 if self.adopted.is_none() && path.is_none() {
-                    let map = self.ws.project_map(Default::default())?.render();
+                    let map = self
+                        .ws
+                        .project_map(crate::workspace::MapOptions::within_tokens(
+                            self.deps.config.limits.repo_map_tokens,
+                        ))?
+                        .render();
                     ToolOutcome::ok(call, target, map)
                 } else {
                     let budget = self.deps.config.limits.repo_map_tokens;

@@ -81,6 +81,7 @@ pub fn run(args: FilesArgs, ctx: &Ctx) -> Result<Exit> {
     let map = ws.project_map(MapOptions {
         max_entries: MAX_ENTRIES,
         summary_chars: 0,
+        max_bytes: usize::MAX,
     })?;
     let prefix = if dir.is_empty() {
         String::new()
