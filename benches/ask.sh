@@ -26,6 +26,7 @@ cat >"$HOME_DIR/config.toml" <<TOML
 kind = "openai"
 base_url = "$BASE"
 key_env = "FAKE_KEY"
+free = true
 
 [routes]
 default = ["fake:m1"]

@@ -2,11 +2,14 @@
 //! todo example's answers (examples/todo/cassette.jsonl) over the real OpenAI wire format.
 //!
 //! ```text
-//! cargo build --release && cargo run --release --example agent_bench -- [--runs N] [--jobs N] [--ttft-ms MS] [--tps N]
+//! cargo build --release && cargo run --release --example agent_bench -- [--runs N] [--jobs N] [--ttft-ms MS] [--tps N] [--wire openai|anthropic] [--bin PATH]
 //! ```
 //! Prints per run: wall time and peak RSS (GNU time, `/usr/bin/time`; includes the test runs it
-//! starts), and for the requests the server received: count, total bytes, and the share of each
-//! request body's prefix that is identical to the previous request's (prompt-cache friendliness).
+//! starts), and for the requests the server received: count, total bytes, the share of each
+//! request body's prefix that is identical to the previous request's (prompt-cache
+//! friendliness), and the share of input a provider's prompt cache would serve
+//! ([`cacheable_share`]: OpenAI's automatic prefix cache, or Anthropic's explicit breakpoints).
+//! `--bin` runs another samocoder binary (an older release, for before/after figures).
 
 #[path = "../tests/common/fake_provider.rs"]
 mod fake_provider;
@@ -106,6 +109,95 @@ fn common_prefix(a: &[u8], b: &[u8]) -> usize {
     a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
 
+/// About 4 bytes a token, for the caches' minimum sizes.
+const BYTES_PER_TOKEN: usize = 4;
+
+/// A request's prompt in the order a provider caches it, as bytes, with the offsets (after a
+/// block) where the request set a cache breakpoint. `cache_control` markers are left out of the
+/// bytes: they are not part of the cached content.
+struct Prompt {
+    bytes: Vec<u8>,
+    breakpoints: Vec<usize>,
+}
+
+fn prompt_of(body: &serde_json::Value, anthropic: bool) -> Prompt {
+    let mut bytes = Vec::new();
+    let mut breakpoints = Vec::new();
+    let mut push = |block: &serde_json::Value, bytes: &mut Vec<u8>| {
+        let mut b = block.clone();
+        let marked = b
+            .as_object_mut()
+            .and_then(|o| o.remove("cache_control"))
+            .is_some();
+        bytes.extend(serde_json::to_vec(&b).unwrap());
+        if marked {
+            breakpoints.push(bytes.len());
+        }
+    };
+    if anthropic {
+        // Anthropic's order: tools, system, messages (each content block on its own).
+        for t in body["tools"].as_array().into_iter().flatten() {
+            push(t, &mut bytes);
+        }
+        match &body["system"] {
+            serde_json::Value::Array(blocks) => blocks.iter().for_each(|b| push(b, &mut bytes)),
+            other => bytes.extend(serde_json::to_vec(other).unwrap()),
+        }
+        for m in body["messages"].as_array().into_iter().flatten() {
+            bytes.extend(serde_json::to_vec(&m["role"]).unwrap());
+            match &m["content"] {
+                serde_json::Value::Array(blocks) => blocks.iter().for_each(|b| push(b, &mut bytes)),
+                other => bytes.extend(serde_json::to_vec(other).unwrap()),
+            }
+        }
+    } else {
+        bytes.extend(serde_json::to_vec(&body["tools"]).unwrap());
+        for m in body["messages"].as_array().into_iter().flatten() {
+            bytes.extend(serde_json::to_vec(m).unwrap());
+        }
+    }
+    Prompt { bytes, breakpoints }
+}
+
+/// The share of all prompt bytes a provider's cache would serve, under each provider's
+/// documented rules, with a cache that never evicts within the run:
+/// - OpenAI: the longest prefix shared with any earlier request, in 128-token steps, once it is
+///   at least 1,024 tokens;
+/// - Anthropic: the longest prefix up to one of this request's breakpoints that an earlier
+///   request wrote (the same bytes up to one of *its* breakpoints), at least 1,024 tokens.
+fn cacheable_share(prompts: &[Prompt], anthropic: bool) -> f64 {
+    let min = 1024 * BYTES_PER_TOKEN;
+    let mut cached = 0usize;
+    let mut total = 0usize;
+    for (i, p) in prompts.iter().enumerate() {
+        total += p.bytes.len();
+        let earlier = &prompts[..i];
+        let hit = if anthropic {
+            p.breakpoints
+                .iter()
+                .copied()
+                .filter(|&b| b >= min)
+                .filter(|&b| {
+                    earlier
+                        .iter()
+                        .any(|e| e.breakpoints.contains(&b) && e.bytes[..b] == p.bytes[..b])
+                })
+                .max()
+                .unwrap_or(0)
+        } else {
+            let best = earlier
+                .iter()
+                .map(|e| common_prefix(&e.bytes, &p.bytes))
+                .max()
+                .unwrap_or(0);
+            let step = 128 * BYTES_PER_TOKEN;
+            if best >= min { best / step * step } else { 0 }
+        };
+        cached += hit;
+    }
+    cached as f64 / total.max(1) as f64
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -116,7 +208,19 @@ async fn main() {
         ttft_ms: arg(&args, "--ttft-ms", 0),
         tokens_per_s: arg(&args, "--tps", 0.0),
     };
-    let bin = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/samocoder");
+    let anthropic = match arg(&args, "--wire", "openai".to_string()).as_str() {
+        "openai" => false,
+        "anthropic" => true,
+        other => panic!("--wire openai or --wire anthropic, not {other}"),
+    };
+    let bin = args
+        .iter()
+        .position(|a| a == "--bin")
+        .and_then(|i| args.get(i + 1))
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/samocoder")
+        });
     assert!(
         bin.is_file(),
         "build the release binary first: cargo build --release"
@@ -134,8 +238,9 @@ async fn main() {
         std::fs::write(
             home.join("config.toml"),
             format!(
-                "[providers.fake]\nkind = \"openai\"\nbase_url = \"{}\"\n\n[routes]\ndefault = [\"fake:bench\"]\n\n\
+                "[providers.fake]\nkind = \"{}\"\nbase_url = \"{}\"\nkey_env = \"FAKE_KEY\"\n\n[routes]\ndefault = [\"fake:bench\"]\n\n\
                  [prices.\"fake:bench\"]\ninput_per_mtok = 3.0\noutput_per_mtok = 15.0\ncontext_window = 200000\n",
+                if anthropic { "anthropic" } else { "openai" },
                 server.base_url()
             ),
         )
@@ -148,6 +253,7 @@ async fn main() {
             Command::new("/usr/bin/time")
                 .args(["-f", "%M"])
                 .arg(&bin2)
+                .env("FAKE_KEY", "sk-bench-0123456789abcdef")
                 .arg("--home")
                 .arg(&home2)
                 .args([
@@ -187,17 +293,13 @@ async fn main() {
             .iter()
             .map(|r| serde_json::to_vec(&r.body).unwrap().len())
             .sum();
-        // The prompt as a provider caches it: tools, then the messages (system first), in order.
-        let prompts: Vec<Vec<u8>> = requests
+        // The prompt as a provider caches it (see `prompt_of`).
+        let cached: Vec<Prompt> = requests
             .iter()
-            .map(|r| {
-                let mut p = serde_json::to_vec(&r.body["tools"]).unwrap();
-                for m in r.body["messages"].as_array().into_iter().flatten() {
-                    p.extend(serde_json::to_vec(m).unwrap());
-                }
-                p
-            })
+            .map(|r| prompt_of(&r.body, anthropic))
             .collect();
+        let cache_share = cacheable_share(&cached, anthropic);
+        let prompts: Vec<Vec<u8>> = cached.into_iter().map(|p| p.bytes).collect();
         let mut shares = Vec::new();
         let mut same_thread = Vec::new();
         let mut full_reuse = 0;
@@ -221,7 +323,7 @@ async fn main() {
         let mean_share = mean(&shares);
         let thread_share = mean(&same_thread);
         println!(
-            "run {}: wall {:.0} ms, peak RSS {:.1} MiB, {} model calls, {} request bytes, prompt prefix shared with the previous request: mean {:.0}% over all calls, {:.0}% within a conversation ({} pairs, min {:.0}%; previous prompt reused whole in {} of them)",
+            "run {}: wall {:.0} ms, peak RSS {:.1} MiB, {} model calls, {} request bytes, prompt prefix shared with the previous request: mean {:.0}% over all calls, {:.0}% within a conversation ({} pairs, min {:.0}%; previous prompt reused whole in {} of them); {} prompt cache would serve {:.0}% of the input",
             run + 1,
             wall.as_secs_f64() * 1000.0,
             peak_kib as f64 / 1024.0,
@@ -232,6 +334,8 @@ async fn main() {
             same_thread.len(),
             same_thread.iter().cloned().fold(1.0, f64::min) * 100.0,
             full_reuse,
+            if anthropic { "Anthropic's" } else { "OpenAI's" },
+            cache_share * 100.0,
         );
         walls.push(wall.as_secs_f64());
     }

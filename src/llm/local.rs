@@ -126,6 +126,16 @@ pub(crate) async fn fit_local(
     request: &mut Request,
     configured: Option<u64>,
 ) -> Result<Fit, LlmError> {
+    // The user's window wins over the server's, and only a request with tools needs to know
+    // whether the model supports them: then there is nothing to ask the server.
+    if let Some(w) = configured
+        && request.tools.is_empty()
+    {
+        return fit_to(ctx, request, w, "the config").map(|()| Fit {
+            window: Some(w),
+            notices: Vec::new(),
+        });
+    }
     let base = probe_base(ctx);
     let (info, first) = probe.info(&base, &request.model).await;
     let (window, source) = match configured {
@@ -143,8 +153,7 @@ pub(crate) async fn fit_local(
         && info.tools != ToolSupport::Yes
         && probe.first_tools_warning(&base, &request.model)
     {
-        {
-            match info.tools {
+        match info.tools {
                 ToolSupport::No => notices.push(
                     "this model does not support tool calls on this server: it will answer in plain text and cannot write files; pick a model with tool support".to_string(),
                 ),
@@ -152,29 +161,35 @@ pub(crate) async fn fit_local(
                     "the server does not say whether this model supports tool calls: if it answers only in plain text, pick a model with tool support (llama.cpp needs --jinja)".to_string(),
                 ),
                 ToolSupport::Yes => {}
-            }
         }
     }
     if let Some(w) = window {
-        let prompt = prompt_tokens(request);
-        if prompt >= w {
-            return Err(ctx.err(
-                ErrorClass::ContextLength,
-                format!(
-                    "the prompt (about {prompt} tokens) does not fit {}'s context window of {w} tokens (from {source}): shorten the work, raise the server's context size, or add a larger model to the route",
-                    request.model
-                ),
-            ));
-        }
-        let room = w - prompt;
-        let room = u32::try_from(room)
-            .unwrap_or(u32::MAX)
-            .max(MIN_OUTPUT_TOKENS);
-        if request.max_output_tokens > room {
-            request.max_output_tokens = room;
-        }
+        fit_to(ctx, request, w, &source)?;
     }
     Ok(Fit { window, notices })
+}
+
+/// Fails a prompt that does not fit a window of `w` tokens (from `source`), and lowers the
+/// output limit to the room left.
+fn fit_to(ctx: &CallCtx, request: &mut Request, w: u64, source: &str) -> Result<(), LlmError> {
+    let prompt = prompt_tokens(request);
+    if prompt >= w {
+        return Err(ctx.err(
+            ErrorClass::ContextLength,
+            format!(
+                "the prompt (about {prompt} tokens) does not fit {}'s context window of {w} tokens (from {source}): shorten the work, raise the server's context size, or add a larger model to the route",
+                request.model
+            ),
+        ));
+    }
+    let room = w - prompt;
+    let room = u32::try_from(room)
+        .unwrap_or(u32::MAX)
+        .max(MIN_OUTPUT_TOKENS);
+    if request.max_output_tokens > room {
+        request.max_output_tokens = room;
+    }
+    Ok(())
 }
 
 /// The request's prompt size in tokens, estimated from its text (about four characters a
@@ -477,6 +492,39 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.class, ErrorClass::ContextLength);
         assert!(e.message.contains("from the config"), "{}", e.message);
+    }
+
+    /// A configured window and no tools: nothing to ask the server (port 9 would refuse the
+    /// probe; nothing is recorded as probed), and the request still fits the window.
+    #[tokio::test]
+    async fn a_configured_window_without_tools_asks_the_server_nothing() {
+        let base = "http://127.0.0.1:9/v1";
+        let probe = LocalProbe::new(reqwest::Client::new());
+        let ctx = CallCtx {
+            provider: "p".into(),
+            model: "m".into(),
+            key_env: None,
+            key: None,
+            base_url: Some(base.into()),
+        };
+        let mut req = Request {
+            model: "m".into(),
+            system: String::new(),
+            messages: vec![crate::llm::Message::User {
+                content: "hello".into(),
+            }],
+            tools: vec![],
+            max_output_tokens: 5000,
+            temperature: None,
+            cache_key: None,
+        };
+        let f = fit_local(&probe, &ctx, &mut req, Some(2000)).await.unwrap();
+        assert_eq!(f.window, Some(2000));
+        assert_eq!(u64::from(req.max_output_tokens), 2000 - prompt_tokens(&req));
+        assert!(
+            probe.seen.lock().unwrap().is_empty(),
+            "the server was probed"
+        );
     }
 
     #[test]
