@@ -142,7 +142,7 @@ impl Workspace {
             .map(|(path, stat)| {
                 let size = stat.size;
                 let text = (size <= SUMMARY_READ_LIMIT)
-                    .then(|| std::fs::read(self.root().join(&path)).ok())
+                    .then(|| super::open::read_small(&self.root().join(&path), SUMMARY_READ_LIMIT))
                     .flatten()
                     .filter(|b| !b.contains(&0))
                     .and_then(|b| String::from_utf8(b).ok());
