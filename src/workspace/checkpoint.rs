@@ -91,7 +91,9 @@ impl Checkpoint {
             .filter(|l| l.reason == LeftOutReason::GitAlias)
             .count();
         if aliases > 0 {
-            text.push_str("; git refuses names that Windows or macOS take for `.git`: rename or delete them");
+            text.push_str(
+                "; git refuses names that Windows or macOS take for `.git`: rename or delete them",
+            );
         }
         if large + aliases < self.left_out.len() {
             text.push_str("; build and dependency directories are never committed");
@@ -120,10 +122,7 @@ impl Workspace {
             let parts: Vec<&str> = rel.split('/').collect();
             // A nested repository's `.git` and samocoder's own directory are skipped quietly;
             // any other name git would refuse is named in the warning.
-            if let Some(i) = parts
-                .iter()
-                .position(|p| is_git_alias(p) && *p != ".git")
-            {
+            if let Some(i) = parts.iter().position(|p| is_git_alias(p) && *p != ".git") {
                 aliases.push(LeftOut {
                     path: parts[..=i].join("/"),
                     reason: LeftOutReason::GitAlias,
@@ -276,7 +275,12 @@ mod tests {
         let (d, ws) = new_ws();
         ws.ensure_repo().unwrap();
         // What a command could make: none of these can be written through the workspace.
-        for p in ["GIT~1/x", "src/.git::$INDEX_ALLOCATION/y", "src/.git:$DATA", ".GIT./z"] {
+        for p in [
+            "GIT~1/x",
+            "src/.git::$INDEX_ALLOCATION/y",
+            "src/.git:$DATA",
+            ".GIT./z",
+        ] {
             let abs = d.path().join(p);
             std::fs::create_dir_all(abs.parent().unwrap()).unwrap();
             std::fs::write(abs, "x").unwrap();
@@ -288,7 +292,12 @@ mod tests {
         let paths: Vec<&str> = cp.left_out.iter().map(|l| l.path.as_str()).collect();
         assert_eq!(
             paths,
-            [".GIT.", "GIT~1", "src/.git:$DATA", "src/.git::$INDEX_ALLOCATION"]
+            [
+                ".GIT.",
+                "GIT~1",
+                "src/.git:$DATA",
+                "src/.git::$INDEX_ALLOCATION"
+            ]
         );
         let warning = cp.warning().unwrap();
         assert!(warning.contains("`GIT~1`"), "{warning}");

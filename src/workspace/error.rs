@@ -301,7 +301,13 @@ mod tests {
             let e = os(code);
             assert!(e.is_model_error(), "errno {code}: {e}");
         }
-        for code in [libc::EIO, libc::ENOMEM, libc::EMFILE, libc::ENFILE, libc::ESTALE] {
+        for code in [
+            libc::EIO,
+            libc::ENOMEM,
+            libc::EMFILE,
+            libc::ENFILE,
+            libc::ESTALE,
+        ] {
             let e = os(code);
             assert!(!e.is_model_error(), "errno {code}: {e}");
             assert_eq!(e.exit(), Exit::Failure);

@@ -13,8 +13,22 @@ fn ws() -> (tempfile::TempDir, Workspace) {
     (dir, ws)
 }
 
+/// Runs `f` on its own thread; fails the test instead of hanging it.
+fn with_deadline<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(30))
+        .expect("blocked on a FIFO for 30 s")
+}
+
 #[test]
 fn regression_read_file_on_a_fifo_does_not_block() {
+    with_deadline(fifo_reads);
+}
+
+fn fifo_reads() {
     let (d, ws) = ws();
     mkfifo(&d.path().join("pipe"));
     let p = ws.resolve("pipe").unwrap();
@@ -44,7 +58,10 @@ fn regression_read_file_on_a_socket_is_a_tool_error() {
     let _l = std::os::unix::net::UnixListener::bind(d.path().join("sock")).unwrap();
     let err = ws.read(&ws.resolve("sock").unwrap(), 1024).unwrap_err();
     assert!(err.is_model_error(), "{err}");
-    assert!(err.to_string().contains("is a socket, not a regular file"), "{err}");
+    assert!(
+        err.to_string().contains("is a socket, not a regular file"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -59,7 +76,10 @@ fn regression_a_path_too_long_once_absolute_is_a_tool_error() {
         .and_then(|p| ws.read(&p, 1024))
         .unwrap_err();
     assert!(err.is_model_error(), "{err}");
-    assert!(err.to_string().len() < 400, "the message cuts the path: {err}");
+    assert!(
+        err.to_string().len() < 400,
+        "the message cuts the path: {err}"
+    );
     let err = ws
         .resolve(&rel)
         .and_then(|p| ws.write_atomic(&p, b"x", 1024))
@@ -76,7 +96,11 @@ fn a_write_onto_a_fifo_replaces_it_without_opening_it() {
         .write_atomic(&ws.resolve("pipe").unwrap(), b"now a file\n", 1024)
         .unwrap();
     assert!(!out.created);
-    assert!(std::fs::symlink_metadata(d.path().join("pipe")).unwrap().is_file());
+    assert!(
+        std::fs::symlink_metadata(d.path().join("pipe"))
+            .unwrap()
+            .is_file()
+    );
     assert_eq!(
         std::fs::read(d.path().join("pipe")).unwrap(),
         b"now a file\n"
@@ -92,6 +116,10 @@ fn maps_and_listings_skip_special_files_without_opening_them() {
     assert!(map.contains("a.py"), "{map}");
     let repo = ws.repo_map(None, 4000).unwrap();
     assert!(repo.text.contains("a.py"), "{}", repo.text);
-    let err = ws.open_listed(std::path::Path::new("pipe.py")).unwrap_err();
-    assert!(err.to_string().contains("not a regular file"), "{err}");
+    let err = with_deadline(move || ws.open_listed(std::path::Path::new("pipe.py")).unwrap_err());
+    assert!(
+        err.to_string()
+            .contains("is a FIFO (named pipe), not a regular file"),
+        "{err}"
+    );
 }

@@ -226,6 +226,7 @@ impl Workspace {
             OpenRefusal::NotFound | OpenRefusal::Replaced => {
                 refused("it was replaced while being read")
             }
+            special @ OpenRefusal::Special(_) => special.into_error(&shown()),
             _ => refused("it is no longer a regular file"),
         })?;
         Ok(file)

@@ -407,7 +407,9 @@ mod git_names_tests {
         for name in REFUSED_BY_GIT {
             assert!(is_git_alias(name), "{name:?}");
             assert!(is_reserved_name(name), "{name:?}");
-            let err = normalise(&format!("src/{name}/x.py")).unwrap_err().to_string();
+            let err = normalise(&format!("src/{name}/x.py"))
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("managed by samocoder"), "{name:?}: {err}");
             assert!(normalise(name).is_err(), "{name:?}");
         }
@@ -451,7 +453,11 @@ mod git_names_tests {
     fn regression_libgit2_refuses_the_names_samocoder_reserves() {
         let (_d, repo) = strict_repo();
         for name in REFUSED_BY_GIT {
-            for path in [format!("{name}/x"), format!("dir/{name}/x"), format!("dir/{name}")] {
+            for path in [
+                format!("{name}/x"),
+                format!("dir/{name}/x"),
+                format!("dir/{name}"),
+            ] {
                 assert!(!index_takes(&repo, &path), "libgit2 took {path:?}");
                 assert!(normalise(&path).is_err(), "samocoder took {path:?}");
             }
@@ -482,8 +488,8 @@ mod git_names_tests {
             Just("modules".to_string()),
             Just(".samocoder".to_string()),
             prop::sample::select(vec![
-                '\u{200c}', '\u{200d}', '\u{200e}', '\u{200f}', '\u{202a}', '\u{202e}',
-                '\u{206a}', '\u{206f}', '\u{feff}', '\u{200b}', 'é', '\u{0130}',
+                '\u{200c}', '\u{200d}', '\u{200e}', '\u{200f}', '\u{202a}', '\u{202e}', '\u{206a}',
+                '\u{206f}', '\u{feff}', '\u{200b}', 'é', '\u{0130}',
             ])
             .prop_map(String::from),
             "[a-zA-Z0-9._~ -]{1,3}",
@@ -514,7 +520,8 @@ mod git_names_tests {
                     prop_assert!(index_takes(&repo, &path), "libgit2 refused {:?}", path);
                 }
             } else {
-                prop_assert!(normalise(&format!("dir/{name}")).is_err());
+                let refused = normalise(&format!("dir/{name}")).is_err();
+                prop_assert!(refused, "samocoder took {:?}", name);
             }
         }
     }
