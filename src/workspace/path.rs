@@ -5,8 +5,9 @@
 //!   writes Windows-style paths gets what it meant; a file name containing `\` is not possible.
 //! - Refused: empty paths, absolute paths (`/x`, `\x`, `C:\x`, `C:x`, `\\?\x`), NUL bytes,
 //!   `..` that would climb above the root (`a/../b` is fine and becomes `b`), the project's
-//!   `.git` and samocoder's [`META_DIR`] at any depth (case-insensitively, ignoring trailing dots
-//!   and spaces as Windows does), components over 255 bytes, paths over 4096 bytes, and paths
+//!   `.git` and samocoder's [`META_DIR`] at any depth, and every name a file system may take for
+//!   them (see [`is_git_alias`]: case, trailing dots and spaces, `GIT~1`, NTFS streams, HFS+
+//!   ignorable code points), components over 255 bytes, paths over 4096 bytes, and paths
 //!   nested more than [`MAX_DIR_DEPTH`] directories deep (git checkpoints cannot hold them:
 //!   libgit2 stops walking a work tree at that depth, which would fail the checkpoint after the
 //!   model calls were paid).
