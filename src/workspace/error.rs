@@ -313,10 +313,7 @@ mod tests {
             assert_eq!(e.exit(), Exit::Failure);
         }
         // A wrapped error (tempfile adds the path) is classified by the errno inside it.
-        let wrapped = std::io::Error::new(
-            std::io::ErrorKind::Other,
-            std::io::Error::from_raw_os_error(libc::ENAMETOOLONG),
-        );
+        let wrapped = std::io::Error::other(std::io::Error::from_raw_os_error(libc::ENAMETOOLONG));
         assert!(WorkspaceError::io("x", wrapped).is_model_error());
     }
 
