@@ -37,6 +37,8 @@ pub(crate) mod testing;
 mod tests;
 #[cfg(test)]
 mod tests_adopt;
+#[cfg(all(test, unix))]
+mod tests_fs_inputs;
 
 use std::time::Instant;
 

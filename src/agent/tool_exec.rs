@@ -16,7 +16,7 @@ use crate::llm::ToolCall;
 use crate::protocol::{CommandRole, Event, Role, StepPayload, ToolResult};
 use crate::provenance::{FileRecord, FileSource, Record};
 use crate::templates;
-use crate::workspace::Workspace;
+use crate::workspace::{Workspace, WorkspaceError};
 
 /// What a tool call produced, for the model and for the record.
 pub(super) struct ToolOutcome {
@@ -151,18 +151,14 @@ impl Session<'_> {
                     let budget = self.deps.config.limits.repo_map_tokens;
                     match self.ws.repo_map(path.as_deref(), budget) {
                         Ok(map) => ToolOutcome::ok(call, target, map.text),
-                        Err(e) if e.is_model_error() => {
-                            ToolOutcome::error(call, target, e.to_string())
-                        }
-                        Err(e) => return Err(e.into()),
+                        Err(e) => ToolOutcome::error(call, target, for_model(&self.ws, e)?),
                     }
                 }
             }
             DevTool::ReadFile { path } => {
                 match self.ws.resolve(&path).and_then(|p| self.ws.read(&p, max)) {
                     Ok(text) => ToolOutcome::ok(call, target, text),
-                    Err(e) if e.is_model_error() => ToolOutcome::error(call, target, e.to_string()),
-                    Err(e) => return Err(e.into()),
+                    Err(e) => ToolOutcome::error(call, target, for_model(&self.ws, e)?),
                 }
             }
             t @ (DevTool::WriteFile { .. } | DevTool::EditFile { .. }) => {
@@ -286,8 +282,7 @@ impl Session<'_> {
                     lines.push(format!("wrote {} ({} bytes)", p.rel(), w.size));
                     written.push((p.rel().to_string(), w.sha256, w.size, w.created));
                 }
-                Err(e) if e.is_model_error() => lines.push(format!("{}: {e}", f.path)),
-                Err(e) => return Err(e.into()),
+                Err(e) => lines.push(format!("{}: {}", f.path, for_model(&self.ws, e)?)),
             }
         }
         Ok(ToolOutcome {
@@ -425,7 +420,21 @@ fn file_tool(
             is_error: false,
             files: vec![(p.rel().to_string(), w.sha256, w.size, w.created)],
         }),
-        Err(e) if e.is_model_error() => Ok(ToolOutcome::error(call, target, e.to_string())),
-        Err(e) => Err(e.into()),
+        Err(e) => Ok(ToolOutcome::error(call, target, for_model(ws, e)?)),
+    }
+}
+
+/// A workspace error of a tool on a path the model gave: the text for the model when the
+/// error is about that path ([`WorkspaceError::is_model_error`], OS errors by errno), else
+/// the error that stops the run (a full disk, git, an unknown OS error). Whatever the error,
+/// a project directory that is gone stops the run: no answer of the model can fix that.
+fn for_model(ws: &Workspace, e: WorkspaceError) -> Result<String, AgentError> {
+    if !ws.root_is_present() {
+        return Err(WorkspaceError::RootGone(ws.root().display().to_string()).into());
+    }
+    if e.is_model_error() {
+        Ok(e.to_string())
+    } else {
+        Err(e.into())
     }
 }

@@ -457,6 +457,9 @@ impl Workspace {
             .into_iter()
             .map(|c| c.path)
             .filter(|p| !keep_out.contains(p))
+            // A name git refuses to index (`GIT~1`, `.git:x`, made by a command) would fail
+            // this commit and every later one: it stays out, uncommitted.
+            .filter(|p| !p.split('/').any(super::path::is_git_alias))
             .collect();
         if ours.is_empty() {
             return Ok(None);

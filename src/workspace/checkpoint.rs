@@ -10,10 +10,10 @@ use std::path::Path;
 
 use git2::{IndexAddOption, Signature};
 
-use super::error::{WorkspaceError, human_size};
+use super::error::{WorkspaceError, human_size, shorten};
 use super::fs::Workspace;
 use super::git::CommitId;
-use super::path::is_reserved_name;
+use super::path::{is_git_alias, is_reserved_name};
 use super::tree::SKIPPED_DIRS;
 
 /// What [`Workspace::checkpoint`] did.
@@ -41,6 +41,10 @@ pub enum LeftOutReason {
     TooLarge { size: u64 },
     /// New files under a build or dependency directory ([`SKIPPED_DIRS`]).
     BuildDirectory { files: usize },
+    /// A file whose name git refuses to index because a file system takes it for `.git`
+    /// (`GIT~1`, `.git:stream`, ...; see [`is_git_alias`]), made by a command: committing it
+    /// would fail every checkpoint from then on.
+    GitAlias,
 }
 
 impl Checkpoint {
@@ -67,6 +71,7 @@ impl Checkpoint {
                         if files == 1 { "" } else { "s" }
                     )
                 }
+                LeftOutReason::GitAlias => format!("`{}`", shorten(&l.path, 120)),
             })
             .collect();
         let more = self.left_out.len().saturating_sub(shown.len());
@@ -80,7 +85,17 @@ impl Checkpoint {
                 human_size(self.limit)
             ));
         }
-        if large < self.left_out.len() {
+        let aliases = self
+            .left_out
+            .iter()
+            .filter(|l| l.reason == LeftOutReason::GitAlias)
+            .count();
+        if aliases > 0 {
+            text.push_str(
+                "; git refuses names that Windows or macOS take for `.git`: rename or delete them",
+            );
+        }
+        if large + aliases < self.left_out.len() {
             text.push_str("; build and dependency directories are never committed");
         }
         Some(text)
@@ -97,6 +112,7 @@ impl Workspace {
         let tracked: HashSet<Vec<u8>> = index.iter().map(|e| e.path).collect();
         let mut large = Vec::new();
         let mut build_dirs: BTreeMap<String, usize> = BTreeMap::new();
+        let mut aliases = Vec::new();
         let root = self.root().to_path_buf();
         let mut admit = |path: &Path, _spec: &[u8]| -> i32 {
             let rel = path.to_string_lossy().replace('\\', "/");
@@ -104,6 +120,15 @@ impl Workspace {
                 return 0;
             }
             let parts: Vec<&str> = rel.split('/').collect();
+            // A nested repository's `.git` and samocoder's own directory are skipped quietly;
+            // any other name git would refuse is named in the warning.
+            if let Some(i) = parts.iter().position(|p| is_git_alias(p) && *p != ".git") {
+                aliases.push(LeftOut {
+                    path: parts[..=i].join("/"),
+                    reason: LeftOutReason::GitAlias,
+                });
+                return 1;
+            }
             if parts.iter().any(|p| is_reserved_name(p)) {
                 return 1;
             }
@@ -131,6 +156,8 @@ impl Workspace {
         index.update_all(["*"], None).map_err(nesting_error)?;
         index.write()?;
         let mut left_out = large;
+        aliases.dedup();
+        left_out.extend(aliases);
         left_out.extend(build_dirs.into_iter().map(|(path, files)| LeftOut {
             path,
             reason: LeftOutReason::BuildDirectory { files },
@@ -240,6 +267,50 @@ mod tests {
         assert_eq!(again.commit, None);
         assert_eq!(again.left_out.len(), 2);
         assert_eq!(Checkpoint::default().warning(), None);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn regression_a_name_git_refuses_made_by_a_command_does_not_fail_every_checkpoint() {
+        let (d, ws) = new_ws();
+        ws.ensure_repo().unwrap();
+        // What a command could make: none of these can be written through the workspace.
+        for p in [
+            "GIT~1/x",
+            "src/.git::$INDEX_ALLOCATION/y",
+            "src/.git:$DATA",
+            ".GIT./z",
+        ] {
+            let abs = d.path().join(p);
+            std::fs::create_dir_all(abs.parent().unwrap()).unwrap();
+            std::fs::write(abs, "x").unwrap();
+            assert!(ws.resolve(p).is_err(), "{p}");
+        }
+        write(&ws, "app.py", "print(1)\n");
+        let cp = ws.checkpoint("Task 1").unwrap();
+        assert!(cp.commit.is_some());
+        let paths: Vec<&str> = cp.left_out.iter().map(|l| l.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                ".GIT.",
+                "GIT~1",
+                "src/.git:$DATA",
+                "src/.git::$INDEX_ALLOCATION"
+            ]
+        );
+        let warning = cp.warning().unwrap();
+        assert!(warning.contains("`GIT~1`"), "{warning}");
+        assert!(warning.contains("rename or delete them"), "{warning}");
+        assert!(!warning.contains("build and dependency"), "{warning}");
+        // And the next checkpoint works too.
+        write(&ws, "app.py", "print(2)\n");
+        let again = ws.checkpoint("Task 2").unwrap();
+        assert!(again.commit.is_some() && again.left_out.len() == 4);
+        let repo = Repository::open(ws.root()).unwrap();
+        let tree = repo.head().unwrap().peel_to_tree().unwrap();
+        assert!(tree.get_name("app.py").is_some() && tree.get_name("GIT~1").is_none());
+        assert!(tree.get_name("src").is_none());
     }
 
     #[test]

@@ -27,12 +27,8 @@ const NPM_DEFAULT_TEST: &str = "no test specified";
 
 impl Workspace {
     fn manifest(&self, name: &str) -> Option<String> {
-        let p = self.root().join(name);
-        let meta = std::fs::symlink_metadata(&p).ok()?;
-        if !meta.is_file() || meta.len() > MAX_MANIFEST {
-            return None;
-        }
-        std::fs::read_to_string(p).ok()
+        let bytes = super::open::read_small(&self.root().join(name), MAX_MANIFEST)?;
+        String::from_utf8(bytes).ok()
     }
 
     fn has(&self, name: &str) -> bool {

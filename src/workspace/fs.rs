@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::error::{WorkspaceError, human_size};
+use super::open::open_regular;
 use super::path::{self, SafePath};
 
 /// The name prefix of the temporary files of atomic writes.
@@ -78,6 +79,12 @@ impl Workspace {
         &self.root
     }
 
+    /// True while the project root still is a directory (it may be moved or deleted under a
+    /// run).
+    pub fn root_is_present(&self) -> bool {
+        std::fs::metadata(&self.root).is_ok_and(|m| m.is_dir())
+    }
+
     /// Checks a path from the model; see [`super::path`] for the rules.
     pub fn resolve(&self, rel: &str) -> Result<SafePath, WorkspaceError> {
         path::resolve(&self.root, rel)
@@ -100,20 +107,7 @@ impl Workspace {
 
     fn read_bytes(&self, path: &SafePath, max_bytes: u64) -> Result<Vec<u8>, WorkspaceError> {
         let rel = path.rel();
-        let file = std::fs::File::open(path.abs()).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => WorkspaceError::NotFound(rel.into()),
-            _ => WorkspaceError::io(rel, e),
-        })?;
-        let meta = file.metadata().map_err(|e| WorkspaceError::io(rel, e))?;
-        if meta.is_dir() {
-            return Err(WorkspaceError::IsDirectory(rel.into()));
-        }
-        if !meta.is_file() {
-            return Err(WorkspaceError::NotText {
-                path: rel.into(),
-                why: "it is not a regular file".into(),
-            });
-        }
+        let (file, meta) = self.open_for_read(path)?;
         let too_large = |size| WorkspaceError::TooLarge {
             path: rel.into(),
             size: human_size(size),
@@ -133,6 +127,38 @@ impl Workspace {
         Ok(bytes)
     }
 
+    /// Opens a resolved path for reading: a regular file only (never a FIFO, socket or device,
+    /// and never blocking, see [`super::open`]); a final link inside the project is followed
+    /// to its (canonical) target, as [`Workspace::resolve`] allows.
+    pub(crate) fn open_for_read(
+        &self,
+        path: &SafePath,
+    ) -> Result<(std::fs::File, std::fs::Metadata), WorkspaceError> {
+        let rel = path.rel();
+        let is_link = match std::fs::symlink_metadata(path.abs()) {
+            Ok(m) => m.file_type().is_symlink(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(WorkspaceError::NotFound(rel.into()));
+            }
+            Err(e) => return Err(WorkspaceError::io(rel, e)),
+        };
+        let target = if is_link {
+            match path::link_dest(&self.root, path.abs()) {
+                path::LinkDest::Inside(target) => target,
+                path::LinkDest::Broken => return Err(WorkspaceError::NotFound(rel.into())),
+                _ => {
+                    return Err(WorkspaceError::refused(
+                        rel,
+                        "it is a symbolic link that does not lead to a file in the project",
+                    ));
+                }
+            }
+        } else {
+            path.abs().to_path_buf()
+        };
+        open_regular(&target).map_err(|r| r.into_error(rel))
+    }
+
     /// True when something (a file, a directory, a link) is at `path`.
     pub fn exists(&self, path: &SafePath) -> bool {
         std::fs::symlink_metadata(path.abs()).is_ok()
@@ -141,17 +167,7 @@ impl Workspace {
     /// The SHA-256 and size of a file's content, read in chunks (any size, any bytes).
     pub fn digest(&self, path: &SafePath) -> Result<FileDigest, WorkspaceError> {
         let rel = path.rel();
-        let file = std::fs::File::open(path.abs()).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => WorkspaceError::NotFound(rel.into()),
-            _ => WorkspaceError::io(rel, e),
-        })?;
-        if file
-            .metadata()
-            .map_err(|e| WorkspaceError::io(rel, e))?
-            .is_dir()
-        {
-            return Err(WorkspaceError::IsDirectory(rel.into()));
-        }
+        let (file, _) = self.open_for_read(path)?;
         let (sha256, size) = hash_reader(file).map_err(|e| WorkspaceError::io(rel, e))?;
         Ok(FileDigest { sha256, size })
     }
@@ -242,7 +258,9 @@ impl Workspace {
 
     /// Writes `bytes` atomically: parent directories are created (each checked), the content
     /// goes to a temporary file in the same directory, is fsynced and renamed over the target.
-    /// An existing file keeps its permissions; a symlink at the target is replaced, not followed.
+    /// An existing file keeps its permissions; a symlink at the target is replaced, not followed,
+    /// and so is a FIFO, socket or device: the rename replaces the directory entry and never
+    /// opens what was there.
     pub fn write_atomic(
         &self,
         path: &SafePath,

@@ -8,6 +8,7 @@ use std::path::{Component, Path, PathBuf};
 
 use super::error::WorkspaceError;
 use super::fs::Workspace;
+use super::open::{OpenRefusal, open_regular};
 use super::path::{LinkDest, META_DIR, link_dest};
 
 /// What an entry is.
@@ -220,30 +221,16 @@ impl Workspace {
                 }
             }
         }
-        let before = std::fs::symlink_metadata(&at).map_err(|e| WorkspaceError::io(shown(), e))?;
-        if !before.is_file() {
-            return Err(refused("it is no longer a regular file"));
-        }
-        let file = std::fs::File::open(&at).map_err(|e| WorkspaceError::io(shown(), e))?;
-        let after = file
-            .metadata()
-            .map_err(|e| WorkspaceError::io(shown(), e))?;
-        if !same_file(&before, &after) {
-            return Err(refused("it was replaced while being read"));
-        }
+        let (file, _) = open_regular(&at).map_err(|r| match r {
+            OpenRefusal::Io(e) => WorkspaceError::io(shown(), e),
+            OpenRefusal::NotFound | OpenRefusal::Replaced => {
+                refused("it was replaced while being read")
+            }
+            special @ OpenRefusal::Special(_) => special.into_error(&shown()),
+            _ => refused("it is no longer a regular file"),
+        })?;
         Ok(file)
     }
-}
-
-#[cfg(unix)]
-fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    a.dev() == b.dev() && a.ino() == b.ino()
-}
-
-#[cfg(not(unix))]
-fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
-    b.is_file() && a.len() == b.len()
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub mod error;
 pub mod fs;
 pub mod git;
 pub mod listing;
+mod open;
 pub mod path;
 pub mod precious;
 pub mod repomap;
@@ -39,3 +40,5 @@ pub use tree::{FileEntry, MapOptions, ProjectMap, TreeDiff};
 
 #[cfg(test)]
 mod confinement_tests;
+#[cfg(all(test, unix))]
+mod fs_inputs_tests;

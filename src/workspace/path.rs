@@ -5,8 +5,9 @@
 //!   writes Windows-style paths gets what it meant; a file name containing `\` is not possible.
 //! - Refused: empty paths, absolute paths (`/x`, `\x`, `C:\x`, `C:x`, `\\?\x`), NUL bytes,
 //!   `..` that would climb above the root (`a/../b` is fine and becomes `b`), the project's
-//!   `.git` and samocoder's [`META_DIR`] at any depth (case-insensitively, ignoring trailing dots
-//!   and spaces as Windows does), components over 255 bytes, paths over 4096 bytes, and paths
+//!   `.git` and samocoder's [`META_DIR`] at any depth, and every name a file system may take for
+//!   them (see [`is_git_alias`]: case, trailing dots and spaces, `GIT~1`, NTFS streams, HFS+
+//!   ignorable code points), components over 255 bytes, paths over 4096 bytes, and paths
 //!   nested more than [`MAX_DIR_DEPTH`] directories deep (git checkpoints cannot hold them:
 //!   libgit2 stops walking a work tree at that depth, which would fail the checkpoint after the
 //!   model calls were paid).
@@ -74,10 +75,40 @@ impl std::fmt::Display for SafePath {
     }
 }
 
-/// True for a component the workspace never lets the model touch (`.git`, [`META_DIR`]).
+/// True for a component the workspace never lets the model touch: `.git` or [`META_DIR`],
+/// or a name that a file system may take for one of them (see [`is_git_alias`]).
 pub fn is_reserved_name(name: &str) -> bool {
-    let trimmed = name.trim_end_matches(['.', ' ']);
-    trimmed.eq_ignore_ascii_case(".git") || trimmed.eq_ignore_ascii_case(META_DIR)
+    let base = alias_base(name);
+    base.eq_ignore_ascii_case(".git")
+        || base.eq_ignore_ascii_case("git~1")
+        || base.eq_ignore_ascii_case(META_DIR)
+}
+
+/// True for a component that git refuses to put in an index because some file system takes
+/// it for `.git` (git's `verify_path` with `core.protectNTFS`, on by default everywhere, and
+/// `core.protectHFS`, on by default on macOS): `.git` in any case with trailing dots or
+/// spaces (Windows drops them), the NTFS short name `git~1`, an NTFS alternate data stream
+/// of either (`.git::$INDEX_ALLOCATION` is the directory itself, `.git:foo` a stream of it),
+/// and `.git` with code points HFS+ ignores (zero-width joiners, direction marks, U+FEFF)
+/// anywhere in it. Deliberately wider than git where cheap: every such name is refused on
+/// every platform, so a project made on Linux checks out on Windows and macOS.
+pub(crate) fn is_git_alias(name: &str) -> bool {
+    let base = alias_base(name);
+    base.eq_ignore_ascii_case(".git") || base.eq_ignore_ascii_case("git~1")
+}
+
+/// The name a Windows or macOS file system would see: HFS+-ignorable code points dropped,
+/// an NTFS stream suffix (from the first `:`) and a `\`-separated rest cut off, trailing dots
+/// and spaces trimmed.
+fn alias_base(name: &str) -> String {
+    let visible: String = name.chars().filter(|&c| !is_hfs_ignorable(c)).collect();
+    let end = visible.find([':', '\\']).unwrap_or(visible.len());
+    visible[..end].trim_end_matches(['.', ' ']).to_owned()
+}
+
+/// Code points HFS+ leaves out when it compares names (git's list in `utf8.c`).
+fn is_hfs_ignorable(c: char) -> bool {
+    matches!(c, '\u{200c}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{206a}'..='\u{206f}' | '\u{feff}')
 }
 
 /// Splits and normalises `rel` lexically; returns the components (without `.`/`..`).
@@ -320,5 +351,179 @@ mod tests {
         assert!(norm(&"a".repeat(255)).is_ok());
         let long = vec!["abcdefgh"; 600].join("/");
         assert!(norm(&long).unwrap_err().contains("4096"));
+    }
+}
+
+#[cfg(test)]
+mod git_names_tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Names git refuses in an index (checked with git 2.47's `update-index --cacheinfo`).
+    const REFUSED_BY_GIT: &[&str] = &[
+        ".git",
+        ".GIT",
+        ".Git",
+        ".git.",
+        ".git ",
+        ".git. . ",
+        "git~1",
+        "GIT~1",
+        "Git~1 .",
+        ".git::$INDEX_ALLOCATION",
+        ".git:$DATA",
+        ".git:foo",
+        ".git:",
+        "GIT~1:x",
+        ".g\u{200c}it",
+        ".gi\u{feff}t",
+        "\u{200c}.git",
+        ".git\u{200d}",
+        ".GI\u{206a}t",
+        ".g\u{202e}it",
+        ".gi\u{200f}T",
+    ];
+
+    /// Names close to them that are ordinary files.
+    const ORDINARY: &[&str] = &[
+        ".github",
+        ".gitignore",
+        ".gitmodules",
+        ".gitattributes",
+        "git~2",
+        ".git~1",
+        "x.git:foo",
+        "a.git",
+        "git",
+        "GIT~10",
+        "git~1.txt",
+        ".gitx",
+        "x:.git",
+        ".g\u{200b}it",
+    ];
+
+    #[test]
+    fn regression_names_git_refuses_to_index_are_reserved() {
+        for name in REFUSED_BY_GIT {
+            assert!(is_git_alias(name), "{name:?}");
+            assert!(is_reserved_name(name), "{name:?}");
+            let err = normalise(&format!("src/{name}/x.py"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("managed by samocoder"), "{name:?}: {err}");
+            assert!(normalise(name).is_err(), "{name:?}");
+        }
+        for name in ORDINARY {
+            assert!(!is_reserved_name(name), "{name:?}");
+            assert!(normalise(&format!("src/{name}")).is_ok(), "{name:?}");
+        }
+        assert!(is_reserved_name(".samocoder.") && is_reserved_name(".SAMOCODER"));
+    }
+
+    /// A repository that refuses what git refuses on any platform.
+    fn strict_repo() -> (tempfile::TempDir, git2::Repository) {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = git2::Repository::init(dir.path()).unwrap();
+        let mut config = repo.config().unwrap();
+        config.set_bool("core.protectNTFS", true).unwrap();
+        config.set_bool("core.protectHFS", true).unwrap();
+        (dir, repo)
+    }
+
+    fn index_takes(repo: &git2::Repository, path: &str) -> bool {
+        let mut index = repo.index().unwrap();
+        let entry = git2::IndexEntry {
+            ctime: git2::IndexTime::new(0, 0),
+            mtime: git2::IndexTime::new(0, 0),
+            dev: 0,
+            ino: 0,
+            mode: 0o100644,
+            uid: 0,
+            gid: 0,
+            file_size: 0,
+            id: git2::Oid::ZERO_SHA1,
+            flags: 0,
+            flags_extended: 0,
+            path: path.as_bytes().to_vec(),
+        };
+        index.add_frombuffer(&entry, b"x").is_ok()
+    }
+
+    #[test]
+    fn regression_libgit2_refuses_the_names_samocoder_reserves() {
+        let (_d, repo) = strict_repo();
+        for name in REFUSED_BY_GIT {
+            for path in [
+                format!("{name}/x"),
+                format!("dir/{name}/x"),
+                format!("dir/{name}"),
+            ] {
+                assert!(!index_takes(&repo, &path), "libgit2 took {path:?}");
+                assert!(normalise(&path).is_err(), "samocoder took {path:?}");
+            }
+        }
+        for name in ORDINARY {
+            assert!(index_takes(&repo, &format!("dir/{name}")), "{name:?}");
+        }
+    }
+
+    /// Names built from the pieces git's checks look at, plus arbitrary ones.
+    fn names() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            Just(".".to_string()),
+            Just("g".to_string()),
+            Just("G".to_string()),
+            Just("i".to_string()),
+            Just("I".to_string()),
+            Just("t".to_string()),
+            Just("T".to_string()),
+            Just("~1".to_string()),
+            Just("~".to_string()),
+            Just(" ".to_string()),
+            Just(":".to_string()),
+            Just("$DATA".to_string()),
+            Just("\\".to_string()),
+            Just(".git".to_string()),
+            Just("git~1".to_string()),
+            Just("modules".to_string()),
+            Just(".samocoder".to_string()),
+            prop::sample::select(vec![
+                '\u{200c}', '\u{200d}', '\u{200e}', '\u{200f}', '\u{202a}', '\u{202e}', '\u{206a}',
+                '\u{206f}', '\u{feff}', '\u{200b}', 'é', '\u{0130}',
+            ])
+            .prop_map(String::from),
+            "[a-zA-Z0-9._~ -]{1,3}",
+        ];
+        prop_oneof![
+            4 => prop::collection::vec(piece, 1..7).prop_map(|p| p.concat()),
+            1 => "[^/\\x00]{1,12}",
+        ]
+        .prop_filter("a file name", |n| {
+            !n.is_empty() && n != "." && n != ".." && !n.contains('/') && n.len() <= 255
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Whatever samocoder accepts as a path component, git's library indexes (even with
+        /// the NTFS and HFS protections on), so a checkpoint never fails on a name the model
+        /// was allowed to write.
+        #[test]
+        fn every_name_samocoder_accepts_libgit2_indexes(name in names()) {
+            let (_d, repo) = strict_repo();
+            if !is_reserved_name(&name) {
+                // Backslashes are separators for samocoder: what it would write is the
+                // normalised path.
+                if let Ok(parts) = normalise(&format!("dir/{name}")) {
+                    let path = parts.join("/");
+                    prop_assert!(index_takes(&repo, &path), "libgit2 refused {:?}", path);
+                }
+            } else {
+                let refused = normalise(&format!("dir/{name}")).is_err();
+                prop_assert!(refused, "samocoder took {:?}", name);
+            }
+        }
     }
 }

@@ -224,7 +224,9 @@ impl Workspace {
                 && *size <= MAX_READ
             {
                 read += 1;
-                if let Ok(src) = std::fs::read_to_string(self.root().join(path)) {
+                if let Some(src) = super::open::read_small(&self.root().join(path), MAX_READ)
+                    .and_then(|b| String::from_utf8(b).ok())
+                {
                     let defs = definitions(l, &src);
                     if !defs.is_empty() {
                         line.push_str(": ");

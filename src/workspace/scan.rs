@@ -168,7 +168,7 @@ impl Workspace {
             }
             let (sha256, size) = match self.hash_file(&path) {
                 Ok(h) => h,
-                // Deleted since the walk saw it: not part of the tree.
+                // Deleted (or replaced by a non-file) since the walk saw it: not in the tree.
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     if record.is_some() {
                         out.removed.push(path);
@@ -203,7 +203,13 @@ impl Workspace {
 
     /// SHA-256 and length of a project file given by its walked relative path.
     fn hash_file(&self, rel: &str) -> std::io::Result<(String, u64)> {
-        hash_reader(std::fs::File::open(self.root().join(rel))?)
+        // Never opened when it is no longer a regular file (a FIFO would block the scan): the
+        // walk lists regular files only, so one replaced since is no longer part of the tree.
+        let (file, _) = super::open::open_regular(&self.root().join(rel)).map_err(|r| match r {
+            super::open::OpenRefusal::Io(e) => e,
+            _ => std::io::ErrorKind::NotFound.into(),
+        })?;
+        hash_reader(file)
     }
 }
 

@@ -216,8 +216,7 @@ impl Workspace {
                 break;
             }
             if stat.size <= SUMMARY_READ_LIMIT {
-                let text = std::fs::read(self.root().join(path))
-                    .ok()
+                let text = super::open::read_small(&self.root().join(path), SUMMARY_READ_LIMIT)
                     .filter(|b| !b.contains(&0))
                     .and_then(|b| String::from_utf8(b).ok());
                 entry.lines = text.as_deref().map(|t| t.lines().count());

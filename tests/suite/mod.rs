@@ -14,6 +14,7 @@ mod config;
 mod doctor;
 mod export;
 mod files;
+mod fs_inputs;
 mod keys;
 mod keys_secret_service;
 mod plan_review;
