@@ -432,11 +432,11 @@ mod tests {
     #[test]
     fn the_gitignore_is_written_before_the_repository_exists() {
         let (d, ws) = new_ws();
-        // `.git` made unusable as a directory: the init fails, the `.gitignore` is there.
+        // An init that cannot finish (a file where git makes `objects/`) stands for a kill
+        // right after it: the `.gitignore` is already there.
         std::fs::create_dir_all(d.path().join(".git")).unwrap();
-        std::fs::write(d.path().join(".git/config"), "[core\n").unwrap();
-        std::fs::create_dir(d.path().join(".git/HEAD")).unwrap();
-        let _ = ws.ensure_repo();
+        std::fs::write(d.path().join(".git/objects"), "").unwrap();
+        assert!(ws.ensure_repo().is_err());
         assert_eq!(
             std::fs::read_to_string(d.path().join(".gitignore")).unwrap(),
             DEFAULT_GITIGNORE
