@@ -487,6 +487,15 @@ fn accepted_call(log: &ThreadLog) -> Option<ToolCall> {
     }
 }
 
+/// A file of the starter template, as recorded with the architecture.
+struct StarterFile {
+    rel: String,
+    sha256: String,
+    size: u64,
+    /// False for samocoder's own file that got the starter's lines added.
+    created: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -520,13 +529,4 @@ mod tests {
         assert!(accepted_call(&log(vec![t.clone(), bad])).is_none());
         assert!(accepted_call(&log(vec![t, ok, answers])).is_none());
     }
-}
-
-/// A file of the starter template, as recorded with the architecture.
-struct StarterFile {
-    rel: String,
-    sha256: String,
-    size: u64,
-    /// False for samocoder's own file that got the starter's lines added.
-    created: bool,
 }

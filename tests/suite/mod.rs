@@ -16,6 +16,7 @@ mod export;
 mod files;
 mod keys;
 mod keys_secret_service;
+mod kill_early;
 mod plan_review;
 mod prices;
 mod sandbox;
