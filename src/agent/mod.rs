@@ -277,11 +277,25 @@ async fn prepare_and_drive(
         session.ws.remove_stale_git_locks()?;
     }
     session.ws.ensure_repo()?;
+    let mut restored_gitignore = false;
     if session.adopted.is_none() {
         // (An adopted repository's were removed with its status, when the run switched.)
         session.ws.remove_stale_temp_files()?;
+        // libgit2's probe files from an init that was killed (the lock makes them stale).
+        let probes = session.ws.remove_stale_probe_files()?;
+        if probes > 0 {
+            tracing::warn!(
+                removed = probes,
+                "removed libgit2 probe files left by a killed git init"
+            );
+        }
+        // A kill between `git init` and the `.gitignore` (in versions that wrote it second).
+        restored_gitignore = session.ws.restore_default_gitignore()?;
     }
     let fresh = record_baseline(session)?;
+    if restored_gitignore && !fresh {
+        record_own_file(session, ".gitignore")?;
+    }
     store.set_project_status(session.project.id, ProjectStatus::Running)?;
     drive(session, req.change_request.as_deref(), req.plan_only, fresh).await
 }
@@ -400,6 +414,16 @@ fn record_baseline(s: &Session<'_>) -> Result<bool, AgentError> {
     let project_id = s.project.id;
     s.store().transaction(|db| snap.apply(db, project_id))?;
     Ok(true)
+}
+
+/// Records a file samocoder wrote outside a tool call (so the next run does not take it for
+/// the user's edit).
+fn record_own_file(s: &Session<'_>, rel: &str) -> Result<(), AgentError> {
+    let d = s.ws.digest(&s.ws.resolve(rel)?)?;
+    let project_id = s.project.id;
+    s.store()
+        .transaction(|db| db.upsert_file(project_id, rel, &d.sha256, d.size))?;
+    Ok(())
 }
 
 /// The error for the user; provider and store problems get the way back in, since the state

@@ -284,21 +284,27 @@ impl Session<'_> {
         if let Some(forced) = &self.deps.template {
             answer.template = Some(forced.clone());
         }
-        let mut rendered_files = Vec::new();
+        let mut rendered = None;
         if let Some(name) = answer.template().map(String::from) {
             let vars = templates::ProjectVars::new(&self.project.name, &self.project.description)?;
             match templates::render_starter(&name, &self.ws, &vars) {
-                Ok(r) => rendered_files = r.files,
+                Ok(r) => rendered = Some(r),
                 Err(e) => self.emit(Event::Warning {
                     message: format!("starter template `{name}` not used: {e}"),
                 }),
             }
         }
         let mut files = Vec::new();
-        for f in &rendered_files {
+        for f in rendered.iter().flat_map(|r| &r.files) {
             let rel = f.to_string_lossy().replace('\\', "/");
             let d = self.ws.digest(&self.ws.resolve(&rel)?)?;
-            files.push((rel, d.sha256, d.size));
+            let created = !rendered.as_ref().is_some_and(|r| r.merged.contains(f));
+            files.push(StarterFile {
+                rel,
+                sha256: d.sha256,
+                size: d.size,
+                created,
+            });
         }
         self.save_architecture(answer, files, ArchitectureSource::Model, Vec::new())
             .await
@@ -309,7 +315,7 @@ impl Session<'_> {
     async fn save_architecture(
         &mut self,
         answer: ArchitectureAnswer,
-        files: Vec<(String, String, u64)>,
+        files: Vec<StarterFile>,
         source: ArchitectureSource,
         evidence: Vec<String>,
     ) -> Result<(), AgentError> {
@@ -320,16 +326,16 @@ impl Session<'_> {
         });
         self.store().transaction(|db| {
             db.insert_step(&self.new_step("architecture-result", None, saved))?;
-            for (rel, sha, size) in &files {
-                db.upsert_file(project_id, rel, sha, *size)?;
+            for f in &files {
+                db.upsert_file(project_id, &f.rel, &f.sha256, f.size)?;
                 self.record_in(
                     db,
                     None,
                     &Record::File(FileRecord {
-                        path: rel.clone(),
-                        bytes: *size,
-                        sha256: sha.clone(),
-                        created: true,
+                        path: f.rel.clone(),
+                        bytes: f.size,
+                        sha256: f.sha256.clone(),
+                        created: f.created,
                         source: FileSource::Template,
                     }),
                 )?;
@@ -479,6 +485,15 @@ fn accepted_call(log: &ThreadLog) -> Option<ToolCall> {
         StepPayload::ModelTurn(t) => t.response.tool_calls.iter().find(|c| c.id == id).cloned(),
         _ => None,
     }
+}
+
+/// A file of the starter template, as recorded with the architecture.
+struct StarterFile {
+    rel: String,
+    sha256: String,
+    size: u64,
+    /// False for samocoder's own file that got the starter's lines added.
+    created: bool,
 }
 
 #[cfg(test)]

@@ -99,7 +99,9 @@ pub fn run(args: ExportArgs, ctx: &Ctx) -> Result<Exit> {
         max_file_bytes: (!args.include_large)
             .then(|| limits.max_user_file_bytes.max(limits.max_file_bytes)),
     };
-    let mut progress = BarProgress::new(&ctx.ui);
+    // Ctrl-C and SIGTERM stop the export between chunks, so its temporary file is removed.
+    let interrupted = super::runtime::interrupt_flag()?;
+    let mut progress = BarProgress::new(&ctx.ui, interrupted);
     let report = if args.output.as_deref() == Some(Path::new("-")) {
         if ctx.ui.json() {
             return Err(UsageError(
@@ -237,20 +239,25 @@ struct BarProgress<'a> {
     bar: Option<Bar>,
     bytes_done: u64,
     bytes_total: u64,
+    interrupted: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl<'a> BarProgress<'a> {
-    fn new(ui: &'a Ui) -> Self {
+    fn new(ui: &'a Ui, interrupted: std::sync::Arc<std::sync::atomic::AtomicBool>) -> Self {
         BarProgress {
             ui,
             bar: None,
             bytes_done: 0,
             bytes_total: 0,
+            interrupted,
         }
     }
 }
 
 impl Progress for BarProgress<'_> {
+    fn cancelled(&self) -> bool {
+        self.interrupted.load(std::sync::atomic::Ordering::SeqCst)
+    }
     fn start(&mut self, files: u64, bytes: u64) {
         self.bytes_total = bytes;
         if files > BAR_MIN_FILES || bytes > BAR_MIN_BYTES {

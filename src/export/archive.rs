@@ -25,6 +25,9 @@ pub fn write_zip<W: Write + Seek>(
     let mut zip = ZipWriter::new(out);
     let mut buf = vec![0u8; 64 * 1024];
     for entry in &plan.entries {
+        if progress.cancelled() {
+            return Err(ExportError::Interrupted);
+        }
         check_entry_name(&entry.name)?;
         let base = SimpleFileOptions::default()
             .last_modified_time(timestamp(opts.reproducible, entry.modified));
@@ -61,6 +64,9 @@ pub fn write_zip<W: Write + Seek>(
                 }
                 let mut file = plan.workspace.open_listed(&entry.rel)?;
                 loop {
+                    if progress.cancelled() {
+                        return Err(ExportError::Interrupted);
+                    }
                     let n = match file.read(&mut buf) {
                         Ok(0) => break,
                         Ok(n) => n,
@@ -150,9 +156,11 @@ pub fn export_to_writer(
     Ok(report(&plan, None, archive_bytes))
 }
 
-/// Runs `write` on a new temporary file in `dest`'s directory, then renames it to `dest`
-/// (refusing to replace an existing file unless `force`). If `write` fails, or anything
-/// before the rename does, the temporary file is removed and `dest` is untouched.
+/// Runs `write` on a new temporary file in `dest`'s directory (`.NAME.XXXXXX.partial`, locked
+/// while it is written), then renames it to `dest` (refusing to replace an existing file
+/// unless `force`). If `write` fails, or anything before the rename does, the temporary file is
+/// removed and `dest` is untouched. Partial files of `dest` that a killed export left (their
+/// lock is free) are removed first.
 pub fn write_atomically<T>(
     dest: &Path,
     force: bool,
@@ -163,11 +171,11 @@ pub fn write_atomically<T>(
         path: dest.to_path_buf(),
         source,
     };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{file_name}."))
-        .suffix(".partial")
-        .tempfile_in(&parent)
-        .map_err(werr)?;
+    let removed = remove_stale_partials(&parent, &file_name);
+    if removed > 0 {
+        tracing::info!(removed, dest = %dest.display(), "removed partial archives of interrupted exports");
+    }
+    let mut tmp = locked_partial(&parent, &file_name).map_err(werr)?;
     let value = write(tmp.as_file_mut())?;
     tmp.as_file().sync_all().map_err(werr)?;
     #[cfg(unix)]
@@ -189,6 +197,77 @@ pub fn write_atomically<T>(
         }
         Err(e) => Err(werr(e.error)),
     }
+}
+
+/// Random characters in a partial file's name (tempfile's alphanumeric ones).
+const PARTIAL_RAND: usize = 6;
+
+/// A new `.NAME.XXXXXX.partial` in `parent`, holding an exclusive lock (released by the OS if
+/// the process dies, which is how a later export knows the file is stale). A file that a
+/// concurrent cleanup removed between its creation and the lock is made again.
+fn locked_partial(parent: &Path, file_name: &str) -> io::Result<tempfile::NamedTempFile> {
+    let mut tries = 0;
+    loop {
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!(".{file_name}."))
+            .suffix(".partial")
+            .rand_bytes(PARTIAL_RAND)
+            .tempfile_in(parent)?;
+        tmp.as_file().lock()?;
+        if still_at_path(&tmp)? || tries == 3 {
+            return Ok(tmp);
+        }
+        tries += 1;
+    }
+}
+
+#[cfg(unix)]
+fn still_at_path(tmp: &tempfile::NamedTempFile) -> io::Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let open = tmp.as_file().metadata()?;
+    Ok(fs::symlink_metadata(tmp.path())
+        .is_ok_and(|m| m.ino() == open.ino() && m.dev() == open.dev()))
+}
+
+#[cfg(not(unix))]
+fn still_at_path(tmp: &tempfile::NamedTempFile) -> io::Result<bool> {
+    Ok(tmp.path().exists())
+}
+
+/// True for the name of a partial archive of `file_name`: `.` + `file_name` + `.` + 6 letters
+/// or digits + `.partial`, exactly.
+pub fn is_partial_name(name: &str, file_name: &str) -> bool {
+    name.strip_prefix('.')
+        .and_then(|n| n.strip_prefix(file_name))
+        .and_then(|n| n.strip_prefix('.'))
+        .and_then(|n| n.strip_suffix(".partial"))
+        .is_some_and(|r| r.len() == PARTIAL_RAND && r.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// Removes the partial archives of `file_name` in `parent` whose writer is gone (a regular
+/// file, not a link, whose lock can be taken); returns how many. Files of a running export
+/// (locked) and every other file are left alone; errors only mean a file stays.
+pub fn remove_stale_partials(parent: &Path, file_name: &str) -> usize {
+    let Ok(entries) = fs::read_dir(parent) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if !name.to_str().is_some_and(|n| is_partial_name(n, file_name)) {
+            continue;
+        }
+        if !entry.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        let Ok(file) = File::open(entry.path()) else {
+            continue;
+        };
+        if file.try_lock().is_ok() && fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
 }
 
 /// The directory (`.` for a bare name) and file name of an output path.

@@ -16,7 +16,10 @@ use std::path::PathBuf;
 
 use crate::exit::{Exit, ExitStatus};
 
-pub use archive::{export_to_file, export_to_writer, write_atomically, write_zip};
+pub use archive::{
+    export_to_file, export_to_writer, is_partial_name, remove_stale_partials, write_atomically,
+    write_zip,
+};
 pub use report::{ExportReport, SkipReason, Skipped};
 pub use select::{Entry, EntryKind, Plan, SECRET_PATTERNS, is_secret_name, plan, safe_entry_name};
 
@@ -54,6 +57,11 @@ pub trait Progress {
     fn entry_done(&mut self, _name: &str, _bytes: u64) {}
     /// Called once when the archive is complete.
     fn finish(&mut self) {}
+    /// Asked between chunks of the archive: true stops the export with
+    /// [`ExportError::Interrupted`] (its temporary file removed). Ctrl-C and SIGTERM say so.
+    fn cancelled(&self) -> bool {
+        false
+    }
 }
 
 /// A [`Progress`] that ignores everything.
@@ -95,6 +103,8 @@ pub enum ExportError {
         "the project already has files named {0:?}; the added files have no directory to go in"
     )]
     ExtraDirTaken(Vec<String>),
+    #[error("the export was interrupted; nothing was written (run it again)")]
+    Interrupted,
 }
 
 impl ExitStatus for ExportError {
@@ -110,6 +120,7 @@ impl ExitStatus for ExportError {
             | ExportError::Archive(_)
             | ExportError::Zip(_) => Exit::Failure,
             ExportError::Workspace(e) => e.exit(),
+            ExportError::Interrupted => Exit::Interrupted,
         }
     }
 }

@@ -355,3 +355,84 @@ fn extra_files_go_under_a_directory_the_project_does_not_use() {
         Err(super::ExportError::ExtraDirTaken(_))
     ));
 }
+
+#[test]
+fn partial_names_match_only_this_destinations_pattern() {
+    assert!(is_partial_name(".out.zip.aB3xY9.partial", "out.zip"));
+    for name in [
+        ".out.zip.aB3xY9.partial.keep",
+        ".out.zip.aB3xY.partial",
+        ".out.zip.aB3xY9z.partial",
+        ".out.zip.aB-xY9.partial",
+        "out.zip.aB3xY9.partial",
+        ".other.zip.aB3xY9.partial",
+        ".out.zip.partial",
+        "out.zip",
+    ] {
+        assert!(!is_partial_name(name, "out.zip"), "{name}");
+    }
+}
+
+/// Regression: an export killed before its rename left `.NAME.zip.XXXXXX.partial` forever.
+#[test]
+fn regression_stale_partial_archives_were_left_forever() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for name in [
+        ".out.zip.abc123.partial",
+        ".out.zip.abc123.partial.keep",
+        ".other.zip.abc123.partial",
+    ] {
+        fs::write(d.join(name), "x").unwrap();
+    }
+    // A running export's file: locked by its writer.
+    let live = d.join(".out.zip.live99.partial");
+    let held = fs::File::create(&live).unwrap();
+    held.lock().unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("/nonexistent", d.join(".out.zip.link12.partial")).unwrap();
+    assert_eq!(remove_stale_partials(d, "out.zip"), 1);
+    assert!(!d.join(".out.zip.abc123.partial").exists());
+    assert!(live.exists() && d.join(".out.zip.abc123.partial.keep").exists());
+    assert!(d.join(".other.zip.abc123.partial").exists());
+    #[cfg(unix)]
+    assert!(fs::symlink_metadata(d.join(".out.zip.link12.partial")).is_ok());
+    drop(held);
+    // Once its writer is gone, the next export to the same destination removes it.
+    let dest = d.join("out.zip");
+    write_atomically(&dest, false, |f| {
+        f.write_all(b"zip").map_err(ExportError::Archive)
+    })
+    .unwrap();
+    assert!(!live.exists());
+    assert_eq!(fs::read(&dest).unwrap(), b"zip");
+}
+
+struct StopAfter(std::cell::Cell<u32>);
+
+impl Progress for StopAfter {
+    fn cancelled(&self) -> bool {
+        let left = self.0.get();
+        self.0.set(left.saturating_sub(1));
+        left == 0
+    }
+}
+
+#[test]
+fn an_interrupted_export_removes_its_partial_file_and_writes_nothing() {
+    let src = project();
+    let out = tempfile::tempdir().unwrap();
+    let dest = out.path().join("p.zip");
+    let mut stop = StopAfter(std::cell::Cell::new(2));
+    let err = export_to_file(
+        src.path(),
+        &dest,
+        &ExportOptions::default(),
+        false,
+        &mut stop,
+    )
+    .unwrap_err();
+    assert!(matches!(err, ExportError::Interrupted), "{err}");
+    assert_eq!(err.exit(), crate::exit::Exit::Interrupted);
+    assert_eq!(fs::read_dir(out.path()).unwrap().count(), 0);
+}

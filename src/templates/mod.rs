@@ -40,7 +40,9 @@ pub enum TemplateError {
     Render { name: String, message: String },
     #[error("template file {0:?} renders to an unsafe path (empty, absolute or with `..`)")]
     UnsafePath(String),
-    #[error("{0} already exists; the starter was not written (choose an empty directory)")]
+    #[error(
+        "{0} already exists and samocoder did not write it, so the starter was not written and nothing was changed; to use the starter, start the project in an empty directory"
+    )]
     Exists(PathBuf),
     #[error("template file {0:?} cannot be written: {1}")]
     Refused(String, crate::workspace::WorkspaceError),

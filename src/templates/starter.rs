@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::{ProjectVars, TemplateError, Templates, engine};
-use crate::workspace::{SafePath, Workspace, WorkspaceError};
+use crate::workspace::{DEFAULT_GITIGNORE, SafePath, Workspace, WorkspaceError};
 
 /// `starters/<name>/template.toml`. Command strings are rendered with the project variables.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,8 +33,12 @@ pub struct Starter {
 pub struct RenderedStarter {
     pub starter: String,
     pub dir: PathBuf,
-    /// Written files relative to `dir`, sorted.
+    /// The starter's files relative to `dir`, sorted (written now, merged, or already there
+    /// with the same bytes).
     pub files: Vec<PathBuf>,
+    /// Files of `files` that existed as samocoder's own and got the starter's lines added
+    /// (the `.gitignore` samocoder writes with the repository).
+    pub merged: Vec<PathBuf>,
     /// The manifest commands, rendered for this project.
     pub install: String,
     pub test: String,
@@ -81,8 +85,12 @@ impl Templates {
 
     /// Renders the starter `name` into the project `ws`. Every path is rendered and resolved
     /// through the workspace first (its confinement rules: no escape, no link out of the
-    /// project); if any target already exists, nothing is written. If writing fails part-way,
-    /// the files written so far are removed.
+    /// project). A target that already exists stops the starter before anything is written
+    /// ([`TemplateError::Exists`]), except: the same bytes (a run killed after rendering) are
+    /// left as they are, and samocoder's own `.gitignore` (exactly [`DEFAULT_GITIGNORE`], the
+    /// one written with the repository) keeps its lines and gets the starter's other lines
+    /// added. If writing fails part-way, the files written so far are removed and a merged
+    /// file gets its old content back.
     pub fn render_starter(
         &self,
         name: &str,
@@ -118,18 +126,51 @@ impl Templates {
             planned.push((path, content));
         }
         planned.sort_by(|a, b| a.0.rel().cmp(b.0.rel()));
-        if let Some((p, _)) = planned.iter().find(|(p, _)| ws.exists(p)) {
-            return Err(TemplateError::Exists(p.abs().to_path_buf()));
+        // What is already there decides, before anything is written: the same bytes (a run
+        // killed after rendering) are kept, samocoder's own `.gitignore` gets the starter's
+        // lines added, anything else is the user's and stops the starter.
+        let mut create: Vec<&(SafePath, Vec<u8>)> = Vec::new();
+        let mut replace: Vec<(&SafePath, Vec<u8>, String)> = Vec::new();
+        for item in &planned {
+            let (path, content) = item;
+            if !ws.exists(path) {
+                create.push(item);
+                continue;
+            }
+            let existing = ws.read(path, MAX_EXISTING_BYTES).ok();
+            let merged = (path.rel() == ".gitignore")
+                .then(|| merge_ignore_lines(DEFAULT_GITIGNORE, content, name));
+            match (existing, merged) {
+                (Some(text), _) if text.as_bytes() == content.as_slice() => {}
+                (Some(text), Some(merged)) if text == merged => {}
+                (Some(text), Some(merged)) if is_samocoder_gitignore(&text) => {
+                    replace.push((path, merged.into_bytes(), text))
+                }
+                _ => return Err(TemplateError::Exists(path.abs().to_path_buf())),
+            }
         }
         let mut written: Vec<&SafePath> = Vec::new();
-        let result = planned.iter().try_for_each(|(path, content)| {
-            ws.create_new(path, content, u64::MAX)?;
-            written.push(path);
-            Ok::<_, WorkspaceError>(())
-        });
+        let mut replaced: Vec<(&SafePath, &str)> = Vec::new();
+        let result = create
+            .iter()
+            .try_for_each(|(path, content)| {
+                ws.create_new(path, content, u64::MAX)?;
+                written.push(path);
+                Ok::<_, WorkspaceError>(())
+            })
+            .and_then(|()| {
+                replace.iter().try_for_each(|(path, content, original)| {
+                    ws.write_atomic(path, content, u64::MAX)?;
+                    replaced.push((*path, original.as_str()));
+                    Ok(())
+                })
+            });
         if let Err(e) = result {
             for path in written {
                 let _ = ws.remove_file(path);
+            }
+            for (path, original) in replaced {
+                let _ = ws.write_atomic(path, original.as_bytes(), u64::MAX);
             }
             return Err(match e {
                 WorkspaceError::Exists(rel) => TemplateError::Exists(ws.root().join(rel)),
@@ -140,8 +181,12 @@ impl Templates {
         Ok(RenderedStarter {
             starter: starter.name.clone(),
             dir: ws.root().to_path_buf(),
+            merged: replace
+                .iter()
+                .map(|(p, _, _)| PathBuf::from(p.rel()))
+                .collect(),
             files: planned
-                .into_iter()
+                .iter()
                 .map(|(p, _)| PathBuf::from(p.rel()))
                 .collect(),
             install: render_cmd(&starter.install)?,
@@ -149,6 +194,44 @@ impl Templates {
             run: starter.run.as_deref().map(render_cmd).transpose()?,
         })
     }
+}
+
+/// A file larger than this at a starter's path is not compared (it is not samocoder's).
+const MAX_EXISTING_BYTES: u64 = 1 << 20;
+
+/// True when `text` is the `.gitignore` samocoder writes with a new repository, unchanged.
+/// (Its hash in the store says nothing: the first scan records whatever a `--force`
+/// directory held, the user's own `.gitignore` too.)
+fn is_samocoder_gitignore(text: &str) -> bool {
+    text == DEFAULT_GITIGNORE
+}
+
+/// `base` with the lines of `starter` it lacks added after a comment naming the starter
+/// (blank lines and comments of the starter are not copied). `base` is kept byte for byte.
+fn merge_ignore_lines(base: &str, starter: &[u8], name: &str) -> String {
+    let have: std::collections::HashSet<&str> = base.lines().map(str::trim).collect();
+    let starter = String::from_utf8_lossy(starter);
+    let mut added: Vec<&str> = Vec::new();
+    for line in starter.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') || have.contains(line) || added.contains(&line)
+        {
+            continue;
+        }
+        added.push(line);
+    }
+    let mut out = base.to_string();
+    if added.is_empty() {
+        return out;
+    }
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push_str(&format!("# from the starter template {name}\n"));
+    for line in added {
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
 }
 
 /// Renders each `/`-separated component of a template path.
@@ -313,6 +396,71 @@ mod tests {
         let names: Vec<&str> = starters.iter().map(|s| s.name.as_str()).collect();
         for want in ["node-http", "python-cli", "rust-cli", "static-web"] {
             assert!(names.contains(&want), "{want} missing from {names:?}");
+        }
+    }
+
+    /// Regression: every run said "starter template `python-cli` not used: .gitignore already
+    /// exists", because samocoder had written that `.gitignore` itself a moment earlier.
+    #[test]
+    fn regression_starter_was_never_applied_over_samocoders_own_gitignore() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join(".gitignore"), DEFAULT_GITIGNORE).unwrap();
+        let t = set(&[
+            (".gitignore", "# mine\nnode_modules/\n*.py[cod]\n\n/dist\n"),
+            ("a.txt", "a"),
+        ]);
+        let r = t.render_starter("demo", &ws(&dir), &vars()).unwrap();
+        assert_eq!(
+            r.files,
+            [PathBuf::from(".gitignore"), PathBuf::from("a.txt")]
+        );
+        assert_eq!(r.merged, [PathBuf::from(".gitignore")]);
+        assert_eq!(
+            fs::read_to_string(dir.path().join(".gitignore")).unwrap(),
+            format!("{DEFAULT_GITIGNORE}# from the starter template demo\n*.py[cod]\n/dist\n")
+        );
+        assert_eq!(fs::read_to_string(dir.path().join("a.txt")).unwrap(), "a");
+        // Rendering again (a run killed before the architecture was saved) changes nothing.
+        let again = t.render_starter("demo", &ws(&dir), &vars()).unwrap();
+        assert_eq!(again.files, r.files);
+        assert!(again.merged.is_empty());
+    }
+
+    #[test]
+    fn a_users_own_gitignore_is_kept_byte_for_byte_and_stops_the_starter() {
+        let dir = tempfile::tempdir().unwrap();
+        let mine = format!("{DEFAULT_GITIGNORE}secrets/\n");
+        fs::write(dir.path().join(".gitignore"), &mine).unwrap();
+        let t = set(&[(".gitignore", "coverage/\n"), ("a.txt", "a")]);
+        let err = t.render_starter("demo", &ws(&dir), &vars()).unwrap_err();
+        assert!(matches!(err, TemplateError::Exists(_)), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains(".gitignore") && text.contains("empty directory"),
+            "{text}"
+        );
+        assert_eq!(
+            fs::read_to_string(dir.path().join(".gitignore")).unwrap(),
+            mine
+        );
+        assert!(!dir.path().join("a.txt").exists());
+    }
+
+    proptest::proptest! {
+        /// The merge keeps the base byte for byte, contains every rule line of the starter,
+        /// and merging again adds nothing.
+        #[test]
+        fn merged_ignore_files_keep_the_base_and_hold_every_starter_rule(
+            base in "([a-z*/.]{1,6}\n){0,5}",
+            starter in "([a-z*/.# ]{0,6}\n?){0,6}",
+        ) {
+            let merged = merge_ignore_lines(&base, starter.as_bytes(), "demo");
+            proptest::prop_assert!(merged.starts_with(&base));
+            let lines: std::collections::HashSet<&str> = merged.lines().map(str::trim).collect();
+            for rule in starter.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+                proptest::prop_assert!(lines.contains(rule), "{rule:?} missing from {merged:?}");
+            }
+            proptest::prop_assert_eq!(merge_ignore_lines(&merged, starter.as_bytes(), "demo"), merged.clone());
         }
     }
 }

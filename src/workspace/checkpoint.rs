@@ -3,7 +3,8 @@
 //! is not in the repository yet is left out (and named in [`Checkpoint::left_out`]) when it is
 //! larger than [`Workspace::user_file_limit`] or lies in a build or dependency directory
 //! ([`SKIPPED_DIRS`], also when no `.gitignore` names it); files already tracked are always
-//! updated (leaving one out would commit a stale version).
+//! updated (leaving one out would commit a stale version). libgit2's probe files at the top of
+//! the work tree ([`super::git::is_libgit2_probe_name`]) are never taken in.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -12,7 +13,7 @@ use git2::{IndexAddOption, Signature};
 
 use super::error::{WorkspaceError, human_size, shorten};
 use super::fs::Workspace;
-use super::git::CommitId;
+use super::git::{CommitId, is_libgit2_probe_name};
 use super::path::{is_git_alias, is_reserved_name};
 use super::tree::SKIPPED_DIRS;
 
@@ -130,6 +131,12 @@ impl Workspace {
                 return 1;
             }
             if parts.iter().any(|p| is_reserved_name(p)) {
+                return 1;
+            }
+            // libgit2's file-system probe, left by a kill during `git init`: never the user's.
+            if let [name] = parts.as_slice()
+                && is_libgit2_probe_name(name)
+            {
                 return 1;
             }
             let dirs = &parts[..parts.len().saturating_sub(1)];
@@ -351,5 +358,25 @@ mod tests {
         let err = ws.checkpoint("deep").unwrap_err();
         assert!(matches!(err, WorkspaceError::NestingTooDeep), "{err}");
         assert!(err.to_string().contains(".gitignore"), "{err}");
+    }
+
+    /// Regression: libgit2's `_git2_*` probe file, left in the work tree by a kill during
+    /// `git init`, was committed in task 1.
+    #[test]
+    fn regression_libgit2_probe_file_was_committed_in_task_1() {
+        let (d, ws) = new_ws();
+        ws.ensure_repo().unwrap();
+        for name in ["_git2_0123456789abcdef", "_git2_abc123", "_git2_notes.txt"] {
+            std::fs::write(d.path().join(name), "").unwrap();
+        }
+        std::fs::create_dir_all(d.path().join("sub")).unwrap();
+        std::fs::write(d.path().join("sub/_git2_abc123"), "a user's file").unwrap();
+        ws.checkpoint("Task 1").unwrap().commit.unwrap();
+        let repo = Repository::open(ws.root()).unwrap();
+        let tree = repo.head().unwrap().peel_to_tree().unwrap();
+        assert!(tree.get_name("_git2_0123456789abcdef").is_none());
+        assert!(tree.get_name("_git2_abc123").is_none());
+        assert!(tree.get_name("_git2_notes.txt").is_some());
+        assert!(tree.get_path(Path::new("sub/_git2_abc123")).is_ok());
     }
 }

@@ -3,7 +3,12 @@
 //!
 //! - [`Workspace::ensure_repo`] initialises a repository with the branch `main` when there is
 //!   none; a new repository gets a `.gitignore` for build and dependency directories only when
-//!   the project has none (an existing one is never changed).
+//!   the project has none (an existing one is never changed). The `.gitignore` is written
+//!   *before* `git init`, so a kill between the two cannot leave a repository without it;
+//!   [`Workspace::restore_default_gitignore`] repairs one that an older version left so.
+//! - libgit2 probes the file system at init with a file named `_git2_` + 16 hex digits in the
+//!   work tree ([`is_libgit2_probe_name`]); a kill can leave one, which is never committed and
+//!   is removed at run start ([`Workspace::remove_stale_probe_files`]).
 //! - [`Workspace::checkpoint`] (in [`super::checkpoint`]) commits every non-ignored change.
 //! - [`Workspace::restore_to`] creates a new branch at an earlier checkpoint and checks it out;
 //!   the old branch keeps its history.
@@ -66,15 +71,39 @@ impl Workspace {
         }
         // A `.git` without HEAD is an init that was killed half way (never a usable
         // repository): finish it instead of refusing the project forever.
+        // The `.gitignore` first (atomically): a kill right after `git init` must not leave a
+        // repository whose first checkpoint commits `.env` or `node_modules/`.
+        self.write_default_gitignore_if_missing()?;
         let mut opts = git2::RepositoryInitOptions::new();
         opts.initial_head("main").no_reinit(!interrupted_init);
         Repository::init_opts(self.root(), &opts)?;
-        let ignore = self.root().join(".gitignore");
-        if !ignore.exists() {
-            let path = self.resolve(".gitignore")?;
-            self.write_atomic(&path, DEFAULT_GITIGNORE.as_bytes(), u64::MAX)?;
-        }
         Ok(true)
+    }
+
+    /// Writes [`DEFAULT_GITIGNORE`] when the project has no `.gitignore` (nothing at that
+    /// path, not even a link); returns true when it wrote one.
+    fn write_default_gitignore_if_missing(&self) -> Result<bool, WorkspaceError> {
+        let path = self.resolve(".gitignore")?;
+        if self.exists(&path) {
+            return Ok(false);
+        }
+        match self.create_new(&path, DEFAULT_GITIGNORE.as_bytes(), u64::MAX) {
+            Ok(_) => Ok(true),
+            Err(WorkspaceError::Exists(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Repairs the state a kill between `git init` and the `.gitignore` left in versions that
+    /// wrote the `.gitignore` second: a repository with no commit yet and no `.gitignore` gets
+    /// samocoder's (returns true when it wrote it). A repository with a commit is left alone:
+    /// its history says what its owner wants. Only for directories samocoder made its
+    /// repository in (not adopted ones).
+    pub fn restore_default_gitignore(&self) -> Result<bool, WorkspaceError> {
+        if self.head()?.is_some() {
+            return Ok(false);
+        }
+        self.write_default_gitignore_if_missing()
     }
 
     /// The current commit, `None` before the first checkpoint.
@@ -178,7 +207,50 @@ impl Workspace {
     }
 }
 
+/// True for the name of the file libgit2 creates in a work tree to probe the file system when
+/// it initialises a repository (`git_fs_path_supports_symlinks`: `git_futils_mktmp` makes the
+/// work tree path + `_git2_` + the 16 lower-case hex digits of a random 64-bit number, then
+/// replaces it with a symlink and removes it). Older libgit2 versions used `mkstemp` on
+/// `_git2_XXXXXX` (6 letters or digits). Nothing else matches: `_git2_notes.txt` is a user's.
+pub fn is_libgit2_probe_name(name: &str) -> bool {
+    let Some(tail) = name.strip_prefix("_git2_") else {
+        return false;
+    };
+    let hex16 = tail.len() == 16
+        && tail
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let mkstemp6 = tail.len() == 6 && tail.bytes().all(|b| b.is_ascii_alphanumeric());
+    hex16 || mkstemp6
+}
+
 impl Workspace {
+    /// Removes libgit2's probe files ([`is_libgit2_probe_name`], a regular file or a link, at
+    /// the top of the work tree where libgit2 makes them) that a kill during `git init` left;
+    /// returns how many. Only call it while holding the project's run lock (no init of this
+    /// project can be running then).
+    pub fn remove_stale_probe_files(&self) -> Result<usize, WorkspaceError> {
+        let entries = std::fs::read_dir(self.root()).map_err(|e| WorkspaceError::io(".", e))?;
+        let mut removed = 0;
+        for entry in entries {
+            let entry = entry.map_err(|e| WorkspaceError::io(".", e))?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str().filter(|n| is_libgit2_probe_name(n)) else {
+                continue;
+            };
+            let ty = entry.file_type().map_err(|e| WorkspaceError::io(name, e))?;
+            if !(ty.is_file() || ty.is_symlink()) {
+                continue;
+            }
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => removed += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(WorkspaceError::io(name, e)),
+            }
+        }
+        Ok(removed)
+    }
+
     /// Removes git lock files (`index.lock`, `HEAD.lock`, `refs/**/*.lock`) that a killed
     /// process left behind; returns how many. Only call it while holding the project's run lock:
     /// a live git process of the same project would otherwise lose its lock.
@@ -329,5 +401,90 @@ mod tests {
             ws.restore_to(&CommitId::new("deadbeef"), "x", false),
             Err(WorkspaceError::UnknownCommit(_))
         ));
+    }
+
+    /// Regression: a kill between `git init` and writing `.gitignore` lost it for good (later
+    /// checkpoints committed `.env` and `node_modules/`).
+    #[test]
+    fn regression_a_kill_between_git_init_and_the_gitignore_lost_it_for_good() {
+        let (d, ws) = new_ws();
+        // The state the kill left: a repository, no commit, no `.gitignore`.
+        Repository::init(d.path()).unwrap();
+        assert!(!ws.ensure_repo().unwrap());
+        assert!(ws.restore_default_gitignore().unwrap());
+        assert_eq!(
+            std::fs::read_to_string(d.path().join(".gitignore")).unwrap(),
+            DEFAULT_GITIGNORE
+        );
+        assert!(!ws.restore_default_gitignore().unwrap());
+        write(&ws, ".env", "KEY=1\n");
+        write(&ws, "app.py", "print(1)\n");
+        ws.checkpoint("Task 1").unwrap().commit.unwrap();
+        let repo = Repository::open(ws.root()).unwrap();
+        let tree = repo.head().unwrap().peel_to_tree().unwrap();
+        assert!(tree.get_name(".env").is_none() && tree.get_name("app.py").is_some());
+        // Once there is history, a removed `.gitignore` is the owner's choice.
+        std::fs::remove_file(d.path().join(".gitignore")).unwrap();
+        assert!(!ws.restore_default_gitignore().unwrap());
+        assert!(!d.path().join(".gitignore").exists());
+    }
+
+    #[test]
+    fn the_gitignore_is_written_before_the_repository_exists() {
+        let (d, ws) = new_ws();
+        // An init that cannot finish (a file where git makes `objects/`) stands for a kill
+        // right after it: the `.gitignore` is already there.
+        std::fs::create_dir_all(d.path().join(".git")).unwrap();
+        std::fs::write(d.path().join(".git/objects"), "").unwrap();
+        assert!(ws.ensure_repo().is_err());
+        assert_eq!(
+            std::fs::read_to_string(d.path().join(".gitignore")).unwrap(),
+            DEFAULT_GITIGNORE
+        );
+    }
+
+    #[test]
+    fn libgit2_probe_names_match_only_libgit2s_pattern() {
+        for name in [
+            "_git2_0123456789abcdef",
+            "_git2_ffffffffffffffff",
+            "_git2_abc123",
+            "_git2_A1b2C3",
+        ] {
+            assert!(is_libgit2_probe_name(name), "{name}");
+        }
+        for name in [
+            "_git2_notes.txt",
+            "_git2_",
+            "_git2_abc12",
+            "_git2_abc1234",
+            "_git2_0123456789ABCDEF",
+            "_git2_0123456789abcdeg",
+            "x_git2_abc123",
+            "_git2_abc123.bak",
+            "git2_abc123",
+        ] {
+            assert!(!is_libgit2_probe_name(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn stale_libgit2_probe_files_are_removed_and_nothing_else() {
+        let (d, ws) = new_ws();
+        std::fs::write(d.path().join("_git2_abc123"), "").unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink("testing", d.path().join("_git2_0123456789abcdef")).unwrap();
+        std::fs::write(d.path().join("_git2_notes.txt"), "mine").unwrap();
+        std::fs::create_dir(d.path().join("_git2_dir123")).unwrap();
+        std::fs::create_dir(d.path().join("sub")).unwrap();
+        std::fs::write(d.path().join("sub/_git2_abc123"), "mine").unwrap();
+        let want = if cfg!(unix) { 2 } else { 1 };
+        assert_eq!(ws.remove_stale_probe_files().unwrap(), want);
+        assert!(std::fs::symlink_metadata(d.path().join("_git2_abc123")).is_err());
+        assert!(std::fs::symlink_metadata(d.path().join("_git2_0123456789abcdef")).is_err());
+        assert!(d.path().join("_git2_notes.txt").is_file());
+        assert!(d.path().join("_git2_dir123").is_dir());
+        assert!(d.path().join("sub/_git2_abc123").is_file());
+        assert_eq!(ws.remove_stale_probe_files().unwrap(), 0);
     }
 }

@@ -379,3 +379,126 @@ fn a_large_user_binary_is_left_out_unless_asked() {
     let names = zip_names(&fs::read(env.work().join("proj.zip")).unwrap());
     assert!(names.contains(&"model.bin".to_string()), "{names:?}");
 }
+
+/// A project with one large file of incompressible bytes, so that writing its archive takes
+/// long enough to interrupt.
+fn big_project(env: &Env) -> std::path::PathBuf {
+    let dir = env.work().join("big");
+    fs::create_dir_all(&dir).unwrap();
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let bytes: Vec<u8> = (0..48 << 20)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect();
+    fs::write(dir.join("data.bin"), bytes).unwrap();
+    dir
+}
+
+fn partials(dir: &Path) -> Vec<String> {
+    fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".partial"))
+        .collect()
+}
+
+/// Starts `export --dir big -o out.zip` and waits until its partial file exists; returns the
+/// child, or `None` when the export finished first (a very fast machine).
+fn start_big_export(env: &Env, dir: &Path) -> Option<std::process::Child> {
+    let mut child = env
+        .std_cmd()
+        .args([
+            "export",
+            "--dir",
+            dir.to_str().unwrap(),
+            "--include-large",
+            "-o",
+            "out.zip",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !partials(&env.work())
+        .iter()
+        .any(|n| n.starts_with(".out.zip."))
+    {
+        if child.try_wait().unwrap().is_some() || std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    Some(child)
+}
+
+/// Regression: an export interrupted with SIGTERM (or Ctrl-C) left `.out.zip.XXXXXX.partial`
+/// behind forever: the default signal action ended the process without removing it.
+#[test]
+fn regression_an_interrupted_export_left_its_partial_file_forever() {
+    let env = Env::new();
+    let dir = big_project(&env);
+    let Some(child) = start_big_export(&env, &dir) else {
+        eprintln!("the export finished before it could be interrupted; nothing to check");
+        return;
+    };
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    eprintln!("export after SIGTERM: {:?}", out.status);
+    if out.status.code() == Some(0) {
+        // The signal came after the rename: a complete archive, and nothing left over.
+        assert!(env.work().join("out.zip").is_file());
+    } else {
+        assert_eq!(out.status.code(), Some(130), "{:?}", out.status);
+        assert!(!env.work().join("out.zip").exists());
+    }
+    assert_eq!(partials(&env.work()), Vec::<String>::new());
+}
+
+/// After `kill -9` (no handler can run) the partial file stays, and the next export to the
+/// same destination removes it; other files that look alike are never touched.
+#[test]
+fn a_partial_file_left_by_kill_9_is_removed_by_the_next_export_to_that_destination() {
+    let env = Env::new();
+    let dir = big_project(&env);
+    let work = env.work();
+    for name in [".out.zip.abc123.partial.keep", ".other.zip.abc123.partial"] {
+        fs::write(work.join(name), "not ours").unwrap();
+    }
+    let Some(mut child) = start_big_export(&env, &dir) else {
+        eprintln!("the export finished before it could be killed; nothing to check");
+        return;
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let left = partials(&work);
+    assert!(
+        left.iter()
+            .any(|n| n.starts_with(".out.zip.") && n.len() == ".out.zip.".len() + 14),
+        "{left:?}"
+    );
+    fs::remove_file(dir.join("data.bin")).unwrap();
+    fs::write(dir.join("small.txt"), "small\n").unwrap();
+    let out = env
+        .cmd()
+        .args(["export", "--dir", dir.to_str().unwrap(), "-o", "out.zip"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    assert_eq!(partials(&work), [".other.zip.abc123.partial".to_string()]);
+    assert_eq!(
+        fs::read_to_string(work.join(".out.zip.abc123.partial.keep")).unwrap(),
+        "not ours"
+    );
+}

@@ -17,6 +17,7 @@ mod files;
 mod fs_inputs;
 mod keys;
 mod keys_secret_service;
+mod kill_early;
 mod plan_review;
 mod prices;
 mod sandbox;

@@ -269,7 +269,7 @@ mod supervise {
 
     use nix::sys::signal::{SigSet, Signal, killpg};
     use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
-    use nix::unistd::{Pid, getpgrp, getppid};
+    use nix::unistd::{Pid, getpgrp, getpid, getppid};
 
     /// Signals the helper waits for instead of dying of them.
     fn waited() -> SigSet {
@@ -341,8 +341,12 @@ mod supervise {
                 match set.wait() {
                     Ok(Signal::SIGCHLD) | Err(_) => continue,
                     Ok(_) if getppid().as_raw() != self.parent => {
-                        // samocoder is gone: nothing may outlive it.
-                        let _ = killpg(getpgrp(), Signal::SIGKILL);
+                        // samocoder is gone: nothing may outlive it. Only a group this
+                        // helper leads (the runner makes one per command): another group is
+                        // whoever started samocoder (a shell script, a CI job).
+                        if getpgrp() == getpid() {
+                            let _ = killpg(getpgrp(), Signal::SIGKILL);
+                        }
                         let _ = killpg(pid, Signal::SIGKILL);
                         return ExitCode::from(137);
                     }

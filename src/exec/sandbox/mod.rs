@@ -258,14 +258,18 @@ pub fn probe(exe: &Path, base: &SandboxBase) -> Availability {
     let Ok(json) = serde_json::to_string(&req) else {
         return Availability::none("cannot encode the probe");
     };
-    let out = std::process::Command::new(exe)
-        .arg(helper::SUBCOMMAND)
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg(helper::SUBCOMMAND)
         .arg(json)
         .current_dir(dir.path())
         .env_clear()
         .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .output();
+        .stderr(std::process::Stdio::null());
+    // In a group of its own, like every command: a helper whose samocoder dies kills its
+    // whole group, which must never be the caller's (a script or CI job running samocoder).
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let out = cmd.output();
     let report = match out {
         Ok(o) => String::from_utf8_lossy(&o.stdout)
             .lines()
