@@ -1,5 +1,5 @@
 //! The one runtime setup of the commands that call models (`new`, `resume`, `ask`): a tokio
-//! runtime with Ctrl-C wired to a cancellation token. When the work is done the runtime is
+//! runtime with Ctrl-C and SIGTERM wired to a cancellation token. When the work is done the runtime is
 //! shut down without waiting for blocking threads, so a prompt still reading the terminal
 //! after Ctrl-C does not keep the process alive.
 
@@ -10,7 +10,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tokio_util::sync::CancellationToken;
 
 /// Runs `work` to its end on a runtime of `threads` worker threads (1: the current thread);
-/// Ctrl-C cancels `cancel`.
+/// Ctrl-C (SIGINT) or SIGTERM (a CI job stopped, `kill`) cancels `cancel`: the run stops as
+/// it does on Ctrl-C, with its state saved and its command group killed.
 pub fn block_on<F: Future>(
     threads: usize,
     cancel: &CancellationToken,
@@ -29,7 +30,7 @@ pub fn block_on<F: Future>(
     let on_signal = cancel.clone();
     let out = rt.block_on(async move {
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
+            if interrupted().await {
                 on_signal.cancel();
             }
         });
@@ -37,6 +38,30 @@ pub fn block_on<F: Future>(
     });
     rt.shutdown_background();
     Ok(out)
+}
+
+/// Waits for Ctrl-C or (on unix) SIGTERM; false when no handler could be installed.
+async fn interrupted() -> bool {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
+            (Ok(mut int), Ok(mut term)) => {
+                tokio::select! {
+                    _ = int.recv() => true,
+                    _ = term.recv() => true,
+                }
+            }
+            _ => tokio::signal::ctrl_c().await.is_ok(),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.is_ok()
+    }
 }
 
 /// A flag that the first Ctrl-C or SIGTERM sets, for a synchronous command (`export`) that

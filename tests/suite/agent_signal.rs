@@ -12,6 +12,17 @@ use crate::common::agent::{Cassette, count, run, run_command, task_done};
 
 #[test]
 fn ctrl_c_kills_the_running_command_saves_state_and_resume_finishes() {
+    interrupt_then_resume(nix::sys::signal::Signal::SIGINT);
+}
+
+/// Regression: SIGTERM (a CI job cancelled, `kill PID`) ended a run on the spot, without the
+/// `run_finished` event or the command group's kill. It now stops the run like Ctrl-C.
+#[test]
+fn regression_sigterm_ended_a_run_without_saving_it_like_ctrl_c() {
+    interrupt_then_resume(nix::sys::signal::Signal::SIGTERM);
+}
+
+fn interrupt_then_resume(signal: nix::sys::signal::Signal) {
     let env = Env::new();
     let c = Cassette::new("sig")
         .spec()
@@ -42,11 +53,7 @@ fn ctrl_c_kills_the_running_command_saves_state_and_resume_finishes() {
     }
     std::thread::sleep(Duration::from_millis(300));
     let sent = Instant::now();
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGINT,
-    )
-    .unwrap();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), signal).unwrap();
     let last: Value = lines
         .map(|l| serde_json::from_str::<Value>(&l.unwrap()).unwrap())
         .last()
