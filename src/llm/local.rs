@@ -440,6 +440,29 @@ mod tests {
         assert!(from_model_list(&json!({"data": null}), "m").is_none());
     }
 
+    /// A call to model `m` at `base` and a small request without tools.
+    fn ctx_and_request(base: &str) -> (CallCtx, Request) {
+        let ctx = CallCtx {
+            provider: "p".into(),
+            model: "m".into(),
+            key_env: None,
+            key: None,
+            base_url: Some(base.into()),
+        };
+        let req = Request {
+            model: "m".into(),
+            system: String::new(),
+            messages: vec![crate::llm::Message::User {
+                content: "hello".into(),
+            }],
+            tools: vec![],
+            max_output_tokens: 5000,
+            temperature: None,
+            cache_key: None,
+        };
+        (ctx, req)
+    }
+
     #[tokio::test]
     async fn requests_are_kept_under_the_window_and_tool_warnings_given_once() {
         let base = "http://127.0.0.1:9/v1";
@@ -454,24 +477,7 @@ mod tests {
             .lock()
             .unwrap()
             .insert((base.into(), "m".into()), (info, true));
-        let ctx = CallCtx {
-            provider: "p".into(),
-            model: "m".into(),
-            key_env: None,
-            key: None,
-            base_url: Some(base.into()),
-        };
-        let mut req = Request {
-            model: "m".into(),
-            system: String::new(),
-            messages: vec![crate::llm::Message::User {
-                content: "hello".into(),
-            }],
-            tools: vec![],
-            max_output_tokens: 5000,
-            temperature: None,
-            cache_key: None,
-        };
+        let (ctx, mut req) = ctx_and_request(base);
         let f = fit_local(&probe, &ctx, &mut req, None).await.unwrap();
         assert!(f.notices.is_empty(), "{:?}", f.notices);
         assert_eq!(f.window, Some(1000));
@@ -500,24 +506,7 @@ mod tests {
     async fn a_configured_window_without_tools_asks_the_server_nothing() {
         let base = "http://127.0.0.1:9/v1";
         let probe = LocalProbe::new(reqwest::Client::new());
-        let ctx = CallCtx {
-            provider: "p".into(),
-            model: "m".into(),
-            key_env: None,
-            key: None,
-            base_url: Some(base.into()),
-        };
-        let mut req = Request {
-            model: "m".into(),
-            system: String::new(),
-            messages: vec![crate::llm::Message::User {
-                content: "hello".into(),
-            }],
-            tools: vec![],
-            max_output_tokens: 5000,
-            temperature: None,
-            cache_key: None,
-        };
+        let (ctx, mut req) = ctx_and_request(base);
         let f = fit_local(&probe, &ctx, &mut req, Some(2000)).await.unwrap();
         assert_eq!(f.window, Some(2000));
         assert_eq!(u64::from(req.max_output_tokens), 2000 - prompt_tokens(&req));

@@ -222,16 +222,7 @@ mod tests {
 
     use super::*;
 
-    fn new_ws() -> (tempfile::TempDir, Workspace) {
-        let dir = tempfile::tempdir().unwrap();
-        let ws = Workspace::open(dir.path()).unwrap();
-        (dir, ws)
-    }
-
-    fn write(ws: &Workspace, p: &str, c: &str) {
-        ws.write_atomic(&ws.resolve(p).unwrap(), c.as_bytes(), 1 << 20)
-            .unwrap();
-    }
+    use crate::workspace::test_support::{new_ws, write};
 
     #[test]
     fn checkpoint_leaves_out_large_new_files_and_build_dirs_and_says_so() {

@@ -199,16 +199,7 @@ fn make_has_target(text: &str, target: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn project(files: &[(&str, &str)]) -> (tempfile::TempDir, Workspace) {
-        let dir = tempfile::tempdir().unwrap();
-        for (p, c) in files {
-            let p = dir.path().join(p);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, c).unwrap();
-        }
-        let ws = Workspace::open(dir.path()).unwrap();
-        (dir, ws)
-    }
+    use crate::workspace::test_support::project;
 
     fn detect(files: &[(&str, &str)]) -> Detection {
         project(files).1.detect_stack()

@@ -291,16 +291,7 @@ impl Workspace {
 mod tests {
     use super::*;
 
-    fn new_ws() -> (tempfile::TempDir, Workspace) {
-        let dir = tempfile::tempdir().unwrap();
-        let ws = Workspace::open(dir.path()).unwrap();
-        (dir, ws)
-    }
-
-    fn write(ws: &Workspace, p: &str, c: &str) {
-        ws.write_atomic(&ws.resolve(p).unwrap(), c.as_bytes(), 1 << 20)
-            .unwrap();
-    }
+    use crate::workspace::test_support::{new_ws, write};
 
     #[test]
     fn ensure_repo_finishes_an_init_that_was_killed_half_way() {

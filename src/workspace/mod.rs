@@ -19,6 +19,8 @@ pub mod precious;
 pub mod repomap;
 pub mod rescan;
 pub mod scan;
+#[cfg(test)]
+mod test_support;
 pub mod tree;
 mod walk;
 mod watch;

@@ -2,16 +2,7 @@ use proptest::prelude::*;
 
 use super::*;
 
-fn project(files: &[(&str, &str)]) -> (tempfile::TempDir, Workspace) {
-    let dir = tempfile::tempdir().unwrap();
-    for (p, c) in files {
-        let p = dir.path().join(p);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, c).unwrap();
-    }
-    let ws = Workspace::open(dir.path()).unwrap();
-    (dir, ws)
-}
+use crate::workspace::test_support::project;
 
 #[test]
 fn top_level_definitions_of_each_language() {

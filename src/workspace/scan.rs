@@ -226,16 +226,7 @@ mod tests {
     use super::*;
     use crate::workspace::sha256_hex;
 
-    fn project(files: &[(&str, &str)]) -> (tempfile::TempDir, Workspace) {
-        let dir = tempfile::tempdir().unwrap();
-        for (p, c) in files {
-            let p = dir.path().join(p);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, c).unwrap();
-        }
-        let ws = Workspace::open(dir.path()).unwrap();
-        (dir, ws)
-    }
+    use crate::workspace::test_support::project;
 
     /// A scan an hour from now: nothing written by the test is racy any more.
     fn later(ws: &Workspace, known: Vec<FileState>) -> TreeChanges {

@@ -302,16 +302,7 @@ pub fn summarise(text: &str, max_chars: usize) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn project(files: &[(&str, &str)]) -> (tempfile::TempDir, Workspace) {
-        let dir = tempfile::tempdir().unwrap();
-        for (p, c) in files {
-            let p = dir.path().join(p);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, c).unwrap();
-        }
-        let ws = Workspace::open(dir.path()).unwrap();
-        (dir, ws)
-    }
+    use crate::workspace::test_support::project;
 
     #[test]
     fn map_honours_ignores_and_skips_build_dirs() {
