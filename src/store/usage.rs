@@ -42,7 +42,7 @@ pub struct UsageFilter<'a> {
     pub model: Option<&'a str>,
 }
 
-/// Sums over a set of calls (see `usage` for what each counts).
+/// Sums over a set of calls (`usage::Stats`).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct UsageSums {
     pub requests: i64,
@@ -52,6 +52,7 @@ pub struct UsageSums {
     pub input_tokens: i64,
     pub cached_tokens: i64,
     pub output_tokens: i64,
+    /// Sum of the known costs.
     pub known_cost_usd: f64,
     pub unknown_cost_calls: i64,
     pub latency_ms_sum: i64,

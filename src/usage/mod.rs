@@ -70,31 +70,8 @@ pub struct UsageQuery {
     pub default_budget_usd: Option<f64>,
 }
 
-/// Sums over a set of calls.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Stats {
-    pub requests: i64,
-    pub ok: i64,
-    pub failed: i64,
-    pub retried: i64,
-    pub input_tokens: i64,
-    pub cached_tokens: i64,
-    pub output_tokens: i64,
-    /// Sum of the known costs.
-    pub known_cost_usd: f64,
-    pub unknown_cost_calls: i64,
-    pub latency_ms_sum: i64,
-    pub ttft_ms_sum: i64,
-    pub ttft_calls: i64,
-    /// Calls whose cost the provider reported and the price table also priced.
-    pub checked_calls: i64,
-    /// What the provider reported for the checked calls.
-    pub checked_provider_usd: f64,
-    /// What the price table says for the checked calls.
-    pub checked_table_usd: f64,
-    /// Checked calls where the two differ by more than 1% (and more than $0.000001).
-    pub disagreeing_calls: i64,
-}
+/// Sums over a set of calls (the store's sums; what each counts is documented there).
+pub type Stats = crate::store::UsageSums;
 
 impl Stats {
     pub fn add(&mut self, o: &Stats) {

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::period::{DAY_MS, day_label};
 use super::{BudgetStatus, GroupBy, GroupKey, Report, ReportError, Row, Stats, UsageQuery};
-use crate::store::{Db, Store, UsageFilter, UsageGroup, UsageSpan, UsageSums};
+use crate::store::{Db, Store, UsageFilter, UsageGroup, UsageSpan};
 
 /// Builds the report for `q` from the store.
 pub fn report(store: &Store, q: &UsageQuery) -> Result<Report, ReportError> {
@@ -110,29 +110,6 @@ fn build(db: &Db<'_>, q: &UsageQuery) -> crate::store::Result<Report> {
     })
 }
 
-impl From<UsageSums> for Stats {
-    fn from(s: UsageSums) -> Stats {
-        Stats {
-            requests: s.requests,
-            ok: s.ok,
-            failed: s.failed,
-            retried: s.retried,
-            input_tokens: s.input_tokens,
-            cached_tokens: s.cached_tokens,
-            output_tokens: s.output_tokens,
-            known_cost_usd: s.known_cost_usd,
-            unknown_cost_calls: s.unknown_cost_calls,
-            latency_ms_sum: s.latency_ms_sum,
-            ttft_ms_sum: s.ttft_ms_sum,
-            ttft_calls: s.ttft_calls,
-            checked_calls: s.checked_calls,
-            checked_provider_usd: s.checked_provider_usd,
-            checked_table_usd: s.checked_table_usd,
-            disagreeing_calls: s.disagreeing_calls,
-        }
-    }
-}
-
 fn group_of(g: GroupBy) -> UsageGroup {
     match g {
         GroupBy::ProviderModel => UsageGroup::ProviderModel,
@@ -159,7 +136,7 @@ fn add(
         model: f.model.as_deref(),
     };
     for (key, sums) in db.usage_sums(span, group_of(q.group_by), &filter)? {
-        groups.entry(key).or_default().add(&sums.into());
+        groups.entry(key).or_default().add(&sums);
     }
     Ok(())
 }

@@ -86,7 +86,7 @@ fn naive(s: &Store, f: &Filter) -> Stats {
         .read(|db| db.usage_sums(span, UsageGroup::Provider, &filter))
         .unwrap()
     {
-        total.add(&sums.into());
+        total.add(&sums);
     }
     total
 }
