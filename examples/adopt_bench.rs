@@ -183,7 +183,9 @@ fn main() {
     let dir = repository(&root, n);
     let plan = cassette(&root, None);
     let one = cassette(&root, Some(1));
-    let eleven = cassette(&root, Some(11));
+    // `--commands N`: the long run's commands (more commands, less noise per command).
+    let many: usize = arg(&args, "--commands", 11).max(2);
+    let eleven = cassette(&root, Some(many));
 
     let mut walls = Vec::new();
     for run in 0..runs {
@@ -199,9 +201,9 @@ fn main() {
     for run in 0..runs {
         let a = adopt_once(&bin, &root, &dir, &one, false);
         let b = adopt_once(&bin, &root, &dir, &eleven, false);
-        let each = b.saturating_sub(a) / 10;
+        let each = b.saturating_sub(a) / (many as u32 - 1);
         println!(
-            "run {}: a whole run with 1 command {:.3} s, with 11 commands {:.3} s: {:.1} ms per command",
+            "run {}: a whole run with 1 command {:.3} s, with {many} commands {:.3} s: {:.1} ms per command",
             run + 1,
             a.as_secs_f64(),
             b.as_secs_f64(),
