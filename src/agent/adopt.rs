@@ -344,7 +344,7 @@ impl Session<'_> {
         // Nothing written and no command run: nothing of samocoder's to keep (and no status of
         // a large tree to take).
         let saved = if self.touched.load(std::sync::atomic::Ordering::SeqCst) {
-            self.ws.commit_own_changes(UNFINISHED, &a.keep_out)?
+            self.ws.commit_own_changes(UNFINISHED, &a.keep_out)?.commit
         } else {
             None
         };

@@ -150,10 +150,12 @@ pub(super) fn restart_from_task(
             // samocoder's own unfinished work is kept on its branch; the user's uncommitted
             // changes are carried along, as always in an adopted repository.
             Some(a) => ws.create_branch(&branch, &target).and_then(|()| {
-                let kept = ws.commit_own_changes(
-                    &format!("Work in progress before restoring {}", target.short()),
-                    &a.keep_out,
-                )?;
+                let kept = ws
+                    .commit_own_changes(
+                        &format!("Work in progress before restoring {}", target.short()),
+                        &a.keep_out,
+                    )?
+                    .commit;
                 ws.switch_to(&crate::workspace::Head::Branch(branch.clone()))?;
                 Ok(kept)
             }),

@@ -140,7 +140,11 @@ impl Session<'_> {
         let made = match &self.adopted {
             Some(a) => {
                 self.ensure_on_own_branch()?;
-                self.ws.commit_own_changes(&message, &a.keep_out)?
+                let made = self.ws.commit_own_changes(&message, &a.keep_out)?;
+                if let Some(message) = made.warning() {
+                    self.emit(Event::Warning { message });
+                }
+                made.commit
             }
             None => {
                 let checkpoint = self.ws.checkpoint(&message)?;

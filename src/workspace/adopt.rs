@@ -445,24 +445,37 @@ impl Workspace {
     /// Commits what changed in the work tree except the paths in `keep_out` (the user's
     /// uncommitted changes) and `.samocoder/`, on the branch checked out. The index is updated
     /// for those paths only, so the user's staged changes stay staged and out of the commit.
-    /// `None` when samocoder changed nothing.
+    /// The commit is `None` when samocoder changed nothing; names git refuses to index are
+    /// left out and listed ([`super::Checkpoint::warning`] says so).
     pub fn commit_own_changes(
         &self,
         message: &str,
         keep_out: &BTreeSet<String>,
-    ) -> Result<Option<CommitId>, WorkspaceError> {
+    ) -> Result<super::Checkpoint, WorkspaceError> {
         let repo = self.git()?;
-        let ours: Vec<String> = self
-            .uncommitted()?
-            .into_iter()
-            .map(|c| c.path)
-            .filter(|p| !keep_out.contains(p))
+        let mut made = super::Checkpoint {
+            commit: None,
+            left_out: Vec::new(),
+            limit: self.user_file_limit(),
+        };
+        let mut ours: Vec<String> = Vec::new();
+        for p in self.uncommitted()?.into_iter().map(|c| c.path) {
+            if keep_out.contains(&p) {
+                continue;
+            }
             // A name git refuses to index (`GIT~1`, `.git:x`, made by a command) would fail
-            // this commit and every later one: it stays out, uncommitted.
-            .filter(|p| !p.split('/').any(super::path::is_git_alias))
-            .collect();
+            // this commit and every later one: it stays out, uncommitted, and is named.
+            if p.split('/').any(super::path::is_git_alias) {
+                made.left_out.push(super::LeftOut {
+                    path: p,
+                    reason: super::LeftOutReason::GitAlias,
+                });
+                continue;
+            }
+            ours.push(p);
+        }
         if ours.is_empty() {
-            return Ok(None);
+            return Ok(made);
         }
         let mut index = repo.index()?;
         for p in &ours {
@@ -494,12 +507,13 @@ impl Workspace {
         }
         let tree_id = tree_index.write_tree_to(&repo)?;
         if tree_id == head.tree_id() {
-            return Ok(None);
+            return Ok(made);
         }
         let tree = repo.find_tree(tree_id)?;
         let sig = signature(&repo)?;
         let id = repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &[&head])?;
-        Ok(Some(CommitId::new(id.to_string())))
+        made.commit = Some(CommitId::new(id.to_string()));
+        Ok(made)
     }
 
     /// The commits of `branch` that `base` does not have, and the files they change.

@@ -148,6 +148,7 @@ fn samocoders_commits_leave_the_users_changes_out_and_staged_changes_staged() {
     let c = ws
         .commit_own_changes("Task 1: v2", &user)
         .unwrap()
+        .commit
         .expect("a commit");
     assert_eq!(
         tree_files(d.path(), c.as_str()),
@@ -165,7 +166,7 @@ fn samocoders_commits_leave_the_users_changes_out_and_staged_changes_staged() {
         .filter(|(p, _)| user.contains(p))
         .collect();
     assert_eq!(index_now, index_before);
-    assert_eq!(ws.commit_own_changes("again", &user).unwrap(), None);
+    assert_eq!(ws.commit_own_changes("again", &user).unwrap().commit, None);
 
     // Back on the user's branch: their files and changes exactly as they were.
     ws.switch_to(&Head::Branch("main".into())).unwrap();
@@ -213,6 +214,7 @@ fn a_switch_that_would_overwrite_uncommitted_changes_changes_nothing() {
     write(d.path(), "app.py", "print('v2')\n");
     ws.commit_own_changes("Task 1", &BTreeSet::new())
         .unwrap()
+        .commit
         .unwrap();
     ws.switch_to(&Head::Branch("main".into())).unwrap();
     // The user now edits the file samocoder's branch changes.
@@ -348,4 +350,22 @@ fn a_large_file_stays_out_of_the_base_commit_and_out_of_the_status() {
         ws.uncommitted()
     );
     assert!(d.path().join("data/big [1].bin").exists());
+}
+
+/// Regression: in an adopted repository a file a command made under a name git refuses
+/// (`GIT~1/x`) was left out of samocoder's commit without a word. It is named now.
+#[test]
+fn regression_a_git_alias_left_out_of_an_adopted_commit_was_not_named() {
+    let (d, ws, base) = repo();
+    ws.create_branch("samocoder/app-1", &base).unwrap();
+    ws.switch_to(&Head::Branch("samocoder/app-1".into()))
+        .unwrap();
+    write(d.path(), "app.py", "print('v2')\n");
+    write(d.path(), "GIT~1/x", "x\n");
+    let made = ws.commit_own_changes("Task 1", &BTreeSet::new()).unwrap();
+    assert!(made.commit.is_some());
+    assert_eq!(made.left_out.len(), 1, "{:?}", made.left_out);
+    assert_eq!(made.left_out[0].path, "GIT~1/x");
+    let warning = made.warning().unwrap();
+    assert!(warning.contains("GIT~1"), "{warning}");
 }
