@@ -373,7 +373,7 @@ fn partial_names_match_only_this_destinations_pattern() {
     }
 }
 
-/// Regression: an export killed before its rename left `.NAME.zip.XXXXXX.partial` forever.
+/// Regression: an export killed before its rename left its `.NAME.zip.<6 random characters>.partial` file forever.
 #[test]
 fn regression_stale_partial_archives_were_left_forever() {
     let dir = tempfile::tempdir().unwrap();

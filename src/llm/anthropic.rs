@@ -78,17 +78,16 @@ impl Provider for AnthropicAdapter {
     }
 
     fn stream(&self, request: Request) -> EventStream {
-        let ctx = CallCtx {
-            provider: self.name.clone(),
-            model: request.model.clone(),
-            key_env: self.key_env.clone(),
-            key: self.key.clone(),
-            base_url: Some(self.base_url.clone()),
+        let ctx = match CallCtx::checked(
+            &self.name,
+            &request.model,
+            &self.key_env,
+            &self.key,
+            &self.base_url,
+        ) {
+            Ok(ctx) => ctx,
+            Err(err) => return Box::pin(futures_util::stream::once(async move { Err(err) })),
         };
-        if self.key.is_none() && self.key_env.is_some() {
-            let err = ctx.no_key();
-            return Box::pin(futures_util::stream::once(async move { Err(err) }));
-        }
         let body = serde_json::to_vec(&request_body_with(
             &request,
             self.options.thinking_budget_tokens,

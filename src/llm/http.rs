@@ -93,6 +93,28 @@ pub(crate) struct CallCtx {
 }
 
 impl CallCtx {
+    /// The context of one call of `provider`'s `model`; the error to report instead when the
+    /// provider needs a key (`key_env` is set) and none was found.
+    pub(crate) fn checked(
+        provider: &str,
+        model: &str,
+        key_env: &Option<String>,
+        key: &Option<ApiKey>,
+        base_url: &str,
+    ) -> Result<CallCtx, LlmError> {
+        let ctx = CallCtx {
+            provider: provider.to_string(),
+            model: model.to_string(),
+            key_env: key_env.clone(),
+            key: key.clone(),
+            base_url: Some(base_url.to_string()),
+        };
+        if ctx.key.is_none() && ctx.key_env.is_some() {
+            return Err(ctx.no_key());
+        }
+        Ok(ctx)
+    }
+
     pub(crate) fn err(&self, class: ErrorClass, message: impl Into<String>) -> LlmError {
         LlmError::new(
             class,

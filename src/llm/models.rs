@@ -38,16 +38,13 @@ pub async fn list_models(
     key: Option<&Secret>,
     timeout: Duration,
 ) -> Result<Vec<String>, LlmError> {
-    let ctx = CallCtx {
-        provider: provider.name.clone(),
-        model: String::new(),
-        key_env: provider.key_env.clone(),
-        key: key.cloned().map(ApiKey::new),
-        base_url: Some(provider.base_url.clone()),
-    };
-    if ctx.key.is_none() && provider.key_env.is_some() {
-        return Err(ctx.no_key());
-    }
+    let ctx = CallCtx::checked(
+        &provider.name,
+        "",
+        &provider.key_env,
+        &key.cloned().map(ApiKey::new),
+        &provider.base_url,
+    )?;
     let base = provider.base_url.trim_end_matches('/');
     let mut http = match provider.kind {
         WireKind::Openai | WireKind::OpenaiResponses => client.get(format!("{base}/models")),

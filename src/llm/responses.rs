@@ -71,17 +71,16 @@ impl Provider for ResponsesAdapter {
     }
 
     fn stream(&self, request: Request) -> EventStream {
-        let ctx = CallCtx {
-            provider: self.name.clone(),
-            model: request.model.clone(),
-            key_env: self.key_env.clone(),
-            key: self.key.clone(),
-            base_url: Some(self.base_url.clone()),
+        let ctx = match CallCtx::checked(
+            &self.name,
+            &request.model,
+            &self.key_env,
+            &self.key,
+            &self.base_url,
+        ) {
+            Ok(ctx) => ctx,
+            Err(err) => return Box::pin(futures_util::stream::once(async move { Err(err) })),
         };
-        if self.key.is_none() && self.key_env.is_some() {
-            let err = ctx.no_key();
-            return Box::pin(futures_util::stream::once(async move { Err(err) }));
-        }
         let mut body = request_body(&request, self.options.reasoning_effort);
         if self.send_cache_key
             && let Some(key) = request.cache_key.as_deref().and_then(wire_cache_key)

@@ -210,8 +210,8 @@ impl Workspace {
 /// True for the name of the file libgit2 creates in a work tree to probe the file system when
 /// it initialises a repository (`git_fs_path_supports_symlinks`: `git_futils_mktmp` makes the
 /// work tree path + `_git2_` + the 16 lower-case hex digits of a random 64-bit number, then
-/// replaces it with a symlink and removes it). Older libgit2 versions used `mkstemp` on
-/// `_git2_XXXXXX` (6 letters or digits). Nothing else matches: `_git2_notes.txt` is a user's.
+/// replaces it with a symlink and removes it). Older libgit2 versions used `mkstemp` on a name of
+/// `_git2_` and 6 random letters or digits. Nothing else matches: `_git2_notes.txt` is a user's.
 pub fn is_libgit2_probe_name(name: &str) -> bool {
     let Some(tail) = name.strip_prefix("_git2_") else {
         return false;
