@@ -157,9 +157,9 @@ pub fn export_to_writer(
 }
 
 /// Runs `write` on a new temporary file in `dest`'s directory (`.NAME.` + 6 random letters or
-/// digits + `.partial`, locked while it is written), then renames it to `dest` (refusing to replace an existing file
-/// unless `force`). If `write` fails, or anything before the rename does, the temporary file is
-/// removed and `dest` is untouched. Partial files of `dest` that a killed export left (their
+/// digits + `.partial`, locked while it is written), then renames it to `dest` (refusing to
+/// replace an existing file unless `force`). If `write` fails, or anything before the rename
+/// does, the temporary file is removed and `dest` is untouched. Partial files of `dest` that a killed export left (their
 /// lock is free) are removed first.
 pub fn write_atomically<T>(
     dest: &Path,
@@ -203,8 +203,9 @@ pub fn write_atomically<T>(
 const PARTIAL_RAND: usize = 6;
 
 /// A new partial file (`.NAME.` + 6 random letters or digits + `.partial`) in `parent`,
-/// holding an exclusive lock (released by the OS if the process dies, which is how a later export knows the file is stale). A file that a
-/// concurrent cleanup removed between its creation and the lock is made again.
+/// holding an exclusive lock (released by the OS if the process dies, which is how a later
+/// export knows the file is stale). A file that a concurrent cleanup removed between its
+/// creation and the lock is made again.
 fn locked_partial(parent: &Path, file_name: &str) -> io::Result<tempfile::NamedTempFile> {
     let mut tries = 0;
     loop {
