@@ -159,17 +159,14 @@ async fn main() {
         // alternate between them so that the machine's drift hits both alike.
         let mut benches = Vec::new();
         for bin in &bins {
-            benches.push((setup(bin, n).await, Vec::new(), Vec::new(), Vec::new()));
+            benches.push((setup(bin).await, Vec::new(), Vec::new(), Vec::new()));
         }
-        let mut news = Vec::new();
         for (b, ..) in &benches {
-            news.push(
-                b.run(
-                    first_answers(),
-                    &["new", "bench", "--dir", "proj", "--yes", "-d", "bench"],
-                )
-                .await,
-            );
+            b.run(
+                first_answers(),
+                &["new", "bench", "--dir", "proj", "--yes", "-d", "bench"],
+            )
+            .await;
         }
         let args = ["resume", "bench", "--yes", "-d", "another change"];
         // The user adds N files to the project; the next run finds them.
@@ -178,7 +175,6 @@ async fn main() {
             make_files(&b.cwd.join("proj"), n);
             firsts.push(b.run(resume(vec![]), &args).await);
         }
-        let _ = news;
         for _ in 0..runs {
             for (bench, base, cmd, step) in &mut benches {
                 base.push(bench.run(resume(vec![]), &args).await);
@@ -213,8 +209,8 @@ async fn main() {
     }
 }
 
-/// A temporary home and a project directory of `n` user files, served by its own fake provider.
-async fn setup(bin: &Path, n: usize) -> Bench {
+/// A temporary home served by its own fake provider (the project is made in it by `new`).
+async fn setup(bin: &Path) -> Bench {
     let dir = tempfile::tempdir().unwrap();
     let server = FakeProvider::start().await;
     let home = dir.path().join("home");
@@ -228,7 +224,6 @@ async fn setup(bin: &Path, n: usize) -> Bench {
         ),
     )
     .unwrap();
-    let _ = n;
     Bench {
         bin: bin.to_path_buf(),
         home,

@@ -140,21 +140,14 @@ impl Session<'_> {
         let made = match &self.adopted {
             Some(a) => {
                 self.ensure_on_own_branch()?;
-                let made = self.ws.commit_own_changes(&message, &a.keep_out)?;
-                if let Some(message) = made.warning() {
-                    self.emit(Event::Warning { message });
-                }
-                made.commit
+                self.ws.commit_own_changes(&message, &a.keep_out)?
             }
-            None => {
-                let checkpoint = self.ws.checkpoint(&message)?;
-                if let Some(message) = checkpoint.warning() {
-                    self.emit(Event::Warning { message });
-                }
-                checkpoint.commit
-            }
+            None => self.ws.checkpoint(&message)?,
         };
-        let commit = match made {
+        if let Some(message) = made.warning() {
+            self.emit(Event::Warning { message });
+        }
+        let commit = match made.commit {
             Some(c) => Some(c),
             None => self.ws.head()?,
         };
