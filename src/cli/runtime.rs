@@ -29,38 +29,57 @@ pub fn block_on<F: Future>(
     };
     let on_signal = cancel.clone();
     let out = rt.block_on(async move {
-        tokio::spawn(async move {
-            if interrupted().await {
-                on_signal.cancel();
-            }
-        });
+        // Without handlers (no signal support here) the run simply cannot be interrupted.
+        if let Ok(mut signals) = Signals::install() {
+            tokio::spawn(async move {
+                if signals.next().await {
+                    on_signal.cancel();
+                }
+            });
+        }
         work.await
     });
     rt.shutdown_background();
     Ok(out)
 }
 
-/// Waits for Ctrl-C or (on unix) SIGTERM; false when no handler could be installed.
-async fn interrupted() -> bool {
+/// Ctrl-C and, on unix, SIGTERM, with their handlers installed (inside a runtime).
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) {
-            (Ok(mut int), Ok(mut term)) => {
-                tokio::select! {
-                    _ = int.recv() => true,
-                    _ = term.recv() => true,
-                }
-            }
-            _ => tokio::signal::ctrl_c().await.is_ok(),
+    int: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> std::io::Result<Signals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Signals {
+                int: signal(SignalKind::interrupt())?,
+                term: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Signals {})
         }
     }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await.is_ok()
+
+    /// Waits for the next signal; false when no more can come.
+    async fn next(&mut self) -> bool {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                s = self.int.recv() => s.is_some(),
+                s = self.term.recv() => s.is_some(),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            tokio::signal::ctrl_c().await.is_ok()
+        }
     }
 }
 
@@ -86,40 +105,20 @@ pub fn interrupt_flag() -> std::io::Result<Arc<AtomicBool>> {
                 }
             };
             rt.block_on(async move {
-                #[cfg(unix)]
-                {
-                    use tokio::signal::unix::{SignalKind, signal};
-                    let (mut int, mut term) = match (
-                        signal(SignalKind::interrupt()),
-                        signal(SignalKind::terminate()),
-                    ) {
-                        (Ok(i), Ok(t)) => (i, t),
-                        (Err(e), _) | (_, Err(e)) => {
-                            let _ = ready_tx.send(Err(e));
-                            return;
-                        }
-                    };
-                    let _ = ready_tx.send(Ok(()));
-                    for _ in 0..2 {
-                        tokio::select! {
-                            _ = int.recv() => {}
-                            _ = term.recv() => {}
-                        }
-                        if set.swap(true, Ordering::SeqCst) {
-                            std::process::exit(130);
-                        }
+                let mut signals = match Signals::install() {
+                    Ok(s) => s,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
                     }
-                }
-                #[cfg(not(unix))]
-                {
-                    let _ = ready_tx.send(Ok(()));
-                    for _ in 0..2 {
-                        if tokio::signal::ctrl_c().await.is_err() {
-                            return;
-                        }
-                        if set.swap(true, Ordering::SeqCst) {
-                            std::process::exit(130);
-                        }
+                };
+                let _ = ready_tx.send(Ok(()));
+                for _ in 0..2 {
+                    if !signals.next().await {
+                        return;
+                    }
+                    if set.swap(true, Ordering::SeqCst) {
+                        std::process::exit(130);
                     }
                 }
             });
