@@ -9,7 +9,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS="${RUNS:-20}"
 
-cargo build --release --quiet --bin samocoder --example fake_provider
+# Two builds: built in one cargo call with an example, the binary would link a library with the
+# examples' dev-dependency features (`testing`, tokio's test-util, ...), not the one users get.
+cargo build --release --quiet --bin samocoder
+cargo build --release --quiet --example fake_provider
 BIN="$PWD/target/release/samocoder"
 FAKE="$PWD/target/release/examples/fake_provider"
 
@@ -38,15 +41,20 @@ export SAMOCODER_HOME="$HOME_DIR" FAKE_KEY="sk-bench-0123456789abcdef" NO_COLOR=
 # The exact request body on the wire: one call to a listener that prints Content-Length.
 body_bytes="$(python3 - "$BIN" <<'PY'
 import os, socket, subprocess, sys
-s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1)
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1); s.settimeout(10)
 port = s.getsockname()[1]
 env = dict(os.environ)
 p = subprocess.Popen([sys.argv[1], "-q", "-c", "network.max_retries=0", "ask", "--model", "probe:m1", "say hi",
                       "-c", f'providers.probe={{kind="openai", base_url="http://127.0.0.1:{port}/v1", key_env="FAKE_KEY"}}'],
                      env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-conn, _ = s.accept(); data = b""
-while b"\r\n\r\n" not in data: data += conn.recv(65536)
-head = data.split(b"\r\n\r\n")[0].decode().lower()
+# A server on 127.0.0.1 counts as local: samocoder first asks it for its context window (the
+# probes are answered 404 here); the POST to /chat/completions is the request.
+while True:
+    conn, _ = s.accept(); data = b""
+    while b"\r\n\r\n" not in data: data += conn.recv(65536)
+    head = data.split(b"\r\n\r\n")[0].decode().lower()
+    if head.startswith("post ") and "/chat/completions " in head.split("\r\n")[0]: break
+    conn.sendall(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"); conn.close()
 length = [l.split(":")[1].strip() for l in head.split("\r\n") if l.startswith("content-length:")]
 conn.sendall(b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"); conn.close(); p.wait()
 print(length[0] if length else "?")

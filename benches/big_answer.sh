@@ -11,7 +11,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 MB="${MB:-200}"
 
-cargo build --release --quiet --bin samocoder --example fake_provider
+# Two builds: built in one cargo call with an example, the binary would link a library with the
+# examples' dev-dependency features (`testing`, tokio's test-util, ...), not the one users get.
+cargo build --release --quiet --bin samocoder
+cargo build --release --quiet --example fake_provider
 BIN="$PWD/target/release/samocoder"
 FAKE="$PWD/target/release/examples/fake_provider"
 

@@ -6,7 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${N:-1000000}"
 HOME_DIR="target/usage-bench/home-$N"
-cargo build --release --bin samocoder --example usage_bench
+# Two builds: built in one cargo call with an example, the binary would link a library with the
+# examples' dev-dependency features (`testing`, tokio's test-util, ...), not the one users get.
+cargo build --release --bin samocoder
+cargo build --release --example usage_bench
 target/release/examples/usage_bench "$HOME_DIR" "$N"
 BIN="target/release/samocoder --home $HOME_DIR"
 variants=(
