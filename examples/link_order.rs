@@ -261,4 +261,25 @@ mod tests {
         assert_eq!(split_numbers("  zz 1 2 3 x"), None);
         assert!(parse_map("not a map\n\u{0}\n").is_empty());
     }
+
+    #[test]
+    fn the_checked_in_order_was_made_for_this_cargo_lock() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let order = std::fs::read_to_string(root.join("linker/samocoder.order")).unwrap();
+        let lock = std::fs::read(root.join("Cargo.lock")).unwrap();
+        let recorded = order
+            .lines()
+            .find_map(|l| l.strip_prefix("# Cargo.lock fnv1a64: "));
+        assert_eq!(
+            recorded,
+            Some(fnv::fnv1a64(&lock).as_str()),
+            "Cargo.lock changed: run scripts/link-order.sh (the names in the list are stale)"
+        );
+        let names = order.lines().filter(|l| !l.starts_with('#')).count();
+        assert!(
+            names > 1000,
+            "only {names} functions: was the list made from real profiles?"
+        );
+        assert!(order.lines().any(|l| l == "main"));
+    }
 }
