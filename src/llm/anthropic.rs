@@ -24,9 +24,8 @@ use serde_json::{Value, json};
 
 use super::anthropic_stream::AnthropicParser;
 use super::driver::{self, Limits};
-use super::http::{ApiKey, CallCtx, secs};
+use super::http::Endpoint;
 use super::openai::temperature;
-use super::sse::DEFAULT_MAX_EVENT_BYTES;
 use super::{EventStream, Message, Provider, ReasoningFormat, Request};
 use crate::config::{ModelOptions, NetworkConfig, ProviderConfig};
 
@@ -34,10 +33,7 @@ pub const ANTHROPIC_VERSION: &str = "2023-06-01";
 
 #[derive(Debug, Clone)]
 pub struct AnthropicAdapter {
-    name: String,
-    base_url: String,
-    key_env: Option<String>,
-    key: Option<ApiKey>,
+    endpoint: Endpoint,
     client: reqwest::Client,
     limits: Limits,
     options: ModelOptions,
@@ -51,16 +47,9 @@ impl AnthropicAdapter {
         network: &NetworkConfig,
     ) -> Self {
         AnthropicAdapter {
-            name: provider.name.clone(),
-            base_url: provider.base_url.trim_end_matches('/').to_string(),
-            key_env: provider.key_env.clone(),
-            key: key.filter(|k| !k.expose().is_empty()).map(ApiKey::new),
+            endpoint: Endpoint::new(provider, key),
             client,
-            limits: Limits {
-                first_byte: secs(network.first_byte_timeout_s),
-                idle: secs(network.idle_timeout_s),
-                max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
-            },
+            limits: Limits::for_network(network),
             options: ModelOptions::default(),
         }
     }
@@ -74,19 +63,13 @@ impl AnthropicAdapter {
 
 impl Provider for AnthropicAdapter {
     fn name(&self) -> &str {
-        &self.name
+        &self.endpoint.name
     }
 
     fn stream(&self, request: Request) -> EventStream {
-        let ctx = match CallCtx::checked(
-            &self.name,
-            &request.model,
-            &self.key_env,
-            &self.key,
-            &self.base_url,
-        ) {
+        let ctx = match self.endpoint.call_ctx(&request.model) {
             Ok(ctx) => ctx,
-            Err(err) => return Box::pin(futures_util::stream::once(async move { Err(err) })),
+            Err(err) => return super::failed(err),
         };
         let body = serde_json::to_vec(&request_body_with(
             &request,
@@ -96,12 +79,12 @@ impl Provider for AnthropicAdapter {
         let bytes = body.len() as u64;
         let mut http = self
             .client
-            .post(format!("{}/messages", self.base_url))
+            .post(format!("{}/messages", self.endpoint.base_url))
             .header("anthropic-version", ANTHROPIC_VERSION)
             .header("accept", "text/event-stream")
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body);
-        if let Some(key) = &self.key
+        if let Some(key) = &self.endpoint.key
             && let Ok(mut value) = reqwest::header::HeaderValue::from_str(key.expose())
         {
             value.set_sensitive(true);

@@ -288,7 +288,7 @@ impl Provider for ReplayProvider {
                         i + 1
                     ),
                 );
-                Box::pin(stream::iter([Err(err)]))
+                super::failed(err)
             }
         }
     }

@@ -57,6 +57,17 @@ pub(crate) struct Limits {
     pub max_event_bytes: usize,
 }
 
+impl Limits {
+    /// The configured timeouts, with the standard cap on one stream event.
+    pub(crate) fn for_network(network: &crate::config::NetworkConfig) -> Self {
+        Limits {
+            first_byte: super::http::secs(network.first_byte_timeout_s),
+            idle: super::http::secs(network.idle_timeout_s),
+            max_event_bytes: super::sse::DEFAULT_MAX_EVENT_BYTES,
+        }
+    }
+}
+
 type Body = Pin<Box<dyn Stream<Item = Result<Bytes, reqwest::Error>> + Send>>;
 
 enum Phase {

@@ -10,7 +10,7 @@ use reqwest::header::HeaderMap;
 use super::classify::{ErrorBody, classify_status, classify_stream_error, excerpt};
 use super::ratelimit::{exhausted_reset, rate_limit_info, retry_after};
 use super::{ErrorClass, LlmError};
-use crate::config::NetworkConfig;
+use crate::config::{NetworkConfig, ProviderConfig};
 use crate::keys::Secret;
 
 /// Largest error body read from a failed response.
@@ -92,29 +92,47 @@ pub(crate) struct CallCtx {
     pub base_url: Option<String>,
 }
 
-impl CallCtx {
-    /// The context of one call of `provider`'s `model`; the error to report instead when the
-    /// provider needs a key (`key_env` is set) and none was found.
-    pub(crate) fn checked(
-        provider: &str,
-        model: &str,
-        key_env: &Option<String>,
-        key: &Option<ApiKey>,
-        base_url: &str,
-    ) -> Result<CallCtx, LlmError> {
+/// Where a provider is and the key to reach it with, resolved once from its config: what the
+/// wire adapters and the model listing share.
+#[derive(Debug, Clone)]
+pub(crate) struct Endpoint {
+    pub name: String,
+    /// Without a trailing `/`.
+    pub base_url: String,
+    /// The variable that holds the key (set when the provider needs one).
+    pub key_env: Option<String>,
+    /// `None` when no key was found, and for an empty one.
+    pub key: Option<ApiKey>,
+}
+
+impl Endpoint {
+    pub(crate) fn new(provider: &ProviderConfig, key: Option<Secret>) -> Self {
+        Endpoint {
+            name: provider.name.clone(),
+            base_url: provider.base_url.trim_end_matches('/').to_string(),
+            key_env: provider.key_env.clone(),
+            key: key.filter(|k| !k.expose().is_empty()).map(ApiKey::new),
+        }
+    }
+
+    /// The context of one call of `model`; the error to report instead when the provider needs
+    /// a key (`key_env` is set) and none was found.
+    pub(crate) fn call_ctx(&self, model: &str) -> Result<CallCtx, LlmError> {
         let ctx = CallCtx {
-            provider: provider.to_string(),
+            provider: self.name.clone(),
             model: model.to_string(),
-            key_env: key_env.clone(),
-            key: key.clone(),
-            base_url: Some(base_url.to_string()),
+            key_env: self.key_env.clone(),
+            key: self.key.clone(),
+            base_url: Some(self.base_url.clone()),
         };
         if ctx.key.is_none() && ctx.key_env.is_some() {
             return Err(ctx.no_key());
         }
         Ok(ctx)
     }
+}
 
+impl CallCtx {
     pub(crate) fn err(&self, class: ErrorClass, message: impl Into<String>) -> LlmError {
         LlmError::new(
             class,
@@ -304,6 +322,30 @@ mod tests {
     use reqwest::header::HeaderValue;
 
     use super::*;
+
+    #[test]
+    fn an_endpoint_trims_its_url_and_counts_an_empty_key_as_none() {
+        let mut provider = ProviderConfig {
+            name: "openai".into(),
+            kind: crate::config::WireKind::Openai,
+            base_url: "http://127.0.0.1:1/v1/".into(),
+            key_env: Some("OPENAI_API_KEY".into()),
+            free: false,
+            prompt_cache_key: None,
+        };
+        let with_key = Endpoint::new(&provider, Some(Secret::new("sk-one")));
+        assert_eq!(with_key.base_url, "http://127.0.0.1:1/v1");
+        let ctx = with_key.call_ctx("m1").unwrap();
+        assert_eq!((&*ctx.provider, &*ctx.model), ("openai", "m1"));
+        assert_eq!(ctx.base_url.as_deref(), Some("http://127.0.0.1:1/v1"));
+        for key in [None, Some(Secret::new(""))] {
+            let err = Endpoint::new(&provider, key).call_ctx("m1").unwrap_err();
+            assert_eq!(err.class, ErrorClass::NoKey, "{err}");
+        }
+        // A provider that needs no key (a local server) is called without one.
+        provider.key_env = None;
+        assert!(Endpoint::new(&provider, None).call_ctx("m1").is_ok());
+    }
 
     fn ctx() -> CallCtx {
         CallCtx {

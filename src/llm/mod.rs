@@ -40,6 +40,11 @@ pub use types::*;
 /// The stream of events of one model call. Errors end the stream.
 pub type EventStream = Pin<Box<dyn Stream<Item = Result<StreamEvent, LlmError>> + Send>>;
 
+/// A stream that fails at once with `err` (a call refused before anything is sent).
+pub(crate) fn failed(err: LlmError) -> EventStream {
+    Box::pin(futures_util::stream::iter([Err(err)]))
+}
+
 /// Anything that can answer a [`Request`] with a stream of events: a wire adapter, the router,
 /// a cassette player, a test fake.
 pub trait Provider: Send + Sync {

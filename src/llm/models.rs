@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::anthropic::ANTHROPIC_VERSION;
-use super::http::{ApiKey, CallCtx};
+use super::http::Endpoint;
 use super::{ErrorClass, LlmError};
 use crate::config::{ProviderConfig, WireKind};
 use crate::keys::Secret;
@@ -38,14 +38,9 @@ pub async fn list_models(
     key: Option<&Secret>,
     timeout: Duration,
 ) -> Result<Vec<String>, LlmError> {
-    let ctx = CallCtx::checked(
-        &provider.name,
-        "",
-        &provider.key_env,
-        &key.cloned().map(ApiKey::new),
-        &provider.base_url,
-    )?;
-    let base = provider.base_url.trim_end_matches('/');
+    let endpoint = Endpoint::new(provider, key.cloned());
+    let ctx = endpoint.call_ctx("")?;
+    let base = &endpoint.base_url;
     let mut http = match provider.kind {
         WireKind::Openai | WireKind::OpenaiResponses => client.get(format!("{base}/models")),
         WireKind::Anthropic => client

@@ -35,10 +35,9 @@ use std::sync::Arc;
 use futures_util::StreamExt;
 
 use super::driver::{self, Limits};
-use super::http::{ApiKey, CallCtx, secs};
+use super::http::Endpoint;
 use super::local::{LocalProbe, fit_local};
 use super::openai_stream::{CallShape, OpenAiParser};
-use super::sse::DEFAULT_MAX_EVENT_BYTES;
 use super::usage::estimate_tokens;
 use super::{EventStream, Message, Provider, ReasoningFormat, Request};
 use crate::config::{ModelOptions, NetworkConfig, ProviderConfig, ReasoningEffort};
@@ -49,10 +48,7 @@ const OPENROUTER_TITLE: &str = "samocoder";
 
 #[derive(Debug, Clone)]
 pub struct OpenAiAdapter {
-    name: String,
-    base_url: String,
-    key_env: Option<String>,
-    key: Option<ApiKey>,
+    endpoint: Endpoint,
     client: reqwest::Client,
     limits: Limits,
     options: ModelOptions,
@@ -77,16 +73,9 @@ impl OpenAiAdapter {
         network: &NetworkConfig,
     ) -> Self {
         let mut adapter = OpenAiAdapter {
-            name: provider.name.clone(),
-            base_url: provider.base_url.trim_end_matches('/').to_string(),
-            key_env: provider.key_env.clone(),
-            key: key.filter(|k| !k.expose().is_empty()).map(ApiKey::new),
+            endpoint: Endpoint::new(provider, key),
             client,
-            limits: Limits {
-                first_byte: secs(network.first_byte_timeout_s),
-                idle: secs(network.idle_timeout_s),
-                max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
-            },
+            limits: Limits::for_network(network),
             options: ModelOptions::default(),
             probe: None,
             send_cache_key: false,
@@ -133,11 +122,11 @@ impl OpenAiAdapter {
         let bytes = body.len() as u64;
         let mut http = self
             .client
-            .post(format!("{}/chat/completions", self.base_url))
+            .post(format!("{}/chat/completions", self.endpoint.base_url))
             .header("accept", "text/event-stream")
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body);
-        if let Some(key) = &self.key {
+        if let Some(key) = &self.endpoint.key {
             let mut value =
                 reqwest::header::HeaderValue::from_str(&format!("Bearer {}", key.expose()))
                     .unwrap_or_else(|_| {
@@ -155,29 +144,21 @@ impl OpenAiAdapter {
     }
 
     fn host(&self) -> &str {
-        let rest = self
-            .base_url
-            .split_once("://")
-            .map_or(&*self.base_url, |x| x.1);
+        let base = &*self.endpoint.base_url;
+        let rest = base.split_once("://").map_or(base, |x| x.1);
         rest.split(['/', ':']).next().unwrap_or("")
     }
 }
 
 impl Provider for OpenAiAdapter {
     fn name(&self) -> &str {
-        &self.name
+        &self.endpoint.name
     }
 
     fn stream(&self, request: Request) -> EventStream {
-        let ctx = match CallCtx::checked(
-            &self.name,
-            &request.model,
-            &self.key_env,
-            &self.key,
-            &self.base_url,
-        ) {
+        let ctx = match self.endpoint.call_ctx(&request.model) {
             Ok(ctx) => ctx,
-            Err(err) => return Box::pin(futures_util::stream::once(async move { Err(err) })),
+            Err(err) => return super::failed(err),
         };
         let this = self.clone();
         let limits = self.limits;
@@ -194,7 +175,7 @@ impl Provider for OpenAiAdapter {
                             notices = f.notices;
                         }
                         Err(e) => {
-                            return futures_util::stream::once(async move { Err(e) }).boxed();
+                            return super::failed(e);
                         }
                     }
                 }

@@ -15,19 +15,15 @@
 use serde_json::{Value, json};
 
 use super::driver::{self, Limits};
-use super::http::{ApiKey, CallCtx, secs};
+use super::http::Endpoint;
 use super::openai::{temperature, wire_cache_key};
 use super::responses_stream::ResponsesParser;
-use super::sse::DEFAULT_MAX_EVENT_BYTES;
 use super::{EventStream, Message, Provider, ReasoningFormat, Request};
 use crate::config::{ModelOptions, NetworkConfig, ProviderConfig, ReasoningEffort};
 
 #[derive(Debug, Clone)]
 pub struct ResponsesAdapter {
-    name: String,
-    base_url: String,
-    key_env: Option<String>,
-    key: Option<ApiKey>,
+    endpoint: Endpoint,
     client: reqwest::Client,
     limits: Limits,
     options: ModelOptions,
@@ -43,16 +39,9 @@ impl ResponsesAdapter {
         network: &NetworkConfig,
     ) -> Self {
         ResponsesAdapter {
-            name: provider.name.clone(),
-            base_url: provider.base_url.trim_end_matches('/').to_string(),
-            key_env: provider.key_env.clone(),
-            key: key.filter(|k| !k.expose().is_empty()).map(ApiKey::new),
+            endpoint: Endpoint::new(provider, key),
             client,
-            limits: Limits {
-                first_byte: secs(network.first_byte_timeout_s),
-                idle: secs(network.idle_timeout_s),
-                max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
-            },
+            limits: Limits::for_network(network),
             options: ModelOptions::default(),
             send_cache_key: provider.prompt_cache_key.unwrap_or(true),
         }
@@ -67,19 +56,13 @@ impl ResponsesAdapter {
 
 impl Provider for ResponsesAdapter {
     fn name(&self) -> &str {
-        &self.name
+        &self.endpoint.name
     }
 
     fn stream(&self, request: Request) -> EventStream {
-        let ctx = match CallCtx::checked(
-            &self.name,
-            &request.model,
-            &self.key_env,
-            &self.key,
-            &self.base_url,
-        ) {
+        let ctx = match self.endpoint.call_ctx(&request.model) {
             Ok(ctx) => ctx,
-            Err(err) => return Box::pin(futures_util::stream::once(async move { Err(err) })),
+            Err(err) => return super::failed(err),
         };
         let mut body = request_body(&request, self.options.reasoning_effort);
         if self.send_cache_key
@@ -91,11 +74,11 @@ impl Provider for ResponsesAdapter {
         let bytes = body.len() as u64;
         let mut http = self
             .client
-            .post(format!("{}/responses", self.base_url))
+            .post(format!("{}/responses", self.endpoint.base_url))
             .header("accept", "text/event-stream")
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body);
-        if let Some(key) = &self.key
+        if let Some(key) = &self.endpoint.key
             && let Ok(mut value) =
                 reqwest::header::HeaderValue::from_str(&format!("Bearer {}", key.expose()))
         {
