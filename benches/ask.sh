@@ -10,31 +10,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS="${RUNS:-20}"
 
-# Two builds: built in one cargo call with an example, the binary would link a library with the
-# examples' dev-dependency features (`testing`, tokio's test-util, ...), not the one users get.
-cargo build --release --quiet --bin samocoder
-cargo build --release --quiet --example fake_provider
-BIN="$PWD/target/release/samocoder"
-FAKE="$PWD/target/release/examples/fake_provider"
+source benches/common.sh
+build_release
 
 HOME_DIR="$(mktemp -d)"
-OUT="$HOME_DIR/fake.out"
-"$FAKE" >"$OUT" 2>&1 &
-FAKE_PID=$!
-trap 'kill "$FAKE_PID" 2>/dev/null; rm -rf "$HOME_DIR"' EXIT
-for _ in $(seq 50); do [ -s "$OUT" ] && break; sleep 0.1; done
-BASE="$(head -1 "$OUT")"
-
-cat >"$HOME_DIR/config.toml" <<TOML
-[providers.fake]
-kind = "openai"
-base_url = "$BASE"
-key_env = "FAKE_KEY"
-free = true
-
-[routes]
-default = ["fake:m1"]
-TOML
+trap 'kill "${FAKE_PID:-0}" 2>/dev/null; rm -rf "$HOME_DIR"' EXIT
+start_fake "$HOME_DIR"
 
 export SAMOCODER_HOME="$HOME_DIR" FAKE_KEY="sk-bench-0123456789abcdef" NO_COLOR=1
 "$BIN" ask "say hi" >/dev/null   # creates the database: later runs measure the steady state

@@ -11,12 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 MB="${MB:-200}"
 
-# Two builds: built in one cargo call with an example, the binary would link a library with the
-# examples' dev-dependency features (`testing`, tokio's test-util, ...), not the one users get.
-cargo build --release --quiet --bin samocoder
-cargo build --release --quiet --example fake_provider
-BIN="$PWD/target/release/samocoder"
-FAKE="$PWD/target/release/examples/fake_provider"
+source benches/common.sh
+build_release
 
 WORK="$(mktemp -d)"
 trap 'kill "${FAKE_PID:-0}" 2>/dev/null; rm -rf "$WORK"' EXIT
@@ -28,21 +24,7 @@ word = "x" * 999 + " "
 text = word * (mb * 1024 * 1024 // len(word))
 json.dump([{"kind": "answer", "text": text}], open(path, "w"))
 PY
-"$FAKE" --script "$WORK/script.json" >"$WORK/fake.out" 2>&1 &
-FAKE_PID=$!
-for _ in $(seq 300); do [ -s "$WORK/fake.out" ] && break; sleep 0.1; done
-BASE="$(head -1 "$WORK/fake.out")"
-
-cat >"$WORK/config.toml" <<TOML
-[providers.fake]
-kind = "openai"
-base_url = "$BASE"
-key_env = "FAKE_KEY"
-free = true
-
-[routes]
-default = ["fake:m1"]
-TOML
+start_fake "$WORK" --script "$WORK/script.json"
 export SAMOCODER_HOME="$WORK" FAKE_KEY="sk-bench-0123456789abcdef" NO_COLOR=1
 "$BIN" -q usage >/dev/null 2>&1 || true
 db_before=$(stat -c %s "$WORK/samocoder.db" 2>/dev/null || echo 0)

@@ -6,12 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${N:-1000000}"
 HOME_DIR="target/usage-bench/home-$N"
-# Two builds: built in one cargo call with an example, the binary would link a library with the
-# examples' dev-dependency features (`testing`, tokio's test-util, ...), not the one users get.
-cargo build --release --bin samocoder
-cargo build --release --example usage_bench
+source benches/common.sh
+build_release --example usage_bench
 target/release/examples/usage_bench "$HOME_DIR" "$N"
-BIN="target/release/samocoder --home $HOME_DIR"
+BIN="$BIN --home $HOME_DIR"
 variants=(
   "usage"
   "usage --by project"

@@ -20,35 +20,25 @@ trap '[ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null; rm -rf "$WORK"' EXIT
 
 # The release binary exactly as `cargo build --release` makes it, plus LLD's map of it, which
 # names every address although the binary is stripped (mangled names: the order file needs
-# them). Both flags are link arguments of the binary alone, so no symbol changes. The fake
-# provider is built on its own: built together, the library would get the `testing` feature of
-# the examples' dev-dependency.
+# them). Both flags are link arguments of the binary alone, so no symbol changes. The examples
+# are built apart from it (see benches/common.sh).
 cargo rustc --release --locked --quiet --bin samocoder -- -C link-arg=-Wl,--no-demangle \
   -C link-arg=-Wl,-Map="$WORK/samocoder.map"
 cargo build --release --locked --quiet --bin samocoder-sandbox
 cargo build --release --locked --quiet --example fake_provider --example link_order
 BIN="$PWD/target/release/samocoder"
+FAKE="$PWD/target/release/examples/fake_provider"
 
-target/release/examples/fake_provider >"$WORK/fake.out" 2>&1 &
-FAKE_PID=$!
-for _ in $(seq 50); do [ -s "$WORK/fake.out" ] && break; sleep 0.1; done
-BASE="$(head -1 "$WORK/fake.out")"
+source benches/common.sh
 mkdir -p "$WORK/home"
-cat >"$WORK/home/config.toml" <<TOML
-[providers.fake]
-kind = "openai"
-base_url = "$BASE"
-key_env = "FAKE_KEY"
-free = true
+start_fake "$WORK/home"
+cat >>"$WORK/home/config.toml" <<TOML
 
 [providers.fakeant]
 kind = "anthropic"
 base_url = "$BASE"
 key_env = "FAKE_KEY"
 free = true
-
-[routes]
-default = ["fake:m1"]
 
 [models."fake:m1"]
 context_window = 128000
